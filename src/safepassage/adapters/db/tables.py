@@ -1,0 +1,248 @@
+"""The registry's tables (SQLAlchemy Core). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; attach a time zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+operation = sa.Table(
+    "operation", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("airport_icao", sa.String(4), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+)
+
+nation = sa.Table(
+    "nation", metadata,
+    sa.Column("code", sa.String(2), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("operating", sa.Boolean, nullable=False, default=False),
+    sa.Column("sending", sa.Boolean, nullable=False, default=False),
+    sa.Column("sponsor_only", sa.Boolean, nullable=False, default=False),
+)
+
+eligibility_policy = sa.Table(
+    "eligibility_policy", metadata,
+    sa.Column("nation", sa.String(2), sa.ForeignKey("nation.code"), primary_key=True),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("family_rule", sa.String(10), nullable=False),
+    sa.Column("offers_spare_seats", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+)
+
+receiving_site = sa.Table(
+    "receiving_site", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("capacity_per_day", sa.Integer, nullable=False),
+)
+
+flight = sa.Table(
+    "flight", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("operating_nation", sa.String(2), sa.ForeignKey("nation.code"), nullable=False),
+    sa.Column("aircraft_type", sa.String(20), nullable=False),
+    sa.Column("callsign", sa.String(10), nullable=False),
+    sa.Column("scheduled_arrival", UTCDateTime, nullable=False),
+    sa.Column("scheduled_departure", UTCDateTime, nullable=False, index=True),
+    sa.Column("destination_site_id", sa.Integer, sa.ForeignKey("receiving_site.id")),
+    sa.Column("seats", sa.Integer),
+    sa.Column("payload_kg", sa.Integer),
+    sa.Column("medics", sa.Integer, nullable=False, default=0),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+)
+
+cargo = sa.Table(
+    "cargo", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kg", sa.Integer, nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("consignee", sa.String(120), nullable=False),
+)
+
+household = sa.Table(
+    "household", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reference", sa.String(20), nullable=False, unique=True),
+    sa.Column("head_person_id", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+)
+
+person = sa.Table(
+    "person", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("given_name", sa.String(100), nullable=False),
+    sa.Column("father_name", sa.String(100)),
+    sa.Column("family_name", sa.String(100)),
+    sa.Column("native_given_name", sa.String(100)),
+    sa.Column("native_father_name", sa.String(100)),
+    sa.Column("native_family_name", sa.String(100)),
+    sa.Column("sex", sa.String(1), nullable=False),
+    sa.Column("dob_earliest", sa.Date),
+    sa.Column("dob_latest", sa.Date),
+    sa.Column("dob_precision", sa.String(5)),
+    sa.Column("dob_calendar", sa.String(12)),
+    sa.Column("dob_original", sa.String(30)),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("sponsoring_nation", sa.String(2), sa.ForeignKey("nation.code")),
+    sa.Column("sponsor_org", sa.String(120)),
+    sa.Column("needs", sa.String(200), nullable=False, default=""),
+    sa.Column("phone", sa.String(20)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id")),
+    sa.Column("relationship", sa.String(20)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_person_nation_id", "sponsoring_nation", "id"),
+    sa.Index("ix_person_org_id", "sponsor_org", "id"),
+    sa.Index("ix_person_household", "household_id"),
+    sa.Index("ix_person_phone", "phone"),
+)
+
+person_nationality = sa.Table(
+    "person_nationality", metadata,
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("country", sa.String(2), primary_key=True),
+    sa.Index("ix_person_nationality_country", "country", "person_id"),
+)
+
+document = sa.Table(
+    "document", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("number", sa.String(20), nullable=False),
+    sa.Column("issuing_country", sa.String(2)),
+    sa.Column("expiry", sa.Date),
+    sa.Index("ix_document_number", "number", "person_id"),
+)
+
+name_key = sa.Table(
+    "name_key", metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Index("ix_name_key_person", "person_id", "key"),
+)
+
+household_offer = sa.Table(
+    "household_offer", metadata,
+    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("nation", sa.String(2), sa.ForeignKey("nation.code"), primary_key=True),
+    sa.Column("offered_by", sa.String(80), nullable=False),
+    sa.Column("offered_at", UTCDateTime, nullable=False),
+    sa.Index("ix_household_offer_nation", "nation", "household_id"),
+)
+
+person_count = sa.Table(
+    "person_count", metadata,
+    sa.Column("status", sa.String(20), primary_key=True),
+    sa.Column("nation", sa.String(2), primary_key=True),  # "" when no sponsoring nation
+    sa.Column("category", sa.String(30), primary_key=True),
+    sa.Column("org", sa.String(120), primary_key=True),  # "" when no sponsor organisation
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+app_user = sa.Table(
+    "app_user", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(80), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("nation", sa.String(2), sa.ForeignKey("nation.code")),
+    sa.Column("org", sa.String(120)),
+    sa.Column("station", sa.String(40)),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_session = sa.Table(
+    "user_session", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False, default=""),
+)
+
+api_token = sa.Table(
+    "api_token", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(20), nullable=False, default=""),
+    sa.Column("entity_id", sa.String(40), nullable=False, default=""),
+    sa.Column("outcome", sa.String(10), nullable=False, default="ok"),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False, default=""),
+    sa.Index("ix_audit_entity", "entity", "entity_id"),
+)
+
+history = sa.Table(
+    "history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entity", sa.String(20), nullable=False),
+    sa.Column("entity_id", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Index("ix_history_entity", "entity", "entity_id"),
+)

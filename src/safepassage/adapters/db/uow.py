@@ -1,0 +1,81 @@
+"""The unit of work: one transaction, the repositories that work inside it, commit or roll back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from safepassage.adapters.db.auth_repo import (
+    AuditRepository, HistoryRepository, SessionRepository, TokenRepository, UserRepository,
+)
+from safepassage.adapters.db.people_repo import PeopleRepository
+from safepassage.adapters.db.repos import (
+    FlightRepository, HouseholdRepository, NationRepository, OperationRepository, SiteRepository,
+)
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()`` — anything not committed is rolled back on exit."""
+
+    people: PeopleRepository
+    households: HouseholdRepository
+    nations: NationRepository
+    sites: SiteRepository
+    flights: FlightRepository
+    operation: OperationRepository
+    users: UserRepository
+    sessions: SessionRepository
+    tokens: TokenRepository
+    audit: AuditRepository
+    history: HistoryRepository
+
+    def __init__(self, engine: sa.Engine,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._conn: sa.Connection | None = None
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        self._conn = conn
+        conn.begin()
+        self.people = PeopleRepository(conn)
+        self.households = HouseholdRepository(conn)
+        self.nations = NationRepository(conn)
+        self.sites = SiteRepository(conn)
+        self.flights = FlightRepository(conn)
+        self.operation = OperationRepository(conn)
+        self.users = UserRepository(conn)
+        self.sessions = SessionRepository(conn)
+        self.tokens = TokenRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.history = HistoryRepository(conn)
+        return self
+
+    @property
+    def conn(self) -> sa.Connection:
+        assert self._conn is not None, "use the unit of work inside a with block"
+        return self._conn
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.conn.begin()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+        self.conn.begin()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        conn = self.conn
+        try:
+            conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None

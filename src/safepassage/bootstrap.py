@@ -1,0 +1,38 @@
+"""Composition root: settings → engine → unit-of-work factory and clock, wired once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from safepassage.adapters.db.engine import make_engine, migrate
+from safepassage.adapters.db.uow import SqlUnitOfWork
+from safepassage.config import Settings
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class System:
+    """Everything a shell (web app, CLI, benchmark) needs to call the use cases."""
+
+    settings: Settings
+    engine: sa.Engine
+    clock: Clock = field(default=utc_now)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock)
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+
+def build(settings: Settings, clock: Clock = utc_now, engine: sa.Engine | None = None) -> System:
+    return System(settings, engine or make_engine(settings.database_url), clock)

@@ -1,0 +1,134 @@
+"""Who may do what, and which people each caller may see.
+
+The rules are pure so that the service layer can enforce them identically for the pages and the
+API. Two questions are answered here:
+
+* *May this role perform this action at all?* (:func:`allowed`)
+* *May this caller see this person?* (:func:`may_see`), from the person's scope: the nation whose
+  list holds them, the sponsor organisation that submitted them, and the nations their household
+  has been offered to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from safepassage.domain.errors import AccessDenied, FieldError, check
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    LIAISON = "liaison"
+    SPONSOR = "sponsor"
+    STATION = "station"
+    VIEWER = "viewer"
+
+
+class Action(StrEnum):
+    OVERVIEW = "overview.view"
+    PEOPLE_SEARCH = "people.search"
+    PERSON_VIEW = "person.view"
+    PERSON_HISTORY = "person.history"
+    PERSON_WRITE = "person.write"
+    HOUSEHOLD_OFFER = "household.offer"
+    FLIGHTS_VIEW = "flights.view"
+    FLIGHTS_WRITE = "flights.write"
+    SITES_WRITE = "sites.write"
+    NATIONS_VIEW = "nations.view"
+    NATIONS_WRITE = "nations.write"
+    POLICY_WRITE = "policy.write"
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW = "audit.view"
+
+
+_EVERYONE = frozenset(Role)
+_ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.OVERVIEW: _EVERYONE,
+    Action.PEOPLE_SEARCH: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR, Role.STATION}),
+    Action.PERSON_VIEW: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR, Role.STATION}),
+    Action.PERSON_HISTORY: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR}),
+    Action.PERSON_WRITE: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR}),
+    Action.HOUSEHOLD_OFFER: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.FLIGHTS_VIEW: _EVERYONE,
+    Action.FLIGHTS_WRITE: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.SITES_WRITE: frozenset({Role.COORDINATOR}),
+    Action.NATIONS_VIEW: _EVERYONE,
+    Action.NATIONS_WRITE: frozenset({Role.COORDINATOR}),
+    Action.POLICY_WRITE: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.USERS_MANAGE: frozenset({Role.COORDINATOR}),
+    Action.AUDIT_VIEW: frozenset({Role.COORDINATOR}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a use case: a logged-in user or an API token's owner."""
+
+    user_id: int
+    username: str
+    role: Role
+    nation: str | None = None
+    org: str | None = None
+    station: str | None = None
+    source: str = ""  # where the request came from (IP address, "cli")
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role is not Role.VIEWER
+
+
+@dataclass(frozen=True)
+class PersonScope:
+    """What decides who may see a person."""
+
+    sponsoring_nation: str | None
+    sponsor_org: str | None
+    offered_to: frozenset[str] = field(default_factory=frozenset)
+
+
+def allowed(principal: Principal, action: Action) -> bool:
+    return principal.role in _ALLOWED[action]
+
+
+def require(principal: Principal, action: Action) -> None:
+    """Raise AccessDenied unless the caller's role may perform ``action``."""
+    if not allowed(principal, action):
+        raise AccessDenied(f"a {principal.role.value} may not do {action.value}")
+
+
+def may_see(principal: Principal, scope: PersonScope) -> bool:
+    """Whether the caller may see a person with this scope."""
+    match principal.role:
+        case Role.COORDINATOR | Role.STATION:
+            return True
+        case Role.LIAISON:
+            return principal.nation is not None and (
+                scope.sponsoring_nation == principal.nation or principal.nation in scope.offered_to)
+        case Role.SPONSOR:
+            return principal.org is not None and scope.sponsor_org == principal.org
+        case _:
+            return False
+
+
+def may_write(principal: Principal, scope: PersonScope) -> bool:
+    """Whether the caller may change a person with this scope (offers give sight, not ownership)."""
+    match principal.role:
+        case Role.COORDINATOR:
+            return True
+        case Role.LIAISON:
+            return principal.nation is not None and scope.sponsoring_nation == principal.nation
+        case Role.SPONSOR:
+            return principal.org is not None and scope.sponsor_org == principal.org
+        case _:
+            return False
+
+
+def validate_user_scope(role: Role, nation: str | None, org: str | None) -> None:
+    """A liaison needs a nation, a sponsor an organisation; others need neither."""
+    errors: list[FieldError] = []
+    if role is Role.LIAISON and not nation:
+        errors.append(FieldError("nation", "a nation liaison needs the nation they speak for"))
+    if role is Role.SPONSOR and not org:
+        errors.append(FieldError("org", "a sponsor needs the organisation they submit for"))
+    check(errors)

@@ -1,0 +1,77 @@
+"""The one exception hierarchy of safepassage.
+
+Every error the system raises on purpose derives from :class:`SafepassageError`; the web layer
+(``web/errors.py``) and the CLI (``cli.py``) each map it to a status or exit code in one place.
+
+    SafepassageError
+    ├── InvalidInput            bad input; carries one or more FieldError (field + what to fix)
+    ├── NotFound                the record asked for does not exist (or is not visible)
+    ├── AccessDenied            the caller may not do this, or may not see this record
+    ├── NotAuthenticated        nobody is logged in, or the credentials are wrong
+    ├── Conflict                the change collides with the current state (already exists, stale)
+    └── ConfigurationError      the system is started with unsafe or invalid settings
+
+A failure of a third-party library is re-raised as one of these with ``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field, phrased so that a user can fix it."""
+
+    field: str
+    message: str
+
+
+class SafepassageError(Exception):
+    """Base of every error raised on purpose by safepassage."""
+
+
+class InvalidInput(SafepassageError):
+    """Input that cannot be accepted; lists every field to fix."""
+
+    def __init__(self, errors: list[FieldError] | FieldError | str, field: str = "") -> None:
+        if isinstance(errors, str):
+            errors = [FieldError(field, errors)]
+        elif isinstance(errors, FieldError):
+            errors = [errors]
+        self.errors: list[FieldError] = list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" if e.field else e.message
+                                   for e in self.errors))
+
+    def by_field(self) -> dict[str, str]:
+        """The messages keyed by field name, for showing beside form fields."""
+        out: dict[str, str] = {}
+        for e in self.errors:
+            out[e.field] = f"{out[e.field]} {e.message}" if e.field in out else e.message
+        return out
+
+
+class NotFound(SafepassageError):
+    """The record does not exist."""
+
+
+class AccessDenied(SafepassageError):
+    """The caller's role or nation does not allow this."""
+
+
+class NotAuthenticated(SafepassageError):
+    """No valid login, session or token."""
+
+
+class Conflict(SafepassageError):
+    """The change collides with the current state."""
+
+
+class ConfigurationError(SafepassageError):
+    """Settings that would make the system unsafe or unable to start."""
+
+
+def check(errors: list[FieldError]) -> None:
+    """Raise :class:`InvalidInput` if any error was collected."""
+    if errors:
+        raise InvalidInput(errors)

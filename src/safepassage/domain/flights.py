@@ -1,0 +1,168 @@
+"""Aircraft types, departures with their inbound aid cargo, and the sites that receive evacuees."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from safepassage.domain.countries import alpha2
+from safepassage.domain.errors import FieldError, InvalidInput, check
+
+DEFAULT_KG_PER_PERSON = 100
+"""Planning weight of one passenger with baggage unless the flight sets another."""
+
+
+@dataclass(frozen=True)
+class AircraftType:
+    code: str
+    name: str
+    seats: int
+    stretchers: int
+    payload_kg: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.seats <= 0 or self.stretchers < 0 or self.payload_kg <= 0:
+            raise InvalidInput(f"aircraft type {self.code}: seats and payload must be positive")
+
+
+@cache
+def aircraft_catalogue() -> dict[str, AircraftType]:
+    """The built-in catalogue, keyed by code; every value carries its public source."""
+    text = resources.files("safepassage.domain.data").joinpath("aircraft.csv").read_text("utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
+    return {
+        r["code"]: AircraftType(r["code"], r["name"], int(r["seats"]), int(r["stretchers"]),
+                                int(r["payload_kg"]), r["source"])
+        for r in rows
+    }
+
+
+def aircraft_type(code: str) -> AircraftType:
+    found = aircraft_catalogue().get((code or "").strip().upper())
+    if found is None:
+        known = ", ".join(aircraft_catalogue())
+        raise InvalidInput(f"unknown aircraft type {code!r}; known types: {known}",
+                           field="aircraft_type")
+    return found
+
+
+class FlightStatus(StrEnum):
+    PLANNED = "planned"
+    INBOUND = "inbound"
+    ON_GROUND = "on_ground"
+    BOARDING = "boarding"
+    DEPARTED = "departed"
+    CANCELLED = "cancelled"
+
+
+_CALLSIGN = re.compile(r"^[A-Z0-9]{2,10}$")
+
+
+@dataclass(frozen=True)
+class ReceivingSite:
+    name: str
+    country: str
+    capacity_per_day: int
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        errors: list[FieldError] = []
+        object.__setattr__(self, "name", " ".join((self.name or "").split()))
+        if not self.name:
+            errors.append(FieldError("name", "a name is required"))
+        try:
+            object.__setattr__(self, "country", alpha2(self.country, "country"))
+        except InvalidInput as e:
+            errors.extend(e.errors)
+        if self.capacity_per_day < 0:
+            errors.append(FieldError("capacity_per_day", "capacity cannot be negative"))
+        check(errors)
+
+
+@dataclass(frozen=True)
+class Cargo:
+    """Inbound humanitarian aid carried by a flight."""
+
+    kg: int
+    description: str
+    consignee: str
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        errors: list[FieldError] = []
+        if self.kg <= 0:
+            errors.append(FieldError("kg", "the weight must be a positive number of kilograms"))
+        if not (self.description or "").strip():
+            errors.append(FieldError("description", "say what the cargo is"))
+        if not (self.consignee or "").strip():
+            errors.append(FieldError("consignee", "say who receives the cargo"))
+        check(errors)
+
+
+@dataclass(frozen=True)
+class Flight:
+    operating_nation: str
+    aircraft_type: str
+    callsign: str
+    scheduled_arrival: dt.datetime
+    scheduled_departure: dt.datetime
+    destination_site_id: int | None = None
+    seats: int | None = None
+    payload_kg: int | None = None
+    medics: int = 0
+    status: FlightStatus = FlightStatus.PLANNED
+    cargo: tuple[Cargo, ...] = ()
+    id: int | None = None
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        errors: list[FieldError] = []
+        try:
+            object.__setattr__(self, "operating_nation",
+                               alpha2(self.operating_nation, "operating_nation"))
+        except InvalidInput as e:
+            errors.extend(e.errors)
+        try:
+            object.__setattr__(self, "aircraft_type", aircraft_type(self.aircraft_type).code)
+        except InvalidInput as e:
+            errors.extend(e.errors)
+        callsign = (self.callsign or "").replace(" ", "").upper()
+        object.__setattr__(self, "callsign", callsign)
+        if not _CALLSIGN.match(callsign):
+            errors.append(FieldError("callsign", "2 to 10 letters or digits, e.g. RCH871"))
+        for name in ("scheduled_arrival", "scheduled_departure"):
+            value = getattr(self, name)
+            if not isinstance(value, dt.datetime) or value.tzinfo is None:
+                errors.append(FieldError(name, "give a date and time with its time zone"))
+        if not errors and self.scheduled_departure <= self.scheduled_arrival:
+            errors.append(FieldError("scheduled_departure",
+                                     "the departure must be after the arrival"))
+        if self.seats is not None and self.seats <= 0:
+            errors.append(FieldError("seats", "seats must be a positive number, or empty for the type's"))
+        if self.payload_kg is not None and self.payload_kg <= 0:
+            errors.append(FieldError("payload_kg", "payload must be positive, or empty for the type's"))
+        if self.medics < 0:
+            errors.append(FieldError("medics", "cannot be negative"))
+        check(errors)
+
+    @property
+    def type(self) -> AircraftType:
+        return aircraft_type(self.aircraft_type)
+
+    @property
+    def seat_capacity(self) -> int:
+        return self.seats if self.seats is not None else self.type.seats
+
+    @property
+    def payload_capacity_kg(self) -> int:
+        return self.payload_kg if self.payload_kg is not None else self.type.payload_kg
+
+    @property
+    def cargo_kg(self) -> int:
+        return sum(c.kg for c in self.cargo)

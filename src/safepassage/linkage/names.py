@@ -1,0 +1,98 @@
+"""Name keys that meet across romanisations of Dari, Pashto and Arabic names and native script.
+
+The same person is Mohammad, Muhammad, Mohammed or محمد on different lists. Phonetic codes built
+for English (Soundex, Metaphone) do poorly on these names; a vowel-free consonant skeleton does
+much better because Arabic script writes no short vowels, so only a key without vowels can meet
+the Latin spellings. Recipe: transliterate to ASCII (anyascii, ISC licence), join the particles
+that lists split or glue at will (Abdul Rahman / Abdurrahman, Hamid Ullah / Hamidullah), fold the
+digraphs (kh→x, gh→g, sh/ch→c, th→s, dh→z, ph→f, q→k, v→w), drop vowels and non-initial w/y,
+collapse doubles, drop a final h.
+
+Skeletons collide (Ahmad / Hamid): they are for finding candidates, and a string similarity on the
+normalised names ranks them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from anyascii import anyascii
+
+_PREFIXES = {"abd", "abdul", "abdal", "abdel", "abdol", "abdur", "abdor", "abdu", "abu", "al", "el"}
+_SUFFIXES = {"ullah", "ulla", "ollah", "olla", "allah", "alla", "ullha", "uddin", "udin", "addin",
+             "uddeen", "odin", "oddin", "din", "deen", "zai", "khel"}
+_FOLDS = (("kh", "x"), ("gh", "g"), ("sh", "c"), ("ch", "c"), ("th", "s"), ("dh", "z"),
+          ("ph", "f"), ("q", "k"), ("v", "w"), ("ck", "k"))
+_ABD = re.compile(r"^abd[aeiou]?(?:l(?=[^aeiou]))?")
+
+
+def normalise(text: str | None) -> str:
+    """Lower-case ASCII letters and single spaces: the form names are compared in."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    ascii_text = anyascii(text).lower()
+    ascii_text = re.sub(r"['`’ʿʾ]", "", ascii_text)
+    return " ".join(re.sub(r"[^a-z]+", " ", ascii_text).split())
+
+
+def tokens(text: str | None) -> list[str]:
+    """Name tokens with split particles joined: 'abdul rahman' → 'abdulrahman'."""
+    words = normalise(text).split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _PREFIXES and i + 1 < len(words):
+            # "al" and "el" alone are articles; glue them only after an abd- particle
+            if w in {"al", "el"} and not (out and out[-1].startswith("abd")):
+                i += 1
+                continue
+            words[i + 1] = w + words[i + 1]
+            i += 1
+            continue
+        if w in _SUFFIXES and out:
+            out[-1] += w
+        else:
+            out.append(w)
+        i += 1
+    return out
+
+
+def skeleton(token: str) -> str:
+    """The consonant skeleton of one normalised token."""
+    t = token
+    if t.startswith("bd"):  # Arabic-script 'abd' loses its initial ʿayn in transliteration
+        t = "a" + t
+    marker = ""
+    if t.startswith("abd") and len(t) > 4:
+        # Abdul Rahman / Abdurrahman / Abd al-Rahman: one particle, however written
+        marker, t = "bd", _ABD.sub("", t)
+    for a, b in _FOLDS:
+        t = t.replace(a, b)
+    if not t:
+        return ""
+    head, rest = t[0], t[1:]
+    head = "" if head in "aeiou" else head
+    rest = re.sub(r"[aeiouwy]", "", rest)
+    s = re.sub(r"(.)\1+", r"\1", marker + head + rest)
+    if len(s) > 1 and s.endswith("h"):
+        s = s[:-1]
+    return s or token[:1]
+
+
+def name_keys(*names: str | None) -> set[str]:
+    """Every skeleton key of every name part given (Latin or native script)."""
+    keys: set[str] = set()
+    for name in names:
+        for tok in tokens(name):
+            k = skeleton(tok)
+            if k:
+                keys.add(k)
+    return keys
+
+
+def query_keys(text: str) -> list[str]:
+    """The keys of a search query, in the order typed, without repeats."""
+    return list(dict.fromkeys(k for k in (skeleton(t) for t in tokens(text)) if k))

@@ -1,0 +1,201 @@
+"""Logins, sessions, API tokens and users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from safepassage.domain.access import Action, Principal, Role, validate_user_scope
+from safepassage.domain.countries import alpha2
+from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotAuthenticated, NotFound, check
+from safepassage.services.common import UnitOfWork, audit, demand
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("a password nobody has")
+MIN_PASSWORD = 12
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", field="password")
+    return _hasher.hash(password)
+
+
+def _principal(row: object, source: str) -> Principal:
+    return Principal(user_id=row.id, username=row.username, role=Role(row.role),  # type: ignore[attr-defined]
+                     nation=row.nation, org=row.org, station=row.station, source=source)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    password: str
+    role: str
+    nation: str | None = None
+    org: str | None = None
+    station: str | None = None
+
+
+def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
+    """Add a user; only a coordinator may (the first coordinator comes from ``safepassage init``)."""
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user")
+        errors: list[FieldError] = []
+        username = (cmd.username or "").strip().lower()
+        if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+            errors.append(FieldError("username", "letters, digits, dots, dashes or underscores"))
+        try:
+            role = Role(cmd.role)
+        except ValueError:
+            errors.append(FieldError("role", f"choose one of {', '.join(r.value for r in Role)}"))
+            role = Role.VIEWER
+        nation = None
+        if cmd.nation:
+            try:
+                nation = alpha2(cmd.nation, "nation")
+                if uow.nations.get(nation) is None:
+                    errors.append(FieldError("nation", f"{nation} is not a nation of this operation"))
+            except InvalidInput as e:
+                errors.extend(e.errors)
+        try:
+            password_hash = hash_password(cmd.password)
+        except InvalidInput as e:
+            errors.extend(e.errors)
+        try:
+            validate_user_scope(role, nation, (cmd.org or "").strip() or None)
+        except InvalidInput as e:
+            errors.extend(e.errors)
+        check(errors)
+        if uow.users.by_username(username):
+            raise Conflict(f"user {username!r} already exists")
+        uid = uow.users.add(username, password_hash, role.value,
+                            nation if role is Role.LIAISON else None,
+                            (cmd.org or "").strip() or None if role is Role.SPONSOR else None,
+                            (cmd.station or "").strip() or None, uow.now())
+        audit(uow, who, "user.create", "user", uid, username=username, role=role.value)
+        uow.commit()
+        return uid
+
+
+def list_users(who: Principal, uow: UnitOfWork) -> list[dict[str, object]]:
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user")
+        return [{"id": u.id, "username": u.username, "role": u.role, "nation": u.nation,
+                 "org": u.org, "station": u.station, "active": u.active,
+                 "tokens": [{"id": t.id, "name": t.name, "created_at": t.created_at,
+                             "revoked": t.revoked_at is not None}
+                            for t in uow.tokens.for_user(u.id)]}
+                for u in uow.users.all()]
+
+
+def set_active(user_id: int, active: bool, who: Principal, uow: UnitOfWork) -> None:
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user", user_id)
+        if uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        if user_id == who.user_id and not active:
+            raise InvalidInput("you cannot deactivate yourself", field="active")
+        uow.users.set_active(user_id, active)
+        if not active:
+            uow.sessions.delete_for_user(user_id)
+        audit(uow, who, "user.activate" if active else "user.deactivate", "user", user_id)
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    csrf: str
+    principal: Principal
+
+
+def login(username: str, password: str, source: str, hours: int, uow: UnitOfWork) -> Session:
+    """Check a password and open a session; every attempt is audited."""
+    username = (username or "").strip().lower()
+    with uow:
+        row = uow.users.by_username(username)
+        ok = False
+        try:
+            ok = _hasher.verify(row.password_hash if row else _DUMMY_HASH, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not (row and ok and row.active):
+            anon = Principal(0, username or "?", Role.VIEWER, source=source)
+            audit(uow, anon, "login", "user", row.id if row else "", outcome="denied")
+            uow.commit()
+            raise NotAuthenticated("wrong username or password")
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = uow.now()
+        uow.sessions.add(_digest(token), row.id, csrf, now, now + dt.timedelta(hours=hours), source)
+        if _hasher.check_needs_rehash(row.password_hash):
+            uow.users.set_password(row.id, _hasher.hash(password))
+        who = _principal(row, source)
+        audit(uow, who, "login", "user", row.id)
+        uow.commit()
+        return Session(token, csrf, who)
+
+
+def logout(token: str, who: Principal, uow: UnitOfWork) -> None:
+    with uow:
+        uow.sessions.delete(_digest(token))
+        audit(uow, who, "logout", "user", who.user_id)
+        uow.commit()
+
+
+def session_principal(token: str, source: str, uow: UnitOfWork) -> tuple[Principal, str]:
+    """The caller behind a session cookie and the session's CSRF token."""
+    with uow:
+        s = uow.sessions.get(_digest(token or ""))
+        if s is None or s.expires_at <= uow.now():
+            raise NotAuthenticated("your session has ended; log in again")
+        row = uow.users.get(s.user_id)
+        if row is None or not row.active:
+            raise NotAuthenticated("this account is no longer active")
+        return _principal(row, source), s.csrf_token
+
+
+def issue_token(user_id: int, name: str, who: Principal, uow: UnitOfWork) -> str:
+    """A new API token for a machine client; shown once, stored only as a hash."""
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user", user_id)
+        if uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        if not (name or "").strip():
+            raise InvalidInput("name the token after the device or client that will use it",
+                               field="name")
+        token = "sp_" + secrets.token_urlsafe(32)
+        tid = uow.tokens.add(_digest(token), user_id, name.strip(), uow.now())
+        audit(uow, who, "token.issue", "user", user_id, token_id=tid, name=name.strip())
+        uow.commit()
+        return token
+
+
+def revoke_token(token_id: int, who: Principal, uow: UnitOfWork) -> None:
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "token", token_id)
+        uow.tokens.revoke(token_id, uow.now())
+        audit(uow, who, "token.revoke", "token", token_id)
+        uow.commit()
+
+
+def token_principal(token: str, source: str, uow: UnitOfWork) -> Principal:
+    with uow:
+        t = uow.tokens.get(_digest(token or ""))
+        row = uow.users.get(t.user_id) if t else None
+        if t is None or row is None or not row.active:
+            raise NotAuthenticated("the API token is unknown or revoked")
+        return _principal(row, source)
+
+
+def same_token(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a, b)

@@ -1,0 +1,298 @@
+"""Registering, changing, finding and reading people; every read and change is audited."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz.distance import JaroWinkler
+
+from safepassage.adapters.calendars import parse_date_of_birth
+from safepassage.adapters.db.people_repo import SEARCH_CAP, PeopleFilter
+from safepassage.adapters.phones import looks_like_phone, normalise_phone
+from safepassage.domain.access import Action, Principal, Role, may_see, may_write
+from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
+from safepassage.domain.people import Category, Document, DocumentKind, Need, Person, Sex, document_key
+from safepassage.domain.pipeline import PersonStatus
+from safepassage.linkage.names import query_keys, tokens
+from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse, visibility
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    kind: str
+    number: str
+    issuing_country: str | None = None
+    expiry: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """A person as typed into a form or sent to the API: text, to be validated."""
+
+    given_name: str = ""
+    father_name: str | None = None
+    family_name: str | None = None
+    native_given_name: str | None = None
+    native_father_name: str | None = None
+    native_family_name: str | None = None
+    sex: str = "U"
+    date_of_birth: str | None = None
+    dob_calendar: str = "gregorian"
+    nationalities: Sequence[str] = ()
+    category: str = "other"
+    sponsoring_nation: str | None = None
+    sponsor_org: str | None = None
+    needs: Sequence[str] = ()
+    phone: str | None = None
+    documents: Sequence[DocumentInput] = ()
+    version: int = 0
+
+
+def _enum(errors: list[FieldError], name: str, cls: Any, value: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        errors.append(FieldError(name, f"{value!r} is not one of: {', '.join(m.value for m in cls)}"))
+        return None
+
+
+def to_person(cmd: PersonInput, today: dt.date, keep: Person | None = None) -> Person:
+    """Validate every field of ``cmd`` at once; InvalidInput lists every field to fix."""
+    errors: list[FieldError] = []
+    sex = _enum(errors, "sex", Sex, cmd.sex or "U")
+    category = _enum(errors, "category", Category, cmd.category or "other")
+    needs = [_enum(errors, "needs", Need, n) for n in cmd.needs if n]
+    dob = phone = None
+    try:
+        dob = parse_date_of_birth(cmd.date_of_birth, cmd.dob_calendar or "gregorian", today)
+    except InvalidInput as e:
+        errors.extend(e.errors)
+    try:
+        # a number written without its country code is taken as a local (Afghan) number
+        phone = normalise_phone(cmd.phone, "AF")
+    except InvalidInput as e:
+        errors.extend(e.errors)
+    docs: list[Document] = []
+    for i, d in enumerate(cmd.documents, start=1):
+        if not (d.number or "").strip():
+            continue
+        kind = _enum(errors, "documents", DocumentKind, d.kind)
+        expiry = None
+        if d.expiry:
+            try:
+                expiry = dt.date.fromisoformat(d.expiry.strip())
+            except ValueError:
+                errors.append(FieldError("documents", f"document {i}: expiry {d.expiry!r} is not YYYY-MM-DD"))
+        if kind is not None:
+            try:
+                docs.append(Document(kind, d.number, d.issuing_country or None, expiry))
+            except InvalidInput as e:
+                errors.extend(FieldError(x.field, f"document {i}: {x.message}") for x in e.errors)
+    person = None
+    try:
+        person = Person(
+            given_name=cmd.given_name, father_name=cmd.father_name, family_name=cmd.family_name,
+            native_given_name=cmd.native_given_name, native_father_name=cmd.native_father_name,
+            native_family_name=cmd.native_family_name, sex=sex or Sex.UNKNOWN, date_of_birth=dob,
+            nationalities=tuple(c for c in cmd.nationalities if c and c.strip()),
+            documents=tuple(docs), category=category or Category.OTHER,
+            sponsoring_nation=cmd.sponsoring_nation or None, sponsor_org=cmd.sponsor_org or None,
+            needs=frozenset(n for n in needs if n), phone=phone,
+            status=keep.status if keep else PersonStatus.REGISTERED,
+            household_id=keep.household_id if keep else None,
+            relationship=keep.relationship if keep else None,
+            id=keep.id if keep else None, version=cmd.version if keep else 0)
+    except InvalidInput as e:
+        errors.extend(e.errors)
+    check(errors)
+    assert person is not None
+    return person
+
+
+def _scope_input(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> PersonInput:
+    """A liaison registers for its own nation; a sponsor for its own organisation."""
+    if who.role is Role.LIAISON:
+        if cmd.sponsoring_nation and cmd.sponsoring_nation.upper() != who.nation:
+            raise InvalidInput(f"you register people for {who.nation} only",
+                               field="sponsoring_nation")
+        cmd = dataclasses.replace(cmd, sponsoring_nation=who.nation)
+    if who.role is Role.SPONSOR:
+        cmd = dataclasses.replace(cmd, sponsor_org=who.org)
+    if cmd.sponsoring_nation and uow.nations.get(cmd.sponsoring_nation.strip().upper()) is None:
+        raise InvalidInput(f"{cmd.sponsoring_nation} is not a nation of this operation",
+                           field="sponsoring_nation")
+    return cmd
+
+
+def _changes(old: Person, new: Person) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for f in dataclasses.fields(Person):
+        if f.name in ("version", "id"):
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a != b:
+            out[f.name] = [_plain(a), _plain(b)]
+    return out
+
+
+def _initial(p: Person) -> dict[str, list[Any]]:
+    return {f.name: [None, _plain(getattr(p, f.name))] for f in dataclasses.fields(Person)
+            if f.name not in ("version", "id", "status") and getattr(p, f.name) not in (None, (), frozenset())}
+
+
+def _plain(v: Any) -> Any:
+    if v is None or isinstance(v, str | int | bool):
+        return v
+    if isinstance(v, frozenset | tuple | list):
+        return sorted(_plain(x) for x in v) if isinstance(v, frozenset) else [_plain(x) for x in v]
+    if hasattr(v, "original"):
+        return v.display()
+    if isinstance(v, Document):
+        return f"{v.kind.value} {v.number} {v.issuing_country or ''}".strip()
+    return str(v.value) if hasattr(v, "value") else str(v)
+
+
+def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
+    with uow:
+        demand(uow, who, Action.PERSON_WRITE, "person")
+        person = to_person(_scope_input(cmd, who, uow), uow.now().date())
+        pid = uow.people.add(person, uow.now())
+        uow.history.add("person", pid, uow.now(), who.username, "created", _initial(person))
+        audit(uow, who, "person.create", "person", pid)
+        uow.commit()
+        return pid
+
+
+def _load_visible(uow: UnitOfWork, who: Principal, person_id: int, action: str,
+                  write: bool = False) -> Person:
+    scope = uow.people.scope(person_id)
+    if scope is None:
+        raise NotFound(f"no person {person_id}")
+    if not (may_write if write else may_see)(who, scope):
+        raise refuse(uow, who, action, "person", person_id,
+                     "this person is not on a list you may see" if not write
+                     else "this person is not on a list you may change")
+    person = uow.people.get(person_id)
+    assert person is not None
+    return person
+
+
+def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfWork) -> None:
+    with uow:
+        demand(uow, who, Action.PERSON_WRITE, "person", person_id)
+        old = _load_visible(uow, who, person_id, "person.update", write=True)
+        new = to_person(_scope_input(cmd, who, uow), uow.now().date(), keep=old)
+        changes = _changes(old, new)
+        if changes:
+            uow.people.update(new, uow.now())
+            uow.history.add("person", person_id, uow.now(), who.username, "changed", changes)
+        audit(uow, who, "person.update", "person", person_id, fields=sorted(changes))
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class PersonView:
+    person: Person
+    household: dict[str, Any] | None
+    can_edit: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+    station_view: bool = False
+
+
+def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
+    """One person's record; the read is audited, and so is a refusal."""
+    with uow:
+        demand(uow, who, Action.PERSON_VIEW, "person", person_id)
+        person = _load_visible(uow, who, person_id, "person.view")
+        scope = uow.people.scope(person_id)
+        assert scope is not None
+        household = None
+        if person.household_id is not None:
+            h = uow.households.get(person.household_id)
+            members = uow.people.members(person.household_id)
+            household = {"id": person.household_id, "reference": h.reference if h else "",
+                         "members": [(m.id, m.display_name, m.relationship) for m in members]}
+        history: list[dict[str, Any]] = []
+        station = who.role is Role.STATION
+        if not station:
+            history = [dict(r._mapping) for r in uow.history.of("person", person_id)]
+        audit(uow, who, "person.view", "person", person_id)
+        uow.commit()
+        return PersonView(redact_for(who, person), household,
+                          may_write(who, scope) and who.role is not Role.STATION, history, station)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    people: list[Person]
+    mode: str  # "list", "name", "document", "phone"
+    page: int = 1
+    has_more: bool = False
+    capped: bool = False
+    next_after: int | None = None
+
+
+def _rank(rows: Sequence[Any], query: str) -> list[int]:
+    """Order candidates by how closely their names match the typed one (Jaro-Winkler)."""
+    q = tokens(query)
+
+    def score(r: Any) -> float:
+        mine = tokens(" ".join(x for x in r[1:] if x))
+        if not mine or not q:
+            return 0.0
+        return sum(max(JaroWinkler.similarity(a, b) for b in mine) for a in q) / len(q)
+
+    return [r.id for r in sorted(rows, key=lambda r: (-score(r), r.id))]
+
+
+def search_people(query: str, filters: PeopleFilter, who: Principal, uow: UnitOfWork,
+                  page: int = 1, after: int = 0) -> SearchResult:
+    """People the caller may see matching ``query`` (any spelling of a name, a document
+    number, a phone number) and the filters; audited with the ids shown."""
+    query = (query or "").strip()
+    with uow:
+        demand(uow, who, Action.PEOPLE_SEARCH, "person")
+        vis = visibility(who)
+        page = max(page, 1)
+        mode, ids, capped, has_more, next_after = "list", [], False, False, None
+        if not query:
+            ids = uow.people.list_ids(vis, filters, after, PAGE_SIZE + 1)
+            has_more = len(ids) > PAGE_SIZE
+            ids = ids[:PAGE_SIZE]
+            next_after = ids[-1] if has_more else None
+        else:
+            if any(ch.isdigit() for ch in query):
+                mode = "document"
+                found = uow.people.ids_by_document(document_key(query), vis, filters)
+                if looks_like_phone(query):
+                    try:
+                        e164 = normalise_phone(query)
+                    except InvalidInput:
+                        e164 = None
+                    if e164:
+                        phone_ids = uow.people.ids_by_phone(e164, vis, filters)
+                        mode = "phone" if phone_ids and not found else mode
+                        found = list(dict.fromkeys(found + phone_ids))
+                ranked = sorted(found)
+            else:
+                mode = "name"
+                keys = query_keys(query)
+                found = uow.people.ids_by_name_keys(keys, vis, filters) if keys else []
+                ranked = _rank(uow.people.names_of(found), query) if found else []
+            capped = len(ranked) >= SEARCH_CAP
+            start = (page - 1) * PAGE_SIZE
+            ids = ranked[start:start + PAGE_SIZE]
+            has_more = len(ranked) > start + PAGE_SIZE
+        people = uow.people.get_many(ids)
+        people = [redact_for(who, p) for p in people]
+        audit(uow, who, "people.search", "person", "", query=query, mode=mode,
+              filters={k: v for k, v in dataclasses.asdict(filters).items() if v},
+              shown=[p.id for p in people])
+        uow.commit()
+        return SearchResult(people, mode, page, has_more, capped, next_after)
