@@ -158,7 +158,7 @@ class Person:
     def display_name(self) -> str:
         parts = [self.given_name, self.family_name]
         name = " ".join(p for p in parts if p)
-        return f"{name} s/o-d/o {self.father_name}" if self.father_name else name
+        return f"{name} (father: {self.father_name})" if self.father_name else name
 
     def is_lap_infant(self, on: dt.date) -> bool:
         """Under two on ``on`` whatever part of the birth date is unknown; no date means a seat."""

@@ -98,6 +98,12 @@ def operation(uow: UnitOfWork) -> Operation:
     return uow.operation.get() or DEFAULT_OPERATION
 
 
+def get_operation(uow: UnitOfWork) -> Operation:
+    """The operation's name, airport and time zone (no personal data: anyone logged in)."""
+    with uow:
+        return operation(uow)
+
+
 def create_flight(cmd: FlightInput, who: Principal, uow: UnitOfWork) -> int:
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight")

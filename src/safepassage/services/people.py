@@ -238,15 +238,23 @@ class SearchResult:
     next_after: int | None = None
 
 
+_FIELD_WEIGHTS = (1.0, 0.9, 1.0, 0.97, 0.88, 0.97)
+"""Given, father's, family name, then the same in native script: a match on the person's own
+names ranks above the same match on the father's name."""
+
+
 def _rank(rows: Sequence[Any], query: str) -> list[int]:
-    """Order candidates by how closely their names match the typed one (Jaro-Winkler)."""
+    """Order candidates by how closely their names match the typed one (Jaro-Winkler on the
+    normalised tokens, weighted by the field the match is in)."""
     q = tokens(query)
 
     def score(r: Any) -> float:
-        mine = tokens(" ".join(x for x in r[1:] if x))
-        if not mine or not q:
-            return 0.0
-        return sum(max(JaroWinkler.similarity(a, b) for b in mine) for a in q) / len(q)
+        fields = [(tokens(r[i]), w) for i, w in zip(range(1, 7), _FIELD_WEIGHTS, strict=True)]
+        total = 0.0
+        for a in q:
+            total += max((w * JaroWinkler.similarity(a, b) for toks, w in fields for b in toks),
+                         default=0.0)
+        return total / len(q) if q else 0.0
 
     return [r.id for r in sorted(rows, key=lambda r: (-score(r), r.id))]
 

@@ -41,6 +41,12 @@ class HouseholdRepository:
         if res.rowcount != 1:
             raise Conflict("this household was changed by someone else; reload it and try again")
 
+    def set_heads(self, rows: Sequence[dict[str, int]]) -> None:
+        """Point households at their heads after a bulk load (``hid`` → ``pid``)."""
+        if rows:
+            self.conn.execute(t.household.update().where(t.household.c.id == sa.bindparam("hid"))
+                              .values(head_person_id=sa.bindparam("pid")), list(rows))
+
     def offers(self, household_id: int) -> list[sa.Row]:
         return list(self.conn.execute(sa.select(t.household_offer)
                                       .where(t.household_offer.c.household_id == household_id)

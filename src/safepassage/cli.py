@@ -1,0 +1,162 @@
+"""The command line: thin; parses, calls a use case, prints. Exit codes map errors in one place."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from safepassage.bootstrap import System, build
+from safepassage.config import load_settings
+from safepassage.domain.errors import (
+    AccessDenied, ConfigurationError, Conflict, InvalidInput, NotAuthenticated, NotFound,
+    SafepassageError,
+)
+
+app = typer.Typer(help="safepassage: run a civilian evacuation airlift.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console()
+err = Console(stderr=True)
+
+EXIT_CODES: dict[type[SafepassageError], int] = {
+    InvalidInput: 2, NotFound: 3, AccessDenied: 4, NotAuthenticated: 4, Conflict: 5,
+    ConfigurationError: 6,
+}
+
+DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: settings)")]
+
+
+def _system(db: str | None, demo: bool | None = None) -> System:
+    overrides: dict[str, object] = {}
+    if db:
+        overrides["database_url"] = db
+    if demo is not None:
+        overrides["demo"] = demo
+    return build(load_settings(**overrides))
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    """Run a command body, turning safepassage errors into a message and an exit code."""
+    try:
+        return fn()
+    except SafepassageError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)) from e
+
+
+@app.command()
+def init(db: DbOption = None,
+         username: Annotated[str, typer.Option(help="the first coordinator")] = "coordinator",
+         password: Annotated[str | None, typer.Option(help="asked for when not given")] = None) -> None:
+    """Create or migrate the database, and add the first coordinator if there is none."""
+    def body() -> None:
+        from safepassage.services import auth
+        from safepassage.services.common import SYSTEM
+        system = _system(db)
+        system.migrate()
+        with system.uow() as uow:
+            has_users = bool(uow.users.all())
+        if has_users:
+            console.print("Database is up to date; users exist already.")
+            return
+        pw = password or getpass.getpass(f"Password for {username} (12+ characters): ")
+        auth.create_user(auth.NewUser(username, pw, "coordinator"), SYSTEM, system.uow())
+        console.print(f"Database ready; coordinator [bold]{username}[/bold] created.")
+    _run(body)
+
+
+@app.command()
+def serve(db: DbOption = None, host: str | None = None, port: int | None = None) -> None:
+    """Serve the pages and the API."""
+    def body() -> None:
+        _serve(_system(db), host, port)
+    _run(body)
+
+
+def _serve(system: System, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from safepassage.web.app import create_app
+    system.migrate()
+    uvicorn.run(create_app(system), host=host or system.settings.host,
+                port=port or system.settings.port, log_level="info", access_log=False)
+
+
+@user_app.command("add")
+def user_add(username: str, role: Annotated[str, typer.Option(help="coordinator, liaison, sponsor, station, viewer")],
+             nation: Annotated[str | None, typer.Option(help="a liaison's nation")] = None,
+             org: Annotated[str | None, typer.Option(help="a sponsor's organisation")] = None,
+             station: Annotated[str | None, typer.Option(help="a station operator's station")] = None,
+             password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
+             db: DbOption = None) -> None:
+    """Add a user (as the system, from the machine running the database)."""
+    from safepassage.services import auth
+    from safepassage.services.common import SYSTEM
+
+    def body() -> None:
+        pw = password or getpass.getpass(f"Password for {username}: ")
+        uid = auth.create_user(auth.NewUser(username, pw, role, nation, org, station), SYSTEM,
+                               _system(db).uow())
+        console.print(f"user {username} added (id {uid})")
+    _run(body)
+
+
+@user_app.command("token")
+def user_token(username: str, name: Annotated[str, typer.Option(help="the device or client")],
+               db: DbOption = None) -> None:
+    """Issue an API token for a user; printed once."""
+    from safepassage.services import auth
+    from safepassage.services.common import SYSTEM
+
+    def body() -> None:
+        system = _system(db)
+        with system.uow() as uow:
+            row = uow.users.by_username(username.lower())
+        if row is None:
+            raise NotFound(f"no user {username}")
+        console.print(auth.issue_token(row.id, name, SYSTEM, system.uow()))
+    _run(body)
+
+
+@app.command()
+def demo(db: Annotated[str, typer.Option("--db", help="where to build it")] = "sqlite:///demo-data/demo.db",
+         registrants: int = 50_000, seed: int = 2021,
+         reset: Annotated[bool, typer.Option(help="delete an existing demo SQLite file first")] = True,
+         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+         port: int = 8000) -> None:
+    """Build the demo operation (seeded) and serve it; prints one login per role."""
+    from safepassage.demo import build_demo
+
+    def body() -> None:
+        if db.startswith("sqlite:///") and reset:
+            path = Path(db.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        system = _system(db, demo=True)
+        with Progress(TextColumn("building the demo operation"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("people", total=registrants)
+            result = build_demo(system, registrants, seed, lambda n: bar.advance(task, n))
+        table = Table(title=f"Demo operation: {result.people:,} people in {result.households:,} "
+                            f"households, {result.flights} flights")
+        for col in ("username", "role", "password"):
+            table.add_column(col)
+        for username, (role, password) in result.logins.items():
+            table.add_row(username, role, password)
+        console.print(table)
+        if serve_after:
+            console.print(f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above.")
+            _serve(system, "127.0.0.1", port)
+    _run(body)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

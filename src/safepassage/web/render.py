@@ -1,0 +1,46 @@
+"""Jinja2 rendering with what every page needs: the caller, the CSRF token, the navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from safepassage.domain.access import Action, allowed
+from safepassage.domain.countries import all_countries
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _local(value: dt.datetime | None, zone: Any = None, fmt: str = "%d %b %H:%M") -> str:
+    if value is None:
+        return ""
+    return (value.astimezone(zone) if zone else value).strftime(fmt)
+
+
+def _num(value: int | float | None) -> str:
+    return "" if value is None else f"{value:,.0f}".replace(",", " ")
+
+
+TEMPLATES.env.filters["local"] = _local
+TEMPLATES.env.filters["num"] = _num
+TEMPLATES.env.globals["Action"] = Action
+TEMPLATES.env.globals["allowed"] = allowed
+TEMPLATES.env.globals["countries"] = all_countries
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None,
+           status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    ctx = {"request": request, "who": getattr(request.state, "principal", None),
+           "csrf": getattr(request.state, "csrf", ""), **(context or {})}
+    return TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code,
+                                      headers=headers)
+
+
+def partial(request: Request) -> bool:
+    """True when HTMX asks for a fragment rather than a whole page."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
