@@ -45,6 +45,12 @@ def demand(uow: UnitOfWork, who: Principal, action: Action, entity: str = "",
                      f"a {who.role.value} may not do {action.value}")
 
 
+def authorize(who: Principal, action: Action, uow: UnitOfWork) -> None:
+    """Refuse (audited) unless the caller may perform ``action``: for pages that only show a form."""
+    with uow:
+        demand(uow, who, action)
+
+
 def visibility(who: Principal) -> Visibility:
     """The rows of people the caller may see."""
     if who.role in (Role.COORDINATOR, Role.STATION):

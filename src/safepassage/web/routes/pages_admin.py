@@ -11,6 +11,8 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.domain.nations import FamilyRule
 from safepassage.domain.people import Category
 from safepassage.services import auth, nations
+from safepassage.domain.access import Action
+from safepassage.services.common import authorize
 from safepassage.services.overview import audit_trail
 from safepassage.web.deps import UoW, Sys, Who
 from safepassage.web.render import render
@@ -52,6 +54,7 @@ def _policy_form(request: Request, code: str, values: dict[str, object], errors:
 
 @router.get("/nations/{code}/policy")
 def policy_edit(request: Request, code: str, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.POLICY_WRITE, uow)
     view = nations.list_nations(who, uow)
     p = view.policies.get(code.upper())
     values: dict[str, object] = {"family_rule": p.family_rule.value if p else "head",

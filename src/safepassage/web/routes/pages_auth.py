@@ -18,16 +18,38 @@ from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "sp_login_csrf"
-_attempts: dict[str, deque[float]] = defaultdict(deque)
 
 
-def _rate_limited(source: str, per_minute: int) -> bool:
-    now = time.monotonic()
-    q = _attempts[source]
-    while q and now - q[0] > 60:
-        q.popleft()
-    q.append(now)
-    return len(q) > per_minute
+class LoginThrottle:
+    """Failed logins per address and per username in the last minute; over the limit, wait.
+
+    Kept in memory per process: enough to stop password guessing against one gate laptop or one
+    coordination-cell server; successful logins are not counted.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str) -> deque[float]:
+        q, now = self.failures[key], time.monotonic()
+        while q and now - q[0] > 60:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        return any(len(self._recent(k)) >= self.per_minute for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        for k in keys:
+            self._recent(k).append(time.monotonic())
+
+
+def _throttle(request: Request, per_minute: int) -> LoginThrottle:
+    state = request.app.state
+    if not hasattr(state, "login_throttle"):
+        state.login_throttle = LoginThrottle(per_minute)
+    return state.login_throttle  # type: ignore[no-any-return]
 
 
 def _safe_next(target: str | None) -> str:
@@ -58,13 +80,16 @@ def login_submit(request: Request, system: Sys, username: Annotated[str, Form()]
     source = client_address(request)
     if not auth.same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
         return _login_page(request, system, "The login form expired; please try again.", 403, next)
-    if _rate_limited(source, system.settings.login_attempts_per_minute):
-        return _login_page(request, system, "Too many attempts; wait a minute and try again.",
+    throttle = _throttle(request, system.settings.login_attempts_per_minute)
+    keys = (f"ip:{source}", f"user:{username.strip().lower()}")
+    if throttle.blocked(*keys):
+        return _login_page(request, system, "Too many failed attempts; wait a minute and try again.",
                            429, next)
     try:
         session = auth.login(username, password, source, system.settings.session_hours,
                              system.uow())
     except NotAuthenticated as e:
+        throttle.failed(*keys)
         return _login_page(request, system, str(e), 401, next)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",

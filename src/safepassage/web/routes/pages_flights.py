@@ -11,6 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.flights import Flight, FlightStatus, aircraft_catalogue
 from safepassage.services import flights
+from safepassage.domain.access import Action
+from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.web.deps import UoW, Sys, Who
 from safepassage.web.render import render
@@ -55,6 +57,7 @@ def board(request: Request, who: Who, uow: UoW, day: str = "") -> Response:
 
 @router.get("/flights/new")
 def flight_new(request: Request, who: Who, system: Sys) -> Response:
+    authorize(who, Action.FLIGHTS_WRITE, system.uow())
     values = {"operating_nation": who.nation or "", "status": "planned", "medics": 0, "version": 0}
     return _form(request, who, system, values, {}, "/flights/new", "New flight")
 
@@ -73,6 +76,7 @@ async def flight_create(request: Request, who: Who, system: Sys) -> Response:
 
 @router.get("/flights/{flight_id}/edit")
 def flight_edit(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
+    authorize(who, Action.FLIGHTS_WRITE, system.uow())
     f = flights.get_flight(flight_id, who, system.uow())
     return render_edit(request, who, system, f, flights.get_operation(system.uow()).zone)
 

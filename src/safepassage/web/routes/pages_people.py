@@ -13,6 +13,8 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.domain.people import Category, DocumentKind, Need, Person, Relationship, Sex
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.services import households, people
+from safepassage.domain.access import Action
+from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.web.deps import UoW, Sys, Who
 from safepassage.web.render import partial, render
@@ -86,6 +88,7 @@ def people_list(request: Request, who: Who, uow: UoW, q: str = "", nation: str =
 
 @router.get("/people/new")
 def person_new(request: Request, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.PERSON_WRITE, uow)
     values = {"sponsoring_nation": who.nation or "", "sponsor_org": who.org or "",
               "dob_calendar": "gregorian", "sex": "U", "category": "other", "version": 0}
     return _form_page(request, who, uow, values, {}, "/people/new", "Register a person")
@@ -109,6 +112,7 @@ def person_page(request: Request, person_id: int, who: Who, uow: UoW) -> Respons
 
 @router.get("/people/{person_id}/edit")
 def person_edit(request: Request, person_id: int, who: Who, system: Sys) -> Response:
+    authorize(who, Action.PERSON_WRITE, system.uow())
     view = people.get_person(person_id, who, system.uow())
     return _form_page(request, who, system.uow(), form_values(view.person), {},
                       f"/people/{person_id}/edit", f"Edit {view.person.display_name}")
@@ -145,7 +149,8 @@ def _household_form(request: Request, values: dict[str, Any], errors: dict[str, 
 
 
 @router.get("/households/new")
-def household_new(request: Request, who: Who, head: int | None = None) -> Response:
+def household_new(request: Request, who: Who, uow: UoW, head: int | None = None) -> Response:
+    authorize(who, Action.PERSON_WRITE, uow)
     values = {"member_1": head or "", "relationship_1": "head", "version": 0}
     return _household_form(request, values, {}, "/households/new", "New household")
 
@@ -171,6 +176,7 @@ def household_page(request: Request, household_id: int, who: Who, uow: UoW, syst
 
 @router.get("/households/{household_id}/edit")
 def household_edit(request: Request, household_id: int, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.PERSON_WRITE, uow)
     view = households.get_household(household_id, who, uow)
     values: dict[str, Any] = {"version": view.version}
     for i, m in enumerate(view.members, start=1):

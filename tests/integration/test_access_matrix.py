@@ -1,0 +1,213 @@
+"""Every route × every role: allowed or refused, as written here.
+
+A new route without an entry in ROUTES fails this test: access is decided when a route is added,
+not later. Pages are exercised with a logged-in session (and its CSRF token); the API with
+each role's API token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from safepassage.services import auth
+from safepassage.services.common import SYSTEM
+from tests.integration.conftest import World, csrf_of, login
+
+C, L, S, ST, V = "coordinator", "liaison", "sponsor", "station", "viewer"
+ALL = frozenset({C, L, S, ST, V})
+PUBLIC = None  # no login needed
+ROLES = (V, ST, S, L, C)  # coordinator last: its changes must not hide another role's answer
+
+PERSON = {"given_name": "Ali", "sponsoring_nation": "RU", "nationalities": ["AF"]}
+FLIGHT = {"operating_nation": "RU", "aircraft_type": "IL-76MD", "callsign": "RFF7072",
+          "scheduled_arrival": "2021-08-23T08:00", "scheduled_departure": "2021-08-23T11:00"}
+
+# (method, path) -> roles allowed (PUBLIC: anyone, logged in or not)
+ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
+    ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC, ("GET", "/api/openapi.json"): PUBLIC,
+    ("POST", "/logout"): ALL, ("GET", "/"): ALL,
+    ("GET", "/people"): frozenset({C, L, S, ST}),
+    ("GET", "/people/new"): frozenset({C, L, S}), ("POST", "/people/new"): frozenset({C, L, S}),
+    ("GET", "/people/{person_id}"): frozenset({C, L, S, ST}),
+    ("GET", "/people/{person_id}/edit"): frozenset({C, L, S}),
+    ("POST", "/people/{person_id}/edit"): frozenset({C, L, S}),
+    ("GET", "/households/new"): frozenset({C, L, S}), ("POST", "/households/new"): frozenset({C, L, S}),
+    ("GET", "/households/{household_id}"): frozenset({C, L, S, ST}),
+    ("GET", "/households/{household_id}/edit"): frozenset({C, L, S}),
+    ("POST", "/households/{household_id}/edit"): frozenset({C, L, S}),
+    ("POST", "/households/{household_id}/offer"): frozenset({C, L}),
+    ("GET", "/flights"): ALL,
+    ("GET", "/flights/new"): frozenset({C, L}), ("POST", "/flights/new"): frozenset({C, L}),
+    ("GET", "/flights/{flight_id}/edit"): frozenset({C, L}),
+    ("POST", "/flights/{flight_id}/edit"): frozenset({C, L}),
+    ("POST", "/flights/{flight_id}/cancel"): frozenset({C, L}),
+    ("POST", "/flights/{flight_id}/cargo"): frozenset({C, L}),
+    ("GET", "/sites"): ALL, ("POST", "/sites"): frozenset({C}),
+    ("GET", "/nations"): ALL, ("POST", "/nations"): frozenset({C}),
+    ("GET", "/nations/{code}/policy"): frozenset({C, L}),
+    ("POST", "/nations/{code}/policy"): frozenset({C, L}),
+    ("GET", "/users"): frozenset({C}), ("POST", "/users"): frozenset({C}),
+    ("POST", "/users/{user_id}/token"): frozenset({C}),
+    ("POST", "/users/{user_id}/active"): frozenset({C}),
+    ("POST", "/tokens/{token_id}/revoke"): frozenset({C}),
+    ("GET", "/audit"): frozenset({C}),
+    ("GET", "/api/v1/overview"): ALL,
+    ("GET", "/api/v1/people"): frozenset({C, L, S, ST}),
+    ("POST", "/api/v1/people"): frozenset({C, L, S}),
+    ("GET", "/api/v1/people/{person_id}"): frozenset({C, L, S, ST}),
+    ("PUT", "/api/v1/people/{person_id}"): frozenset({C, L, S}),
+    ("POST", "/api/v1/households"): frozenset({C, L, S}),
+    ("GET", "/api/v1/households/{household_id}"): frozenset({C, L, S, ST}),
+    ("PUT", "/api/v1/households/{household_id}"): frozenset({C, L, S}),
+    ("POST", "/api/v1/households/{household_id}/offers"): frozenset({C, L}),
+    ("GET", "/api/v1/flights"): ALL, ("POST", "/api/v1/flights"): frozenset({C, L}),
+    ("GET", "/api/v1/flights/{flight_id}"): ALL,
+    ("PUT", "/api/v1/flights/{flight_id}"): frozenset({C, L}),
+    ("POST", "/api/v1/flights/{flight_id}/cancel"): frozenset({C, L}),
+    ("POST", "/api/v1/flights/{flight_id}/cargo"): frozenset({C, L}),
+    ("GET", "/api/v1/aircraft-types"): ALL,
+    ("GET", "/api/v1/sites"): ALL, ("POST", "/api/v1/sites"): frozenset({C}),
+    ("GET", "/api/v1/nations"): ALL, ("PUT", "/api/v1/nations/{code}/policy"): frozenset({C, L}),
+    ("GET", "/api/v1/users"): frozenset({C}), ("POST", "/api/v1/users"): frozenset({C}),
+    ("GET", "/api/v1/audit"): frozenset({C}),
+}
+
+
+def app_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the application answers, through included routers."""
+    out: list[tuple[str, str]] = []
+
+    def walk(routes: Any) -> None:
+        for r in routes:
+            if hasattr(r, "original_router"):
+                walk(r.original_router.routes)
+            elif getattr(r, "methods", None):
+                out.extend((m, r.path) for m in sorted(r.methods) if m != "HEAD")
+    walk(app.routes)
+    return out
+
+
+def test_every_route_has_an_access_entry(app: FastAPI) -> None:
+    missing = [r for r in app_routes(app) if r not in ROUTES]
+    assert not missing, f"routes without an entry in ROUTES: {missing}"
+    stale = [r for r in ROUTES if r not in app_routes(app)]
+    assert not stale, f"entries for routes that no longer exist: {stale}"
+
+
+def _fill(path: str, w: World) -> str:
+    return (path.replace("{person_id}", str(w.ru_person))
+            .replace("{household_id}", str(w.ru_household))
+            .replace("{flight_id}", str(w.ru_flight)).replace("{code}", "RU")
+            .replace("{user_id}", str(w.who[ST].user_id)).replace("{token_id}", "1"))
+
+
+def _body(method: str, path: str, w: World) -> dict[str, Any]:
+    """A valid body, so that an allowed caller is not stopped by validation before access."""
+    if path.endswith("/people") or "/people/{" in path:
+        return PERSON
+    if path.endswith("/offers") or path.endswith("/offer"):
+        return {"nation": "GB"}
+    if "/households" in path:
+        return {"members": [[w.ru_person, "head"]]}
+    if path.endswith("/cargo"):
+        return {"kg": 1000, "description": "medicines", "consignee": "WHO"}
+    if path.endswith("/cancel"):
+        return {}
+    if "/flights" in path:
+        return FLIGHT
+    if "/sites" in path:
+        return {"name": "Ramstein Air Base", "country": "DE", "capacity_per_day": 5000}
+    if path.endswith("/policy"):
+        return {"rules": [{"nationalities": ["RU"]}], "family_rule": "head"}
+    if path == "/nations":
+        return {"code": "FR", "name": "France", "operating": "on"}
+    if "/users" in path and path.endswith("/token"):
+        return {"name": "scanner"}
+    if "/users" in path and path.endswith("/active"):
+        return {"active": "1"}
+    if "/users" in path:
+        return {"username": "new.user", "password": "another long password", "role": "viewer"}
+    return {}
+
+
+def _page_form(body: dict[str, Any]) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for k, v in body.items():
+        if k == "members":
+            for i, (pid, rel) in enumerate(v, start=1):
+                form[f"member_{i}"], form[f"relationship_{i}"] = str(pid), rel
+        elif k == "rules":
+            form["nationalities_1"] = ", ".join(v[0]["nationalities"])
+        elif isinstance(v, list):
+            form[k] = ", ".join(v)
+        else:
+            form[k] = v
+    return form
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_allows_exactly_the_roles_in_its_entry(route: tuple[str, str], world: World,
+                                                     app: FastAPI, client_as: Any) -> None:
+    method, path = route
+    expected = ROUTES[route]
+    url = _fill(path, world)
+    body = _body(method, path, world)
+    if expected is PUBLIC:
+        with TestClient(app, base_url="https://testserver") as anon:
+            if route == ("POST", "/login"):
+                login(anon, "viewer.user")  # anyone may post the login form
+                return
+            r = anon.request(method, url, follow_redirects=False)
+        assert r.status_code == 200, f"{method} {path} should be public"
+        return
+    for role in ROLES:
+        if path.startswith("/api/"):
+            token = auth.issue_token(world.who[role].user_id, "matrix", SYSTEM, world.system.uow())
+            with TestClient(app, base_url="https://testserver") as c:
+                r = c.request(method, url, json=body if method in ("POST", "PUT") else None,
+                              headers={"Authorization": f"Bearer {token}"})
+        else:
+            c = client_as(role)
+            data = None
+            if method == "POST":
+                data = _page_form(body) | {"csrf_token": csrf_of(c)}
+            r = c.request(method, url, data=data, follow_redirects=False)
+        allowed = role in expected
+        if allowed:
+            assert r.status_code not in (401, 403), f"{role} should be allowed {method} {path}: {r.status_code} {r.text[:300]}"
+        else:
+            assert r.status_code == 403, f"{role} should be refused {method} {path}: {r.status_code}"
+
+
+def test_an_api_call_without_a_token_is_refused_with_401(app: FastAPI, world: World) -> None:
+    with TestClient(app, base_url="https://testserver") as c:
+        r = c.get("/api/v1/people")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_page_without_a_session_redirects_to_login(app: FastAPI, world: World) -> None:
+    with TestClient(app, base_url="https://testserver") as c:
+        r = c.get("/people?q=x", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login?next=/people%3Fq%3Dx"
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(client_as: Any, world: World) -> None:
+    c = client_as(C)
+    r = c.post("/people/new", data={"given_name": "Ali"}, follow_redirects=False)
+    assert r.status_code == 403 and "reload the page" in r.text
+    r = c.post("/api/v1/people", json=PERSON)  # a session cookie alone does not make an API call
+    assert r.status_code == 403
+
+
+def test_a_revoked_token_no_longer_works(app: FastAPI, world: World) -> None:
+    token = auth.issue_token(world.who[C].user_id, "tablet", SYSTEM, world.system.uow())
+    with TestClient(app, base_url="https://testserver") as c:
+        assert c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        tid = auth.list_users(SYSTEM, world.system.uow())[0]["tokens"][0]["id"]
+        auth.revoke_token(tid, SYSTEM, world.system.uow())
+        assert c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code == 401
