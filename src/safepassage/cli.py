@@ -15,7 +15,12 @@ from rich.table import Table
 from safepassage.bootstrap import System, build
 from safepassage.config import load_settings
 from safepassage.domain.errors import (
-    AccessDenied, ConfigurationError, Conflict, InvalidInput, NotAuthenticated, NotFound,
+    AccessDenied,
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
     SafepassageError,
 )
 
@@ -26,7 +31,11 @@ console = Console()
 err = Console(stderr=True)
 
 EXIT_CODES: dict[type[SafepassageError], int] = {
-    InvalidInput: 2, NotFound: 3, AccessDenied: 4, NotAuthenticated: 4, Conflict: 5,
+    InvalidInput: 2,
+    NotFound: 3,
+    AccessDenied: 4,
+    NotAuthenticated: 4,
+    Conflict: 5,
     ConfigurationError: 6,
 }
 
@@ -52,13 +61,17 @@ def _run(fn):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def init(db: DbOption = None,
-         username: Annotated[str, typer.Option(help="the first coordinator")] = "coordinator",
-         password: Annotated[str | None, typer.Option(help="asked for when not given")] = None) -> None:
+def init(
+    db: DbOption = None,
+    username: Annotated[str, typer.Option(help="the first coordinator")] = "coordinator",
+    password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
+) -> None:
     """Create or migrate the database, and add the first coordinator if there is none."""
+
     def body() -> None:
         from safepassage.services import auth
         from safepassage.services.common import SYSTEM
+
         system = _system(db)
         system.migrate()
         with system.uow() as uow:
@@ -69,14 +82,17 @@ def init(db: DbOption = None,
         pw = password or getpass.getpass(f"Password for {username} (12+ characters): ")
         auth.create_user(auth.NewUser(username, pw, "coordinator"), SYSTEM, system.uow())
         console.print(f"Database ready; coordinator [bold]{username}[/bold] created.")
+
     _run(body)
 
 
 @app.command()
 def serve(db: DbOption = None, host: str | None = None, port: int | None = None) -> None:
     """Serve the pages and the API."""
+
     def body() -> None:
         _serve(_system(db), host, port)
+
     _run(body)
 
 
@@ -84,33 +100,47 @@ def _serve(system: System, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from safepassage.web.app import create_app
+
     system.migrate()
-    uvicorn.run(create_app(system), host=host or system.settings.host,
-                port=port or system.settings.port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(system),
+        host=host or system.settings.host,
+        port=port or system.settings.port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @user_app.command("add")
-def user_add(username: str, role: Annotated[str, typer.Option(help="coordinator, liaison, sponsor, station, viewer")],
-             nation: Annotated[str | None, typer.Option(help="a liaison's nation")] = None,
-             org: Annotated[str | None, typer.Option(help="a sponsor's organisation")] = None,
-             station: Annotated[str | None, typer.Option(help="a station operator's station")] = None,
-             password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
-             db: DbOption = None) -> None:
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="coordinator, liaison, sponsor, station, viewer")],
+    nation: Annotated[str | None, typer.Option(help="a liaison's nation")] = None,
+    org: Annotated[str | None, typer.Option(help="a sponsor's organisation")] = None,
+    station: Annotated[str | None, typer.Option(help="a station operator's station")] = None,
+    password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
+    db: DbOption = None,
+) -> None:
     """Add a user (as the system, from the machine running the database)."""
     from safepassage.services import auth
     from safepassage.services.common import SYSTEM
 
     def body() -> None:
         pw = password or getpass.getpass(f"Password for {username}: ")
-        uid = auth.create_user(auth.NewUser(username, pw, role, nation, org, station), SYSTEM,
-                               _system(db).uow())
+        uid = auth.create_user(
+            auth.NewUser(username, pw, role, nation, org, station), SYSTEM, _system(db).uow()
+        )
         console.print(f"user {username} added (id {uid})")
+
     _run(body)
 
 
 @user_app.command("token")
-def user_token(username: str, name: Annotated[str, typer.Option(help="the device or client")],
-               db: DbOption = None) -> None:
+def user_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="the device or client")],
+    db: DbOption = None,
+) -> None:
     """Issue an API token for a user; printed once."""
     from safepassage.services import auth
     from safepassage.services.common import SYSTEM
@@ -122,15 +152,21 @@ def user_token(username: str, name: Annotated[str, typer.Option(help="the device
         if row is None:
             raise NotFound(f"no user {username}")
         console.print(auth.issue_token(row.id, name, SYSTEM, system.uow()))
+
     _run(body)
 
 
 @app.command()
-def demo(db: Annotated[str, typer.Option("--db", help="where to build it")] = "sqlite:///demo-data/demo.db",
-         registrants: int = 50_000, seed: int = 2021,
-         reset: Annotated[bool, typer.Option(help="delete an existing demo SQLite file first")] = True,
-         serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
-         port: int = 8000) -> None:
+def demo(
+    db: Annotated[
+        str, typer.Option("--db", help="where to build it")
+    ] = "sqlite:///demo-data/demo.db",
+    registrants: int = 50_000,
+    seed: int = 2021,
+    reset: Annotated[bool, typer.Option(help="delete an existing demo SQLite file first")] = True,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    port: int = 8000,
+) -> None:
     """Build the demo operation (seeded) and serve it; prints one login per role."""
     from safepassage.demo import build_demo
 
@@ -141,20 +177,30 @@ def demo(db: Annotated[str, typer.Option("--db", help="where to build it")] = "s
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         system = _system(db, demo=True)
-        with Progress(TextColumn("building the demo operation"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as bar:
+        with Progress(
+            TextColumn("building the demo operation"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
             task = bar.add_task("people", total=registrants)
             result = build_demo(system, registrants, seed, lambda n: bar.advance(task, n))
-        table = Table(title=f"Demo operation: {result.people:,} people in {result.households:,} "
-                            f"households, {result.flights} flights")
+        table = Table(
+            title=f"Demo operation: {result.people:,} people in {result.households:,} "
+            f"households, {result.flights} flights"
+        )
         for col in ("username", "role", "password"):
             table.add_column(col)
         for username, (role, password) in result.logins.items():
             table.add_row(username, role, password)
         console.print(table)
         if serve_after:
-            console.print(f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above.")
+            console.print(
+                f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above."
+            )
             _serve(system, "127.0.0.1", port)
+
     _run(body)
 
 

@@ -17,12 +17,16 @@ _WEAK = {"", "changeme", "change-me", "secret", DEMO_SECRET}
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFEPASSAGE_", env_file=".env", extra="ignore")
 
-    database_url: str = Field("sqlite:///safepassage.db",
-                              description="SQLite file (embedded default) or a PostgreSQL URL")
+    database_url: str = Field(
+        "sqlite:///safepassage.db", description="SQLite file (embedded default) or a PostgreSQL URL"
+    )
     secret_key: str = Field("", description="signs login forms; at least 32 characters")
     demo: bool = Field(False, description="demo mode: allows the demo secret, prints demo logins")
-    cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only "
-                                                  "(browsers also accept it on localhost)")
+    cookie_secure: bool = Field(
+        True,
+        description="send the session cookie over HTTPS only "
+        "(browsers also accept it on localhost)",
+    )
     session_hours: int = Field(12, ge=1, le=72)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -36,7 +40,8 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "SAFEPASSAGE_SECRET_KEY must be set to a random value of at least 32 characters "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`); "
-                "only demo mode (SAFEPASSAGE_DEMO=true) runs without one")
+                "only demo mode (SAFEPASSAGE_DEMO=true) runs without one"
+            )
         return self
 
 

@@ -11,254 +11,179 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from safepassage.bootstrap import System
-from safepassage.demo_data import (
-    AID_CONSIGNEES, FAMILY, FEMALE, MALE, NATIONS, RUSSIAN_UNIVERSITIES, SITES,
-)
+from safepassage.demo_data import AID_CONSIGNEES, NATIONS, SITES
+from safepassage.demo_people import RU_FRIENDS, WESTERN, Generator
 from safepassage.domain.access import Role
-from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
 from safepassage.domain.operation import Operation
-from safepassage.domain.people import Category, Document, DocumentKind, Need, Person, Relationship, Sex
+from safepassage.domain.people import Category, Person, Relationship
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.services import auth
 from safepassage.services.common import SYSTEM, audit
 
 Progress = Callable[[int], None]
-BATCH = 5000
-RU_FRIENDS = ("RU", "BY", "KG", "AM", "UA")
-WESTERN = ("US", "GB", "DE", "FR", "IT", "CA", "NL", "ES", "TR", "AU")
 
 
 def policies() -> list[EligibilityPolicy]:
     """Realistic policies: each nation's own citizens, and the Afghans it had promised to take."""
     out = []
     for code in WESTERN:
-        rules = [PolicyRule(nationalities=frozenset({code}), label=f"{code} citizens"),
-                 PolicyRule(categories=frozenset({Category.PERMANENT_RESIDENT, Category.VISA_HOLDER}),
-                            sponsoring_nations=frozenset({code}),
-                            label=f"residents and visa holders of {code}"),
-                 PolicyRule(nationalities=frozenset({"AF"}), categories=frozenset({Category.AT_RISK_STAFF}),
-                            sponsoring_nations=frozenset({code}),
-                            label=f"Afghans who worked for {code}")]
+        rules = [
+            PolicyRule(nationalities=frozenset({code}), label=f"{code} citizens"),
+            PolicyRule(
+                categories=frozenset({Category.PERMANENT_RESIDENT, Category.VISA_HOLDER}),
+                sponsoring_nations=frozenset({code}),
+                label=f"residents and visa holders of {code}",
+            ),
+            PolicyRule(
+                nationalities=frozenset({"AF"}),
+                categories=frozenset({Category.AT_RISK_STAFF}),
+                sponsoring_nations=frozenset({code}),
+                label=f"Afghans who worked for {code}",
+            ),
+        ]
         if code == "US":
-            rules.append(PolicyRule(categories=frozenset({Category.THIRD_COUNTRY_NATIONAL}),
-                                    label="third-country nationals (coalition)"))
-        out.append(EligibilityPolicy(code, tuple(rules), FamilyRule.HEAD,
-                                     offers_spare_seats=code not in ("TR",)))
-    out.append(EligibilityPolicy("RU", (
-        PolicyRule(nationalities=frozenset(RU_FRIENDS),
-                   label="Russian, Belarusian, Kyrgyz, Armenian and Ukrainian nationals"),
-        PolicyRule(nationalities=frozenset({"AF"}), categories=frozenset({Category.STUDENT}),
-                   sponsoring_nations=frozenset({"RU"}),
-                   label="Afghan students accepted by Russian universities"),
-    ), FamilyRule.ALL, offers_spare_seats=False))
+            rules.append(
+                PolicyRule(
+                    categories=frozenset({Category.THIRD_COUNTRY_NATIONAL}),
+                    label="third-country nationals (coalition)",
+                )
+            )
+        out.append(
+            EligibilityPolicy(
+                code, tuple(rules), FamilyRule.HEAD, offers_spare_seats=code not in ("TR",)
+            )
+        )
+    out.append(
+        EligibilityPolicy(
+            "RU",
+            (
+                PolicyRule(
+                    nationalities=frozenset(RU_FRIENDS),
+                    label="Russian, Belarusian, Kyrgyz, Armenian and Ukrainian nationals",
+                ),
+                PolicyRule(
+                    nationalities=frozenset({"AF"}),
+                    categories=frozenset({Category.STUDENT}),
+                    sponsoring_nations=frozenset({"RU"}),
+                    label="Afghan students accepted by Russian universities",
+                ),
+            ),
+            FamilyRule.ALL,
+            offers_spare_seats=False,
+        )
+    )
     return out
 
 
-@dataclass
-class GeneratedHousehold:
-    members: list[Person]  # head first; relationship set
+SITE_FOR = {
+    "US": ("Al Udeid Air Base", "Ramstein Air Base", "Naval Air Station Sigonella"),
+    "GB": ("Al Dhafra Air Base", "RAF Brize Norton"),
+    "DE": ("Tashkent International", "Ramstein Air Base"),
+    "FR": ("Al Dhafra Air Base",),
+    "IT": ("Naval Air Station Sigonella", "Islamabad International"),
+    "CA": ("Al Udeid Air Base",),
+    "NL": ("Islamabad International", "Al Udeid Air Base"),
+    "ES": ("Torrejon Air Base", "Al Dhafra Air Base"),
+    "TR": ("Islamabad International",),
+    "AU": ("Al Dhafra Air Base",),
+    "RU": ("Chkalovsky Airport",),
+}
+STATUS_SHARE = (
+    (PersonStatus.REGISTERED, 62),
+    (PersonStatus.CALLED_FORWARD, 9),
+    (PersonStatus.AT_GATE, 1),
+    (PersonStatus.DOCUMENTS_CHECKED, 1),
+    (PersonStatus.SCREENED, 1),
+    (PersonStatus.MANIFESTED, 1),
+    (PersonStatus.DEPARTED, 6),
+    (PersonStatus.ARRIVED, 16),
+    (PersonStatus.NO_SHOW, 2),
+    (PersonStatus.DEFERRED, 1),
+)
 
 
-class Generator:
-    """Deterministic people: same seed, same households, names and documents."""
-
-    def __init__(self, seed: int, today: dt.date) -> None:
-        self.rng = random.Random(seed)
-        self.today = today
-        self.serial = 0
-
-    def _name(self, table: dict[str, tuple[tuple[str, ...], str]]) -> tuple[str, str]:
-        name = self.rng.choice(list(table))
-        return name, table[name][1]
-
-    def _dob(self, age_min: float, age_max: float) -> DateOfBirth:
-        days = int(self.rng.uniform(age_min, age_max) * 365.25)
-        born = self.today - dt.timedelta(days=max(days, 1))
-        r = self.rng.random()
-        if r < 0.12:  # year only, as many Afghan records have
-            return DateOfBirth(dt.date(born.year, 1, 1), dt.date(born.year, 12, 31), Precision.YEAR,
-                               Calendar.GREGORIAN, str(born.year))
-        if r < 0.30:  # Solar Hijri, as on a tazkira
-            from safepassage.adapters.calendars import _solar_hijri_range
-            import jdatetime
-            j = jdatetime.date.fromgregorian(date=born)
-            start, end = _solar_hijri_range(j.year, j.month, j.day)
-            return DateOfBirth(start, end, Precision.DAY, Calendar.SOLAR_HIJRI,
-                               f"{j.year}/{j.month:02d}/{j.day:02d}")
-        return DateOfBirth(born, born, Precision.DAY, Calendar.GREGORIAN, born.isoformat())
-
-    def _docs(self, adult: bool, nationality: str, category: Category) -> tuple[Document, ...]:
-        self.serial += 1
-        docs = []
-        if adult and self.rng.random() < 0.6 or nationality != "AF":
-            docs.append(Document(DocumentKind.PASSPORT, f"{'P' if nationality == 'AF' else ''}"
-                                 f"{self.rng.randrange(10**7, 10**8)}{self.serial % 10}",
-                                 nationality, self.today + dt.timedelta(days=self.rng.randrange(30, 3000))))
-        if nationality == "AF" and self.rng.random() < 0.7:
-            docs.append(Document(DocumentKind.NATIONAL_ID,
-                                 f"{self.rng.choice((1399, 1400))}{self.rng.randrange(10**8, 10**9)}"))
-        if adult and category in (Category.VISA_HOLDER, Category.AT_RISK_STAFF):
-            docs.append(Document(DocumentKind.CASE_NUMBER, f"SIV{self.rng.randrange(10**6, 10**7)}"
-                                 if self.rng.random() < 0.5 else f"ARAP{self.rng.randrange(10**6, 10**7)}"))
-        return tuple(docs)
-
-    def household(self) -> GeneratedHousehold:
-        rng = self.rng
-        r = rng.random()
-        if r < 0.03:
-            nation, nationality, category, org = "RU", rng.choice(RU_FRIENDS), Category.CITIZEN, None
-        elif r < 0.05:
-            nation, nationality, category, org = "RU", "AF", Category.STUDENT, rng.choice(RUSSIAN_UNIVERSITIES)
-        elif r < 0.12:
-            nation = rng.choice(WESTERN)
-            nationality, category, org = nation, Category.CITIZEN, None
-        else:
-            nation, nationality = rng.choice(WESTERN), "AF"
-            category = rng.choices([Category.AT_RISK_STAFF, Category.VISA_HOLDER,
-                                    Category.PERMANENT_RESIDENT, Category.THIRD_COUNTRY_NATIONAL,
-                                    Category.OTHER], [50, 20, 8, 4, 18])[0]
-            org = rng.choice(("Afghan Interpreters Network", "Journalists at Risk", None, None, None))
-        family, family_native = self._name(FAMILY) if rng.random() < 0.7 else (None, None)
-        student = category is Category.STUDENT
-        size = 1 if student or rng.random() < 0.1 else rng.choices(range(2, 11), [18, 16, 17, 15, 12, 9, 6, 4, 3])[0]
-        father_of_head, _ = self._name(MALE)
-        head_male = rng.random() < 0.85
-        head_given, head_native = self._name(MALE if head_male else FEMALE)
-        base = dict(family_name=family, native_family_name=family_native, sponsoring_nation=nation,
-                    sponsor_org=org, category=category)
-        phone = f"+937{rng.randrange(0, 10)}{rng.randrange(10**6, 10**7)}"
-        head = Person(given_name=head_given, native_given_name=head_native, father_name=father_of_head,
-                      sex=Sex.MALE if head_male else Sex.FEMALE,
-                      date_of_birth=self._dob(19, 26) if student else self._dob(22, 65),
-                      nationalities=(nationality,) if nationality == "AF" or rng.random() < 0.5
-                      else (nationality, "AF"),
-                      documents=self._docs(True, nationality, category), phone=phone,
-                      relationship=Relationship.HEAD, needs=self._needs(True, not head_male), **base)
-        members = [head]
-        if size >= 2:
-            sp, sp_native = self._name(FEMALE if head_male else MALE)
-            members.append(Person(given_name=sp, native_given_name=sp_native,
-                                  father_name=self._name(MALE)[0],
-                                  sex=Sex.FEMALE if head_male else Sex.MALE, date_of_birth=self._dob(20, 55),
-                                  nationalities=("AF",), documents=self._docs(True, "AF", category),
-                                  relationship=Relationship.SPOUSE, needs=self._needs(True, head_male),
-                                  **base))
-        father_name = head_given if head_male else members[-1].given_name
-        for i in range(size - len(members)):
-            if i == 0 and rng.random() < 0.12:
-                g, gn = self._name(MALE if rng.random() < 0.5 else FEMALE)
-                members.append(Person(given_name=g, native_given_name=gn, father_name=father_of_head,
-                                      sex=Sex.UNKNOWN, date_of_birth=self._dob(60, 85),
-                                      nationalities=("AF",), relationship=Relationship.PARENT,
-                                      needs=self._needs(False, False, elderly=True), **base))
-                continue
-            girl = rng.random() < 0.5
-            g, gn = self._name(FEMALE if girl else MALE)
-            age = rng.choice((0.3, 1.2, 1.7)) if rng.random() < 0.12 else rng.uniform(2, 18)
-            members.append(Person(given_name=g, native_given_name=gn, father_name=father_name,
-                                  sex=Sex.FEMALE if girl else Sex.MALE,
-                                  date_of_birth=self._dob(age, age + 0.01), nationalities=("AF",),
-                                  documents=self._docs(age >= 18, "AF", category),
-                                  relationship=Relationship.CHILD, **base))
-        return GeneratedHousehold(members)
-
-    def _needs(self, adult: bool, female: bool, elderly: bool = False) -> frozenset[Need]:
-        rng, needs = self.rng, set()
-        if rng.random() < (0.08 if elderly else 0.01):
-            needs.add(Need.WHEELCHAIR)
-        if rng.random() < (0.02 if elderly else 0.002):
-            needs.add(Need.STRETCHER)
-            needs.add(Need.MEDICAL_ESCORT)
-        if rng.random() < (0.03 if elderly else 0.003):
-            needs.add(Need.OXYGEN)
-        if adult and female and rng.random() < 0.04:
-            needs.add(Need.PREGNANCY)
-        return frozenset(needs)
-
-    def variant(self, p: Person) -> Person:
-        """The same person as another list spelled them: variant names, a coarser date, no phone."""
-        rng = self.rng
-
-        def spell(name: str | None, table: dict[str, tuple[tuple[str, ...], str]]) -> str | None:
-            if name in table and rng.random() < 0.8:
-                return rng.choice(table[name][0])
-            return name
-
-        given_table = MALE if p.sex is Sex.MALE else FEMALE
-        dob = p.date_of_birth
-        if dob is not None and rng.random() < 0.5:
-            y = dob.earliest.year
-            dob = DateOfBirth(dt.date(y, 1, 1), dt.date(y, 12, 31), Precision.YEAR, Calendar.GREGORIAN, str(y))
-        other_list = rng.choice([c for c in WESTERN if c != p.sponsoring_nation])
-        return replace(p, given_name=spell(p.given_name, given_table) or p.given_name,
-                       father_name=spell(p.father_name, MALE), family_name=spell(p.family_name, FAMILY),
-                       native_given_name=None if rng.random() < 0.5 else p.native_given_name,
-                       date_of_birth=dob, phone=None if rng.random() < 0.5 else p.phone,
-                       sponsoring_nation=other_list, sponsor_org=None, household_id=None,
-                       relationship=None, id=None)
-
-    def stream(self, registrants: int, duplicate_share: float = 0.06) -> Iterator[tuple[list[GeneratedHousehold], list[Person]]]:
-        """Batches of (households, duplicate records) until ``registrants`` records exist."""
-        made = 0
-        while made < registrants:
-            hhs: list[GeneratedHousehold] = []
-            dups: list[Person] = []
-            while made < registrants and len(hhs) < BATCH // 5:
-                h = self.household()
-                h.members = h.members[:registrants - made]
-                hhs.append(h)
-                made += len(h.members)
-                for m in h.members:
-                    if made < registrants and self.rng.random() < duplicate_share:
-                        dups.append(self.variant(m))
-                        made += 1
-            yield hhs, dups
-
-
-SITE_FOR = {"US": ("Al Udeid Air Base", "Ramstein Air Base", "Naval Air Station Sigonella"),
-            "GB": ("Al Dhafra Air Base", "RAF Brize Norton"), "DE": ("Tashkent International", "Ramstein Air Base"),
-            "FR": ("Al Dhafra Air Base",), "IT": ("Naval Air Station Sigonella", "Islamabad International"),
-            "CA": ("Al Udeid Air Base",), "NL": ("Islamabad International", "Al Udeid Air Base"),
-            "ES": ("Torrejon Air Base", "Al Dhafra Air Base"), "TR": ("Islamabad International",),
-            "AU": ("Al Dhafra Air Base",), "RU": ("Chkalovsky Airport",)}
-STATUS_SHARE = ((PersonStatus.REGISTERED, 62), (PersonStatus.CALLED_FORWARD, 9), (PersonStatus.AT_GATE, 1),
-                (PersonStatus.DOCUMENTS_CHECKED, 1), (PersonStatus.SCREENED, 1), (PersonStatus.MANIFESTED, 1),
-                (PersonStatus.DEPARTED, 6), (PersonStatus.ARRIVED, 16), (PersonStatus.NO_SHOW, 2),
-                (PersonStatus.DEFERRED, 1))
-
-
-def flights_for(rng: random.Random, start: dt.date, days: int, zone: dt.tzinfo,
-                sites: dict[str, int], now: dt.datetime) -> list[Flight]:
+def flights_for(
+    rng: random.Random,
+    start: dt.date,
+    days: int,
+    zone: dt.tzinfo,
+    sites: dict[str, int],
+    now: dt.datetime,
+) -> list[Flight]:
     out: list[Flight] = []
     for d in range(days):
         day = start + dt.timedelta(days=d)
         for code in [*WESTERN, "RU"]:
-            name, _, _, _, prefix, types = NATIONS[code]
-            count = 1 if code == "RU" and d % 2 == 0 else 0 if code == "RU" else rng.choice((1, 2, 2, 3, 4))
+            _, _, _, _, prefix, types = NATIONS[code]
+            count = (
+                1
+                if code == "RU" and d % 2 == 0
+                else 0
+                if code == "RU"
+                else rng.choice((1, 2, 2, 3, 4))
+            )
             for _ in range(count):
-                arr = dt.datetime.combine(day, dt.time(rng.randrange(0, 21), rng.choice((0, 15, 30, 45))), zone)
+                arr = dt.datetime.combine(
+                    day, dt.time(rng.randrange(0, 21), rng.choice((0, 15, 30, 45))), zone
+                )
                 dep = arr + dt.timedelta(minutes=rng.randrange(90, 240, 15))
                 ac = rng.choice(types)
-                status = FlightStatus.DEPARTED if dep < now else FlightStatus.ON_GROUND if arr < now else FlightStatus.PLANNED
+                status = (
+                    FlightStatus.DEPARTED
+                    if dep < now
+                    else FlightStatus.ON_GROUND
+                    if arr < now
+                    else FlightStatus.PLANNED
+                )
                 if status is FlightStatus.PLANNED and rng.random() < 0.03:
                     status = FlightStatus.CANCELLED
                 cargo: tuple[Cargo, ...] = ()
                 if code == "RU":
-                    cargo = (Cargo(36000, "humanitarian aid: food, medicines, blankets", rng.choice(AID_CONSIGNEES)),)
+                    cargo = (
+                        Cargo(
+                            36000,
+                            "humanitarian aid: food, medicines, blankets",
+                            rng.choice(AID_CONSIGNEES),
+                        ),
+                    )
                 elif rng.random() < 0.15:
-                    cargo = (Cargo(rng.randrange(2000, 15000, 500), rng.choice(("medical supplies", "food", "water purification", "tents and blankets")),
-                                   rng.choice(AID_CONSIGNEES)),)
+                    cargo = (
+                        Cargo(
+                            rng.randrange(2000, 15000, 500),
+                            rng.choice(
+                                (
+                                    "medical supplies",
+                                    "food",
+                                    "water purification",
+                                    "tents and blankets",
+                                )
+                            ),
+                            rng.choice(AID_CONSIGNEES),
+                        ),
+                    )
                 digits = 4 if len(prefix) == 4 else 3
-                callsign = f"{prefix}{rng.randrange(10 ** (digits - 1), 10 ** digits)}"[:10]
-                out.append(Flight(code, ac, callsign, arr, dep, sites[rng.choice(SITE_FOR[code])],
-                                  medics=rng.choice((0, 0, 1, 2)) if ac in ("C-17A", "A400M", "IL-76MD", "C-130J") else 0,
-                                  status=status, cargo=cargo))
+                callsign = f"{prefix}{rng.randrange(10 ** (digits - 1), 10**digits)}"[:10]
+                out.append(
+                    Flight(
+                        code,
+                        ac,
+                        callsign,
+                        arr,
+                        dep,
+                        sites[rng.choice(SITE_FOR[code])],
+                        medics=rng.choice((0, 0, 1, 2))
+                        if ac in ("C-17A", "A400M", "IL-76MD", "C-130J")
+                        else 0,
+                        status=status,
+                        cargo=cargo,
+                    )
+                )
     return out
 
 
@@ -270,8 +195,13 @@ class DemoResult:
     logins: dict[str, tuple[str, str]]  # role -> (username, password)
 
 
-def build_demo(system: System, registrants: int = 50_000, seed: int = 2021,
-               progress: Progress | None = None, with_users: bool = True) -> DemoResult:
+def build_demo(
+    system: System,
+    registrants: int = 50_000,
+    seed: int = 2021,
+    progress: Progress | None = None,
+    with_users: bool = True,
+) -> DemoResult:
     """Load the demo operation into an empty, migrated database."""
     system.migrate()
     rng = random.Random(seed)
@@ -280,13 +210,17 @@ def build_demo(system: System, registrants: int = 50_000, seed: int = 2021,
     today = now.astimezone(op.zone).date()
     with system.uow() as uow:
         if uow.people.get_many([1]) or uow.nations.all():
-            raise RuntimeError("the database already holds an operation; build the demo into a new one")
+            raise RuntimeError(
+                "the database already holds an operation; build the demo into a new one"
+            )
         uow.operation.set(op)
         for code, (name, operating, sending, sponsor_only, *_rest) in NATIONS.items():
             uow.nations.upsert(Nation(code, name, operating, sending, sponsor_only))
         for p in policies():
             uow.nations.set_policy(p)
-        sites = {name: uow.sites.add(ReceivingSite(name, country, cap)) for name, country, cap in SITES}
+        sites = {
+            name: uow.sites.add(ReceivingSite(name, country, cap)) for name, country, cap in SITES
+        }
         flights = flights_for(rng, today - dt.timedelta(days=3), 14, op.zone, sites, now)
         uow.flights.add_many(flights)
         audit(uow, SYSTEM, "demo.build", "operation", 1, seed=seed, registrants=registrants)
@@ -295,8 +229,15 @@ def build_demo(system: System, registrants: int = 50_000, seed: int = 2021,
     people = households = 0
     for hhs, dups in gen.stream(registrants):
         with system.uow() as uow:
-            refs = [{"reference": f"H{households + i + 1:07d}", "head_person_id": 0, "created_at": now,
-                     "version": 0} for i in range(len(hhs))]
+            refs = [
+                {
+                    "reference": f"H{households + i + 1:07d}",
+                    "head_person_id": 0,
+                    "created_at": now,
+                    "version": 0,
+                }
+                for i in range(len(hhs))
+            ]
             hids = uow.households.add_many(refs)
             batch: list[Person] = []
             for hid, h in zip(hids, hhs, strict=True):
@@ -304,13 +245,25 @@ def build_demo(system: System, registrants: int = 50_000, seed: int = 2021,
                 batch += [replace(m, household_id=hid, status=status) for m in h.members]
             batch += dups
             ids = uow.people.add_many(batch, now)
-            heads = [{"hid": hid, "pid": pid} for pid, p, hid in
-                     ((pid, p, p.household_id) for pid, p in zip(ids, batch, strict=True))
-                     if p.relationship is Relationship.HEAD]
+            heads = [
+                {"hid": p.household_id, "pid": pid}
+                for pid, p in zip(ids, batch, strict=True)
+                if p.relationship is Relationship.HEAD and p.household_id is not None
+            ]
             uow.households.set_heads(heads)
-            uow.history.add_many([{"entity": "person", "entity_id": pid, "at": now, "username": "system",
-                                   "action": "imported", "changes": {"source": [None, f"demo list of {p.sponsoring_nation}"]}}
-                                  for pid, p in zip(ids, batch, strict=True)])
+            uow.history.add_many(
+                [
+                    {
+                        "entity": "person",
+                        "entity_id": pid,
+                        "at": now,
+                        "username": "system",
+                        "action": "imported",
+                        "changes": {"source": [None, f"demo list of {p.sponsoring_nation}"]},
+                    }
+                    for pid, p in zip(ids, batch, strict=True)
+                ]
+            )
             uow.commit()
         people += len(batch)
         households += len(hhs)
@@ -319,13 +272,18 @@ def build_demo(system: System, registrants: int = 50_000, seed: int = 2021,
     logins: dict[str, tuple[str, str]] = {}
     if with_users:
         for role, username, nation, org, station in (
-                (Role.COORDINATOR, "coordinator", None, None, None),
-                (Role.LIAISON, "ru.liaison", "RU", None, None),
-                (Role.LIAISON, "us.liaison", "US", None, None),
-                (Role.SPONSOR, "kfu.sponsor", None, "Kazan Federal University", None),
-                (Role.STATION, "gate.operator", None, None, "gate"),
-                (Role.VIEWER, "viewer", None, None, None)):
+            (Role.COORDINATOR, "coordinator", None, None, None),
+            (Role.LIAISON, "ru.liaison", "RU", None, None),
+            (Role.LIAISON, "us.liaison", "US", None, None),
+            (Role.SPONSOR, "kfu.sponsor", None, "Kazan Federal University", None),
+            (Role.STATION, "gate.operator", None, None, "gate"),
+            (Role.VIEWER, "viewer", None, None, None),
+        ):
             password = secrets.token_urlsafe(12)
-            auth.create_user(auth.NewUser(username, password, role.value, nation, org, station), SYSTEM, system.uow())
+            auth.create_user(
+                auth.NewUser(username, password, role.value, nation, org, station),
+                SYSTEM,
+                system.uow(),
+            )
             logins[username] = (role.value, password)
     return DemoResult(people, households, len(flights), logins)

@@ -100,7 +100,14 @@ FAMILY: dict[str, tuple[tuple[str, ...], str]] = {
 
 # code: (name, operating, sending, sponsor_only, callsign prefix, aircraft types)
 NATIONS: dict[str, tuple[str, bool, bool, bool, str, tuple[str, ...]]] = {
-    "US": ("United States", True, True, False, "RCH", ("C-17A", "C-17A", "B777-300ER", "B767-300ER")),
+    "US": (
+        "United States",
+        True,
+        True,
+        False,
+        "RCH",
+        ("C-17A", "C-17A", "B777-300ER", "B767-300ER"),
+    ),
     "GB": ("United Kingdom", True, True, False, "RRR", ("A400M", "C-17A", "A330MRTT")),
     "DE": ("Germany", True, True, False, "GAF", ("A400M", "A400M", "A320")),
     "FR": ("France", True, True, False, "CTM", ("A400M", "A330MRTT")),
@@ -130,8 +137,16 @@ SITES = (
     ("Chkalovsky Airport", "RU", 400),
 )
 
-RUSSIAN_UNIVERSITIES = ("Kazan Federal University", "RUDN University",
-                        "Saint Petersburg State University", "Ural Federal University")
+RUSSIAN_UNIVERSITIES = (
+    "Kazan Federal University",
+    "RUDN University",
+    "Saint Petersburg State University",
+    "Ural Federal University",
+)
 
-AID_CONSIGNEES = ("Afghan Red Crescent Society", "World Food Programme", "WHO Afghanistan",
-                  "UNICEF Afghanistan")
+AID_CONSIGNEES = (
+    "Afghan Red Crescent Society",
+    "World Food Programme",
+    "WHO Afghanistan",
+    "UNICEF Afghanistan",
+)

@@ -33,45 +33,98 @@ class World:
 
 def make_world(system: System) -> World:
     system.migrate()
-    for code, name, operating, sending in (("RU", "Russia", True, True), ("US", "United States", True, True),
-                                           ("GB", "United Kingdom", True, True), ("KG", "Kyrgyzstan", False, True)):
+    for code, name, operating, sending in (
+        ("RU", "Russia", True, True),
+        ("US", "United States", True, True),
+        ("GB", "United Kingdom", True, True),
+        ("KG", "Kyrgyzstan", False, True),
+    ):
         nations.save_nation(code, name, operating, sending, False, SYSTEM, system.uow())
-    nations.set_policy("RU", nations.PolicyInput([
-        nations.RuleInput(["RU", "BY", "KG", "AM", "UA"]),
-        nations.RuleInput(["AF"], ["student"], ["RU"], "Afghan students accepted by Russian universities")],
-        "head", False), SYSTEM, system.uow())
-    nations.set_policy("US", nations.PolicyInput([nations.RuleInput(["US"])], "head", True),
-                       SYSTEM, system.uow())
-    users = {"coordinator": ("coordinator", None, None, None),
-             "liaison": ("liaison", "RU", None, None),
-             "sponsor": ("sponsor", None, "Kazan Federal University", None),
-             "station": ("station", None, None, "gate"),
-             "viewer": ("viewer", None, None, None)}
+    nations.set_policy(
+        "RU",
+        nations.PolicyInput(
+            [
+                nations.RuleInput(["RU", "BY", "KG", "AM", "UA"]),
+                nations.RuleInput(
+                    ["AF"], ["student"], ["RU"], "Afghan students accepted by Russian universities"
+                ),
+            ],
+            "head",
+            False,
+        ),
+        SYSTEM,
+        system.uow(),
+    )
+    nations.set_policy(
+        "US", nations.PolicyInput([nations.RuleInput(["US"])], "head", True), SYSTEM, system.uow()
+    )
+    users = {
+        "coordinator": ("coordinator", None, None, None),
+        "liaison": ("liaison", "RU", None, None),
+        "sponsor": ("sponsor", None, "Kazan Federal University", None),
+        "station": ("station", None, None, "gate"),
+        "viewer": ("viewer", None, None, None),
+    }
     who: dict[str, Principal] = {}
     for name, (role, nation, org, station) in users.items():
-        uid = auth.create_user(auth.NewUser(f"{name}.user", PASSWORD, role, nation, org, station),
-                               SYSTEM, system.uow())
+        uid = auth.create_user(
+            auth.NewUser(f"{name}.user", PASSWORD, role, nation, org, station), SYSTEM, system.uow()
+        )
         who[name] = Principal(uid, f"{name}.user", Role(role), nation, org, station, "test")
-    ru = people.create_person(people.PersonInput(
-        given_name="Muhammad", father_name="Abdul Rahman", family_name="Karimi",
-        native_given_name="محمد", sex="M", date_of_birth="1370/05/12", dob_calendar="solar_hijri",
-        nationalities=["AF"], category="student", sponsoring_nation="RU",
-        sponsor_org="Kazan Federal University", phone="0701234567",
-        documents=[people.DocumentInput("passport", "P1234567", "AF", "2027-01-31")]),
-        SYSTEM, system.uow())
-    us = people.create_person(people.PersonInput(
-        given_name="Zahra", father_name="Ghulam", family_name="Hashimi", sex="F",
-        date_of_birth="1990", nationalities=["AF"], category="at_risk_staff",
-        sponsoring_nation="US", documents=[people.DocumentInput("national_id", "1400-1234-5678")]),
-        SYSTEM, system.uow())
-    hh = households.create_household(households.HouseholdInput([(us, "head")]), SYSTEM, system.uow())
-    ru_hh = households.create_household(households.HouseholdInput([(ru, "head")]), SYSTEM, system.uow())
+    ru = people.create_person(
+        people.PersonInput(
+            given_name="Muhammad",
+            father_name="Abdul Rahman",
+            family_name="Karimi",
+            native_given_name="محمد",
+            sex="M",
+            date_of_birth="1370/05/12",
+            dob_calendar="solar_hijri",
+            nationalities=["AF"],
+            category="student",
+            sponsoring_nation="RU",
+            sponsor_org="Kazan Federal University",
+            phone="0701234567",
+            documents=[people.DocumentInput("passport", "P1234567", "AF", "2027-01-31")],
+        ),
+        SYSTEM,
+        system.uow(),
+    )
+    us = people.create_person(
+        people.PersonInput(
+            given_name="Zahra",
+            father_name="Ghulam",
+            family_name="Hashimi",
+            sex="F",
+            date_of_birth="1990",
+            nationalities=["AF"],
+            category="at_risk_staff",
+            sponsoring_nation="US",
+            documents=[people.DocumentInput("national_id", "1400-1234-5678")],
+        ),
+        SYSTEM,
+        system.uow(),
+    )
+    hh = households.create_household(
+        households.HouseholdInput([(us, "head")]), SYSTEM, system.uow()
+    )
+    ru_hh = households.create_household(
+        households.HouseholdInput([(ru, "head")]), SYSTEM, system.uow()
+    )
     households.offer_household(hh, "GB", SYSTEM, system.uow())
     site = flights.save_site("Al Udeid Air Base", "QA", 8000, SYSTEM, system.uow())
-    ru_flight = flights.create_flight(flights.FlightInput(
-        "RU", "IL-76MD", "RFF7071", "2021-08-22T08:00", "2021-08-22T11:00", site), SYSTEM, system.uow())
-    us_flight = flights.create_flight(flights.FlightInput(
-        "US", "C-17A", "RCH871", "2021-08-22T09:00", "2021-08-22T10:30", site), SYSTEM, system.uow())
+    ru_flight = flights.create_flight(
+        flights.FlightInput(
+            "RU", "IL-76MD", "RFF7071", "2021-08-22T08:00", "2021-08-22T11:00", site
+        ),
+        SYSTEM,
+        system.uow(),
+    )
+    us_flight = flights.create_flight(
+        flights.FlightInput("US", "C-17A", "RCH871", "2021-08-22T09:00", "2021-08-22T10:30", site),
+        SYSTEM,
+        system.uow(),
+    )
     return World(system, who, ru, us, hh, ru_hh, ru_flight, us_flight, site)
 
 
@@ -91,8 +144,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> TestCl
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token
-    r = client.post("/login", data={"username": username, "password": password,
-                                    "csrf_token": token.group(1)}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return client
 

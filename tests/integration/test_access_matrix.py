@@ -23,35 +23,50 @@ PUBLIC = None  # no login needed
 ROLES = (V, ST, S, L, C)  # coordinator last: its changes must not hide another role's answer
 
 PERSON = {"given_name": "Ali", "sponsoring_nation": "RU", "nationalities": ["AF"]}
-FLIGHT = {"operating_nation": "RU", "aircraft_type": "IL-76MD", "callsign": "RFF7072",
-          "scheduled_arrival": "2021-08-23T08:00", "scheduled_departure": "2021-08-23T11:00"}
+FLIGHT = {
+    "operating_nation": "RU",
+    "aircraft_type": "IL-76MD",
+    "callsign": "RFF7072",
+    "scheduled_arrival": "2021-08-23T08:00",
+    "scheduled_departure": "2021-08-23T11:00",
+}
 
 # (method, path) -> roles allowed (PUBLIC: anyone, logged in or not)
 ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
-    ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("GET", "/healthz"): PUBLIC,
-    ("GET", "/api/docs"): PUBLIC, ("GET", "/api/openapi.json"): PUBLIC,
-    ("POST", "/logout"): ALL, ("GET", "/"): ALL,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/api/openapi.json"): PUBLIC,
+    ("POST", "/logout"): ALL,
+    ("GET", "/"): ALL,
     ("GET", "/people"): frozenset({C, L, S, ST}),
-    ("GET", "/people/new"): frozenset({C, L, S}), ("POST", "/people/new"): frozenset({C, L, S}),
+    ("GET", "/people/new"): frozenset({C, L, S}),
+    ("POST", "/people/new"): frozenset({C, L, S}),
     ("GET", "/people/{person_id}"): frozenset({C, L, S, ST}),
     ("GET", "/people/{person_id}/edit"): frozenset({C, L, S}),
     ("POST", "/people/{person_id}/edit"): frozenset({C, L, S}),
-    ("GET", "/households/new"): frozenset({C, L, S}), ("POST", "/households/new"): frozenset({C, L, S}),
+    ("GET", "/households/new"): frozenset({C, L, S}),
+    ("POST", "/households/new"): frozenset({C, L, S}),
     ("GET", "/households/{household_id}"): frozenset({C, L, S, ST}),
     ("GET", "/households/{household_id}/edit"): frozenset({C, L, S}),
     ("POST", "/households/{household_id}/edit"): frozenset({C, L, S}),
     ("POST", "/households/{household_id}/offer"): frozenset({C, L}),
     ("GET", "/flights"): ALL,
-    ("GET", "/flights/new"): frozenset({C, L}), ("POST", "/flights/new"): frozenset({C, L}),
+    ("GET", "/flights/new"): frozenset({C, L}),
+    ("POST", "/flights/new"): frozenset({C, L}),
     ("GET", "/flights/{flight_id}/edit"): frozenset({C, L}),
     ("POST", "/flights/{flight_id}/edit"): frozenset({C, L}),
     ("POST", "/flights/{flight_id}/cancel"): frozenset({C, L}),
     ("POST", "/flights/{flight_id}/cargo"): frozenset({C, L}),
-    ("GET", "/sites"): ALL, ("POST", "/sites"): frozenset({C}),
-    ("GET", "/nations"): ALL, ("POST", "/nations"): frozenset({C}),
+    ("GET", "/sites"): ALL,
+    ("POST", "/sites"): frozenset({C}),
+    ("GET", "/nations"): ALL,
+    ("POST", "/nations"): frozenset({C}),
     ("GET", "/nations/{code}/policy"): frozenset({C, L}),
     ("POST", "/nations/{code}/policy"): frozenset({C, L}),
-    ("GET", "/users"): frozenset({C}), ("POST", "/users"): frozenset({C}),
+    ("GET", "/users"): frozenset({C}),
+    ("POST", "/users"): frozenset({C}),
     ("POST", "/users/{user_id}/token"): frozenset({C}),
     ("POST", "/users/{user_id}/active"): frozenset({C}),
     ("POST", "/tokens/{token_id}/revoke"): frozenset({C}),
@@ -65,15 +80,19 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/households/{household_id}"): frozenset({C, L, S, ST}),
     ("PUT", "/api/v1/households/{household_id}"): frozenset({C, L, S}),
     ("POST", "/api/v1/households/{household_id}/offers"): frozenset({C, L}),
-    ("GET", "/api/v1/flights"): ALL, ("POST", "/api/v1/flights"): frozenset({C, L}),
+    ("GET", "/api/v1/flights"): ALL,
+    ("POST", "/api/v1/flights"): frozenset({C, L}),
     ("GET", "/api/v1/flights/{flight_id}"): ALL,
     ("PUT", "/api/v1/flights/{flight_id}"): frozenset({C, L}),
     ("POST", "/api/v1/flights/{flight_id}/cancel"): frozenset({C, L}),
     ("POST", "/api/v1/flights/{flight_id}/cargo"): frozenset({C, L}),
     ("GET", "/api/v1/aircraft-types"): ALL,
-    ("GET", "/api/v1/sites"): ALL, ("POST", "/api/v1/sites"): frozenset({C}),
-    ("GET", "/api/v1/nations"): ALL, ("PUT", "/api/v1/nations/{code}/policy"): frozenset({C, L}),
-    ("GET", "/api/v1/users"): frozenset({C}), ("POST", "/api/v1/users"): frozenset({C}),
+    ("GET", "/api/v1/sites"): ALL,
+    ("POST", "/api/v1/sites"): frozenset({C}),
+    ("GET", "/api/v1/nations"): ALL,
+    ("PUT", "/api/v1/nations/{code}/policy"): frozenset({C, L}),
+    ("GET", "/api/v1/users"): frozenset({C}),
+    ("POST", "/api/v1/users"): frozenset({C}),
     ("GET", "/api/v1/audit"): frozenset({C}),
 }
 
@@ -88,6 +107,7 @@ def app_routes(app: FastAPI) -> list[tuple[str, str]]:
                 walk(r.original_router.routes)
             elif getattr(r, "methods", None):
                 out.extend((m, r.path) for m in sorted(r.methods) if m != "HEAD")
+
     walk(app.routes)
     return out
 
@@ -100,10 +120,14 @@ def test_every_route_has_an_access_entry(app: FastAPI) -> None:
 
 
 def _fill(path: str, w: World) -> str:
-    return (path.replace("{person_id}", str(w.ru_person))
-            .replace("{household_id}", str(w.ru_household))
-            .replace("{flight_id}", str(w.ru_flight)).replace("{code}", "RU")
-            .replace("{user_id}", str(w.who[ST].user_id)).replace("{token_id}", "1"))
+    return (
+        path.replace("{person_id}", str(w.ru_person))
+        .replace("{household_id}", str(w.ru_household))
+        .replace("{flight_id}", str(w.ru_flight))
+        .replace("{code}", "RU")
+        .replace("{user_id}", str(w.who[ST].user_id))
+        .replace("{token_id}", "1")
+    )
 
 
 def _body(method: str, path: str, w: World) -> dict[str, Any]:
@@ -151,8 +175,9 @@ def _page_form(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
-def test_route_allows_exactly_the_roles_in_its_entry(route: tuple[str, str], world: World,
-                                                     app: FastAPI, client_as: Any) -> None:
+def test_route_allows_exactly_the_roles_in_its_entry(
+    route: tuple[str, str], world: World, app: FastAPI, client_as: Any
+) -> None:
     method, path = route
     expected = ROUTES[route]
     url = _fill(path, world)
@@ -169,8 +194,12 @@ def test_route_allows_exactly_the_roles_in_its_entry(route: tuple[str, str], wor
         if path.startswith("/api/"):
             token = auth.issue_token(world.who[role].user_id, "matrix", SYSTEM, world.system.uow())
             with TestClient(app, base_url="https://testserver") as c:
-                r = c.request(method, url, json=body if method in ("POST", "PUT") else None,
-                              headers={"Authorization": f"Bearer {token}"})
+                r = c.request(
+                    method,
+                    url,
+                    json=body if method in ("POST", "PUT") else None,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
         else:
             c = client_as(role)
             data = None
@@ -179,9 +208,13 @@ def test_route_allows_exactly_the_roles_in_its_entry(route: tuple[str, str], wor
             r = c.request(method, url, data=data, follow_redirects=False)
         allowed = role in expected
         if allowed:
-            assert r.status_code not in (401, 403), f"{role} should be allowed {method} {path}: {r.status_code} {r.text[:300]}"
+            assert r.status_code not in (401, 403), (
+                f"{role} should be allowed {method} {path}: {r.status_code} {r.text[:300]}"
+            )
         else:
-            assert r.status_code == 403, f"{role} should be refused {method} {path}: {r.status_code}"
+            assert r.status_code == 403, (
+                f"{role} should be refused {method} {path}: {r.status_code}"
+            )
 
 
 def test_an_api_call_without_a_token_is_refused_with_401(app: FastAPI, world: World) -> None:
@@ -207,7 +240,13 @@ def test_a_form_post_without_the_csrf_token_is_refused(client_as: Any, world: Wo
 def test_a_revoked_token_no_longer_works(app: FastAPI, world: World) -> None:
     token = auth.issue_token(world.who[C].user_id, "tablet", SYSTEM, world.system.uow())
     with TestClient(app, base_url="https://testserver") as c:
-        assert c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
         tid = auth.list_users(SYSTEM, world.system.uow())[0]["tokens"][0]["id"]
         auth.revoke_token(tid, SYSTEM, world.system.uow())
-        assert c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert (
+            c.get("/api/v1/overview", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )

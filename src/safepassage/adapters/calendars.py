@@ -30,11 +30,12 @@ def _parts(text: str) -> tuple[int, int | None, int | None]:
         return int(m[1]), int(m[2]), None
     if m := _Y.match(text):
         return int(m[1]), None, None
-    raise InvalidInput(f"{text!r} is not a date: write YYYY-MM-DD, DD/MM/YYYY, YYYY-MM or YYYY",
-                       field=_FIELD)
+    raise InvalidInput(
+        f"{text!r} is not a date: write YYYY-MM-DD, DD/MM/YYYY, YYYY-MM or YYYY", field=_FIELD
+    )
 
 
-def _solar_hijri_range(y: int, m: int | None, d: int | None) -> tuple[dt.date, dt.date]:
+def solar_hijri_range(y: int, m: int | None, d: int | None) -> tuple[dt.date, dt.date]:
     try:
         if m is None:
             start = jdatetime.date(y, 1, 1).togregorian()
@@ -50,8 +51,9 @@ def _solar_hijri_range(y: int, m: int | None, d: int | None) -> tuple[dt.date, d
     return start, end
 
 
-def parse_date_of_birth(text: str | None, calendar: str | Calendar = Calendar.GREGORIAN,
-                        today: dt.date | None = None) -> DateOfBirth | None:
+def parse_date_of_birth(
+    text: str | None, calendar: str | Calendar = Calendar.GREGORIAN, today: dt.date | None = None
+) -> DateOfBirth | None:
     """A date of birth from ``text``; None for an empty text; InvalidInput naming the problem.
 
     A year below 1500 given as Gregorian is refused with a hint: it is almost surely Solar Hijri.
@@ -62,20 +64,25 @@ def parse_date_of_birth(text: str | None, calendar: str | Calendar = Calendar.GR
     try:
         cal = Calendar(calendar or Calendar.GREGORIAN)
     except ValueError as e:
-        raise InvalidInput(f"unknown calendar {calendar!r}: use gregorian or solar_hijri",
-                           field="dob_calendar") from e
+        raise InvalidInput(
+            f"unknown calendar {calendar!r}: use gregorian or solar_hijri", field="dob_calendar"
+        ) from e
     y, m, d = _parts(text)
     if cal is Calendar.GREGORIAN:
         if 1200 <= y < 1500:
-            raise InvalidInput(f"{text!r} looks like a Solar Hijri year; choose that calendar",
-                               field=_FIELD)
+            raise InvalidInput(
+                f"{text!r} looks like a Solar Hijri year; choose that calendar", field=_FIELD
+            )
         start, end = gregorian_range(y, m, d)
     else:
         if not 1279 <= y <= 1500:
-            raise InvalidInput(f"{text!r} is not a plausible Solar Hijri year (1279-1500)",
-                               field=_FIELD)
-        start, end = _solar_hijri_range(y, m, d)
-    precision = Precision.DAY if d is not None else Precision.MONTH if m is not None else Precision.YEAR
+            raise InvalidInput(
+                f"{text!r} is not a plausible Solar Hijri year (1279-1500)", field=_FIELD
+            )
+        start, end = solar_hijri_range(y, m, d)
+    precision = (
+        Precision.DAY if d is not None else Precision.MONTH if m is not None else Precision.YEAR
+    )
     dob = DateOfBirth(start, end, precision, cal, text)
     dob.check_not_future(today or dt.date.today())
     return dob

@@ -17,8 +17,9 @@ def normalise_phone(text: str | None, region: str | None = "AF") -> str | None:
     except phonenumbers.NumberParseException as e:
         raise InvalidInput(f"{text!r} is not a phone number: {e}", field="phone") from e
     if not phonenumbers.is_possible_number(num):
-        raise InvalidInput(f"{text!r} has the wrong number of digits for its country",
-                           field="phone")
+        raise InvalidInput(
+            f"{text!r} has the wrong number of digits for its country", field="phone"
+        )
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -104,7 +104,8 @@ def may_see(principal: Principal, scope: PersonScope) -> bool:
             return True
         case Role.LIAISON:
             return principal.nation is not None and (
-                scope.sponsoring_nation == principal.nation or principal.nation in scope.offered_to)
+                scope.sponsoring_nation == principal.nation or principal.nation in scope.offered_to
+            )
         case Role.SPONSOR:
             return principal.org is not None and scope.sponsor_org == principal.org
         case _:

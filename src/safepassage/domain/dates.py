@@ -84,7 +84,7 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 
 def gregorian_range(year: int, month: int | None, day: int | None) -> tuple[dt.date, dt.date]:
-    """The Gregorian days a (partial) Gregorian date stands for; raises InvalidInput if impossible."""
+    """The Gregorian days a partial Gregorian date stands for; InvalidInput if impossible."""
     try:
         if month is None:
             return dt.date(year, 1, 1), dt.date(year, 12, 31)

@@ -40,8 +40,9 @@ class InvalidInput(SafepassageError):
         elif isinstance(errors, FieldError):
             errors = [errors]
         self.errors: list[FieldError] = list(errors)
-        super().__init__("; ".join(f"{e.field}: {e.message}" if e.field else e.message
-                                   for e in self.errors))
+        super().__init__(
+            "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in self.errors)
+        )
 
     def by_field(self) -> dict[str, str]:
         """The messages keyed by field name, for showing beside form fields."""

@@ -37,8 +37,14 @@ def aircraft_catalogue() -> dict[str, AircraftType]:
     text = resources.files("safepassage.domain.data").joinpath("aircraft.csv").read_text("utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
     return {
-        r["code"]: AircraftType(r["code"], r["name"], int(r["seats"]), int(r["stretchers"]),
-                                int(r["payload_kg"]), r["source"])
+        r["code"]: AircraftType(
+            r["code"],
+            r["name"],
+            int(r["seats"]),
+            int(r["stretchers"]),
+            int(r["payload_kg"]),
+            r["source"],
+        )
         for r in rows
     }
 
@@ -47,8 +53,9 @@ def aircraft_type(code: str) -> AircraftType:
     found = aircraft_catalogue().get((code or "").strip().upper())
     if found is None:
         known = ", ".join(aircraft_catalogue())
-        raise InvalidInput(f"unknown aircraft type {code!r}; known types: {known}",
-                           field="aircraft_type")
+        raise InvalidInput(
+            f"unknown aircraft type {code!r}; known types: {known}", field="aircraft_type"
+        )
     return found
 
 
@@ -124,8 +131,9 @@ class Flight:
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
         try:
-            object.__setattr__(self, "operating_nation",
-                               alpha2(self.operating_nation, "operating_nation"))
+            object.__setattr__(
+                self, "operating_nation", alpha2(self.operating_nation, "operating_nation")
+            )
         except InvalidInput as e:
             errors.extend(e.errors)
         try:
@@ -141,12 +149,17 @@ class Flight:
             if not isinstance(value, dt.datetime) or value.tzinfo is None:
                 errors.append(FieldError(name, "give a date and time with its time zone"))
         if not errors and self.scheduled_departure <= self.scheduled_arrival:
-            errors.append(FieldError("scheduled_departure",
-                                     "the departure must be after the arrival"))
+            errors.append(
+                FieldError("scheduled_departure", "the departure must be after the arrival")
+            )
         if self.seats is not None and self.seats <= 0:
-            errors.append(FieldError("seats", "seats must be a positive number, or empty for the type's"))
+            errors.append(
+                FieldError("seats", "seats must be a positive number, or empty for the type's")
+            )
         if self.payload_kg is not None and self.payload_kg <= 0:
-            errors.append(FieldError("payload_kg", "payload must be positive, or empty for the type's"))
+            errors.append(
+                FieldError("payload_kg", "payload must be positive, or empty for the type's")
+            )
         if self.medics < 0:
             errors.append(FieldError("medics", "cannot be negative"))
         check(errors)

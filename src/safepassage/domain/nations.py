@@ -37,8 +37,15 @@ class Nation:
 
     @property
     def roles(self) -> list[str]:
-        return [r for r, on in (("operating", self.operating), ("sending", self.sending),
-                                ("sponsor-only", self.sponsor_only)) if on]
+        return [
+            r
+            for r, on in (
+                ("operating", self.operating),
+                ("sending", self.sending),
+                ("sponsor-only", self.sponsor_only),
+            )
+            if on
+        ]
 
 
 class FamilyRule(StrEnum):
@@ -60,10 +67,14 @@ class PolicyRule:
     label: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "nationalities",
-                           frozenset(alpha2(c, "nationalities") for c in self.nationalities))
-        object.__setattr__(self, "sponsoring_nations",
-                           frozenset(alpha2(c, "sponsoring_nations") for c in self.sponsoring_nations))
+        object.__setattr__(
+            self, "nationalities", frozenset(alpha2(c, "nationalities") for c in self.nationalities)
+        )
+        object.__setattr__(
+            self,
+            "sponsoring_nations",
+            frozenset(alpha2(c, "sponsoring_nations") for c in self.sponsoring_nations),
+        )
         object.__setattr__(self, "categories", frozenset(Category(c) for c in self.categories))
 
     def matches(self, p: Person) -> bool:
@@ -106,7 +117,9 @@ class EligibilityPolicy:
         except InvalidInput as e:
             errors.extend(e.errors)
         if not self.rules:
-            errors.append(FieldError("rules", "a policy needs at least one rule of whom it carries"))
+            errors.append(
+                FieldError("rules", "a policy needs at least one rule of whom it carries")
+            )
         check(errors)
 
     def person_eligible(self, p: Person) -> bool:

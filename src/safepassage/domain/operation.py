@@ -28,7 +28,11 @@ class Operation:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            errors.append(FieldError("timezone", f"{self.timezone!r} is not an IANA time zone, e.g. Asia/Kabul"))
+            errors.append(
+                FieldError(
+                    "timezone", f"{self.timezone!r} is not an IANA time zone, e.g. Asia/Kabul"
+                )
+            )
         check(errors)
 
     @property

@@ -82,7 +82,9 @@ class Document:
         errors: list[FieldError] = []
         key = document_key(self.number)
         if not _DOC_NUMBER.match(key):
-            errors.append(FieldError("documents", "a document number needs 1 to 20 letters or digits"))
+            errors.append(
+                FieldError("documents", "a document number needs 1 to 20 letters or digits")
+            )
         object.__setattr__(self, "number", key)
         if self.issuing_country:
             try:
@@ -121,8 +123,15 @@ class Person:
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
-        for name in ("given_name", "father_name", "family_name", "native_given_name",
-                     "native_father_name", "native_family_name", "sponsor_org"):
+        for name in (
+            "given_name",
+            "father_name",
+            "family_name",
+            "native_given_name",
+            "native_father_name",
+            "native_family_name",
+            "sponsor_org",
+        ):
             value = getattr(self, name)
             cleaned = " ".join(value.split()) if isinstance(value, str) else value
             object.__setattr__(self, name, cleaned or None)
@@ -141,14 +150,17 @@ class Person:
         object.__setattr__(self, "nationalities", tuple(dict.fromkeys(codes)))
         if self.sponsoring_nation:
             try:
-                object.__setattr__(self, "sponsoring_nation",
-                                   alpha2(self.sponsoring_nation, "sponsoring_nation"))
+                object.__setattr__(
+                    self, "sponsoring_nation", alpha2(self.sponsoring_nation, "sponsoring_nation")
+                )
             except InvalidInput as e:
                 errors.extend(e.errors)
         else:
             object.__setattr__(self, "sponsoring_nation", None)
         if self.phone and not _E164.match(self.phone):
-            errors.append(FieldError("phone", "give the number with its country code, e.g. +93 70 123 4567"))
+            errors.append(
+                FieldError("phone", "give the number with its country code, e.g. +93 70 123 4567")
+            )
         kinds_numbers = [(d.kind, d.number) for d in self.documents]
         if len(set(kinds_numbers)) != len(kinds_numbers):
             errors.append(FieldError("documents", "the same document is listed twice"))
@@ -162,7 +174,9 @@ class Person:
 
     def is_lap_infant(self, on: dt.date) -> bool:
         """Under two on ``on`` whatever part of the birth date is unknown; no date means a seat."""
-        return self.date_of_birth is not None and self.date_of_birth.surely_under(LAP_INFANT_YEARS, on)
+        return self.date_of_birth is not None and self.date_of_birth.surely_under(
+            LAP_INFANT_YEARS, on
+        )
 
     def passport(self) -> Document | None:
         return next((d for d in self.documents if d.kind is DocumentKind.PASSPORT), None)
@@ -186,13 +200,20 @@ class Household:
         errors: list[FieldError] = []
         heads = [m for m in self.members if m.relationship is Relationship.HEAD]
         if len(heads) != 1:
-            errors.append(FieldError(
-                "members", "a household needs exactly one head" if not heads
-                else f"a household has one head, not {len(heads)}"))
+            errors.append(
+                FieldError(
+                    "members",
+                    "a household needs exactly one head"
+                    if not heads
+                    else f"a household has one head, not {len(heads)}",
+                )
+            )
         ids = [m.person_id for m in self.members]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            errors.append(FieldError("members", f"person {dupes[0]} is listed twice in the household"))
+            errors.append(
+                FieldError("members", f"person {dupes[0]} is listed twice in the household")
+            )
         check(errors)
 
     @property

@@ -20,10 +20,37 @@ import unicodedata
 from anyascii import anyascii
 
 _PREFIXES = {"abd", "abdul", "abdal", "abdel", "abdol", "abdur", "abdor", "abdu", "abu", "al", "el"}
-_SUFFIXES = {"ullah", "ulla", "ollah", "olla", "allah", "alla", "ullha", "uddin", "udin", "addin",
-             "uddeen", "odin", "oddin", "din", "deen", "zai", "khel"}
-_FOLDS = (("kh", "x"), ("gh", "g"), ("sh", "c"), ("ch", "c"), ("th", "s"), ("dh", "z"),
-          ("ph", "f"), ("q", "k"), ("v", "w"), ("ck", "k"))
+_SUFFIXES = {
+    "ullah",
+    "ulla",
+    "ollah",
+    "olla",
+    "allah",
+    "alla",
+    "ullha",
+    "uddin",
+    "udin",
+    "addin",
+    "uddeen",
+    "odin",
+    "oddin",
+    "din",
+    "deen",
+    "zai",
+    "khel",
+}
+_FOLDS = (
+    ("kh", "x"),
+    ("gh", "g"),
+    ("sh", "c"),
+    ("ch", "c"),
+    ("th", "s"),
+    ("dh", "z"),
+    ("ph", "f"),
+    ("q", "k"),
+    ("v", "w"),
+    ("ck", "k"),
+)
 _ABD = re.compile(r"^abd[aeiou]?(?:l(?=[^aeiou]))?")
 
 

@@ -7,13 +7,21 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from safepassage.domain.access import Action, Principal, Role, validate_user_scope
 from safepassage.domain.countries import alpha2
-from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotAuthenticated, NotFound, check
+from safepassage.domain.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    check,
+)
 from safepassage.services.common import UnitOfWork, audit, demand
 
 _hasher = PasswordHasher()
@@ -41,9 +49,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _principal(row: object, source: str) -> Principal:
-    return Principal(user_id=row.id, username=row.username, role=Role(row.role),  # type: ignore[attr-defined]
-                     nation=row.nation, org=row.org, station=row.station, source=source)  # type: ignore[attr-defined]
+def _principal(row: Any, source: str) -> Principal:
+    return Principal(
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        nation=row.nation,
+        org=row.org,
+        station=row.station,
+        source=source,
+    )
 
 
 @dataclass(frozen=True)
@@ -57,12 +72,15 @@ class NewUser:
 
 
 def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
-    """Add a user; only a coordinator may (the first coordinator comes from ``safepassage init``)."""
+    """Add a user; only a coordinator may (the first one comes from ``safepassage init``)."""
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "user")
         errors: list[FieldError] = []
         username = (cmd.username or "").strip().lower()
-        if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        if (
+            not username
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
             errors.append(FieldError("username", "letters, digits, dots, dashes or underscores"))
         try:
             role = Role(cmd.role)
@@ -74,7 +92,9 @@ def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
             try:
                 nation = alpha2(cmd.nation, "nation")
                 if uow.nations.get(nation) is None:
-                    errors.append(FieldError("nation", f"{nation} is not a nation of this operation"))
+                    errors.append(
+                        FieldError("nation", f"{nation} is not a nation of this operation")
+                    )
             except InvalidInput as e:
                 errors.extend(e.errors)
         try:
@@ -88,10 +108,15 @@ def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
         check(errors)
         if uow.users.by_username(username):
             raise Conflict(f"user {username!r} already exists")
-        uid = uow.users.add(username, password_hash, role.value,
-                            nation if role is Role.LIAISON else None,
-                            (cmd.org or "").strip() or None if role is Role.SPONSOR else None,
-                            (cmd.station or "").strip() or None, uow.now())
+        uid = uow.users.add(
+            username,
+            password_hash,
+            role.value,
+            nation if role is Role.LIAISON else None,
+            (cmd.org or "").strip() or None if role is Role.SPONSOR else None,
+            (cmd.station or "").strip() or None,
+            uow.now(),
+        )
         audit(uow, who, "user.create", "user", uid, username=username, role=role.value)
         uow.commit()
         return uid
@@ -100,12 +125,27 @@ def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
 def list_users(who: Principal, uow: UnitOfWork) -> list[dict[str, object]]:
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "user")
-        return [{"id": u.id, "username": u.username, "role": u.role, "nation": u.nation,
-                 "org": u.org, "station": u.station, "active": u.active,
-                 "tokens": [{"id": t.id, "name": t.name, "created_at": t.created_at,
-                             "revoked": t.revoked_at is not None}
-                            for t in uow.tokens.for_user(u.id)]}
-                for u in uow.users.all()]
+        return [
+            {
+                "id": u.id,
+                "username": u.username,
+                "role": u.role,
+                "nation": u.nation,
+                "org": u.org,
+                "station": u.station,
+                "active": u.active,
+                "tokens": [
+                    {
+                        "id": t.id,
+                        "name": t.name,
+                        "created_at": t.created_at,
+                        "revoked": t.revoked_at is not None,
+                    }
+                    for t in uow.tokens.for_user(u.id)
+                ],
+            }
+            for u in uow.users.all()
+        ]
 
 
 def set_active(user_id: int, active: bool, who: Principal, uow: UnitOfWork) -> None:
@@ -181,8 +221,9 @@ def issue_token(user_id: int, name: str, who: Principal, uow: UnitOfWork) -> str
         if uow.users.get(user_id) is None:
             raise NotFound(f"no user {user_id}")
         if not (name or "").strip():
-            raise InvalidInput("name the token after the device or client that will use it",
-                               field="name")
+            raise InvalidInput(
+                "name the token after the device or client that will use it", field="name"
+            )
         token = "sp_" + secrets.token_urlsafe(32)
         tid = uow.tokens.add(_digest(token), user_id, name.strip(), uow.now())
         audit(uow, who, "token.issue", "user", user_id, token_id=tid, name=name.strip())

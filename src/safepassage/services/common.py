@@ -19,17 +19,38 @@ class _HasId(Protocol):
     id: int | None
 
 
-def audit(uow: UnitOfWork, who: Principal, action: str, entity: str = "",
-          entity_id: object = "", outcome: str = "ok", **detail: Any) -> None:
+def audit(
+    uow: UnitOfWork,
+    who: Principal,
+    action: str,
+    entity: str = "",
+    entity_id: object = "",
+    outcome: str = "ok",
+    **detail: Any,
+) -> None:
     """Write one audit entry in the current transaction: who, what, when, from where."""
-    uow.audit.add(at=uow.now(), user_id=who.user_id or None, username=who.username,
-                  role=who.role.value, action=action, entity=entity,
-                  entity_id=str(entity_id) if entity_id not in (None, "") else "",
-                  outcome=outcome, detail=detail, source=who.source)
+    uow.audit.add(
+        at=uow.now(),
+        user_id=who.user_id or None,
+        username=who.username,
+        role=who.role.value,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id) if entity_id not in (None, "") else "",
+        outcome=outcome,
+        detail=detail,
+        source=who.source,
+    )
 
 
-def refuse(uow: UnitOfWork, who: Principal, action: str, entity: str = "",
-           entity_id: object = "", reason: str = "") -> AccessDenied:
+def refuse(
+    uow: UnitOfWork,
+    who: Principal,
+    action: str,
+    entity: str = "",
+    entity_id: object = "",
+    reason: str = "",
+) -> AccessDenied:
     """Record a refusal durably (its own commit, whatever happens next) and return the error."""
     uow.rollback()
     audit(uow, who, action, entity, entity_id, outcome="denied", reason=reason)
@@ -37,16 +58,23 @@ def refuse(uow: UnitOfWork, who: Principal, action: str, entity: str = "",
     return AccessDenied(reason or "you may not see or change this record")
 
 
-def demand(uow: UnitOfWork, who: Principal, action: Action, entity: str = "",
-           entity_id: object = "") -> None:
+def demand(
+    uow: UnitOfWork, who: Principal, action: Action, entity: str = "", entity_id: object = ""
+) -> None:
     """Refuse (audited) unless the caller's role may perform ``action``."""
     if not allowed(who, action):
-        raise refuse(uow, who, action.value, entity, entity_id,
-                     f"a {who.role.value} may not do {action.value}")
+        raise refuse(
+            uow,
+            who,
+            action.value,
+            entity,
+            entity_id,
+            f"a {who.role.value} may not do {action.value}",
+        )
 
 
 def authorize(who: Principal, action: Action, uow: UnitOfWork) -> None:
-    """Refuse (audited) unless the caller may perform ``action``: for pages that only show a form."""
+    """Refuse (audited) unless the caller may perform ``action``: for pages showing a form."""
     with uow:
         demand(uow, who, action)
 

@@ -9,7 +9,13 @@ from typing import Any
 
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
-from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite, aircraft_catalogue
+from safepassage.domain.flights import (
+    Cargo,
+    Flight,
+    FlightStatus,
+    ReceivingSite,
+    aircraft_catalogue,
+)
 from safepassage.domain.operation import Operation
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
 
@@ -71,16 +77,29 @@ def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | 
     nation = (cmd.operating_nation or "").strip().upper()
     n = uow.nations.get(nation) if len(nation) == 2 else None
     if n is None or not n.operating:
-        errors.append(FieldError("operating_nation", f"{cmd.operating_nation!r} is not an operating "
-                                 "nation of this operation"))
+        errors.append(
+            FieldError(
+                "operating_nation",
+                f"{cmd.operating_nation!r} is not an operating nation of this operation",
+            )
+        )
     flight = None
     try:
-        flight = Flight(nation, cmd.aircraft_type, cmd.callsign,
-                        times.get("scheduled_arrival"),  # type: ignore[arg-type]
-                        times.get("scheduled_departure"),  # type: ignore[arg-type]
-                        site, seats, payload, medics, status,
-                        keep.cargo if keep else (), keep.id if keep else None,
-                        cmd.version if keep else 0)
+        flight = Flight(
+            nation,
+            cmd.aircraft_type,
+            cmd.callsign,
+            times.get("scheduled_arrival"),  # type: ignore[arg-type]
+            times.get("scheduled_departure"),  # type: ignore[arg-type]
+            site,
+            seats,
+            payload,
+            medics,
+            status,
+            keep.cargo if keep else (),
+            keep.id if keep else None,
+            cmd.version if keep else 0,
+        )
     except InvalidInput as e:
         errors.extend(x for x in e.errors if x.field not in {f.field for f in errors})
     check(errors)
@@ -90,8 +109,14 @@ def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | 
 
 def _may_fly(uow: UnitOfWork, who: Principal, nation: str, action: str, flight_id: object) -> None:
     if who.role is Role.LIAISON and nation != who.nation:
-        raise refuse(uow, who, action, "flight", flight_id,
-                     f"a liaison of {who.nation} manages {who.nation}'s flights only")
+        raise refuse(
+            uow,
+            who,
+            action,
+            "flight",
+            flight_id,
+            f"a liaison of {who.nation} manages {who.nation}'s flights only",
+        )
 
 
 def operation(uow: UnitOfWork) -> Operation:
@@ -130,14 +155,18 @@ def update_flight(flight_id: int, cmd: FlightInput, who: Principal, uow: UnitOfW
         _may_fly(uow, who, (cmd.operating_nation or "").upper(), "flight.update", flight_id)
         new = _to_flight(cmd, operation(uow), uow, old)
         uow.flights.update(new)
-        changes = {f.name: [str(getattr(old, f.name)), str(getattr(new, f.name))]
-                   for f in dataclasses.fields(Flight)
-                   if f.name not in ("cargo", "version") and getattr(old, f.name) != getattr(new, f.name)}
+        changes = {
+            f.name: [str(getattr(old, f.name)), str(getattr(new, f.name))]
+            for f in dataclasses.fields(Flight)
+            if f.name not in ("cargo", "version") and getattr(old, f.name) != getattr(new, f.name)
+        }
         audit(uow, who, "flight.update", "flight", flight_id, changes=changes)
         uow.commit()
 
 
-def cancel_flight(flight_id: int, who: Principal, uow: UnitOfWork, version: int | None = None) -> None:
+def cancel_flight(
+    flight_id: int, who: Principal, uow: UnitOfWork, version: int | None = None
+) -> None:
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
@@ -152,8 +181,9 @@ def cancel_flight(flight_id: int, who: Principal, uow: UnitOfWork, version: int 
         uow.commit()
 
 
-def add_cargo(flight_id: int, kg: Any, description: str, consignee: str, who: Principal,
-              uow: UnitOfWork) -> int:
+def add_cargo(
+    flight_id: int, kg: Any, description: str, consignee: str, who: Principal, uow: UnitOfWork
+) -> int:
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
@@ -161,8 +191,9 @@ def add_cargo(flight_id: int, kg: Any, description: str, consignee: str, who: Pr
         errors: list[FieldError] = []
         weight = _int(errors, "kg", kg)
         check(errors)
-        cid = uow.flights.add_cargo(flight_id, Cargo(weight or 0, (description or "").strip(),
-                                                     (consignee or "").strip()))
+        cid = uow.flights.add_cargo(
+            flight_id, Cargo(weight or 0, (description or "").strip(), (consignee or "").strip())
+        )
         audit(uow, who, "flight.cargo", "flight", flight_id, cargo_id=cid, kg=weight)
         uow.commit()
         return cid
@@ -176,8 +207,12 @@ class Board:
     can_edit_nations: set[str] | None  # None: all
 
 
-def flights_board(who: Principal, uow: UnitOfWork, start: dt.datetime | None = None,
-                  end: dt.datetime | None = None) -> Board:
+def flights_board(
+    who: Principal,
+    uow: UnitOfWork,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> Board:
     with uow:
         demand(uow, who, Action.FLIGHTS_VIEW, "flight")
         flights = uow.flights.between(start, end)
@@ -200,14 +235,22 @@ def aircraft_types() -> list[dict[str, Any]]:
     return [dataclasses.asdict(a) for a in aircraft_catalogue().values()]
 
 
-def save_site(name: str, country: str, capacity: Any, who: Principal, uow: UnitOfWork,
-              site_id: int | None = None) -> int:
+def save_site(
+    name: str,
+    country: str,
+    capacity: Any,
+    who: Principal,
+    uow: UnitOfWork,
+    site_id: int | None = None,
+) -> int:
     with uow:
         demand(uow, who, Action.SITES_WRITE, "site", site_id or "")
         errors: list[FieldError] = []
         cap = _int(errors, "capacity_per_day", capacity)
         if cap is None and not errors:
-            errors.append(FieldError("capacity_per_day", "give the persons per day the site can take"))
+            errors.append(
+                FieldError("capacity_per_day", "give the persons per day the site can take")
+            )
         check(errors)
         site = ReceivingSite(name, country, cap or 0, site_id)
         other = uow.sites.by_name(site.name)

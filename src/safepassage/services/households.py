@@ -9,14 +9,14 @@ from typing import Any
 from safepassage.domain.access import Action, Principal, Role, may_see, may_write
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
-from safepassage.domain.people import Household, HeadCount, Member, Person, Relationship, head_count
+from safepassage.domain.people import HeadCount, Household, Member, Person, Relationship, head_count
 from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse
 
 
 @dataclass(frozen=True)
 class HouseholdInput:
     members: Sequence[tuple[int, str]]  # (person id, relationship to the head)
-    version: int = 0
+    version: int | None = None  # the version read; None: whatever is current
 
 
 def _members(cmd: HouseholdInput) -> Household:
@@ -26,16 +26,22 @@ def _members(cmd: HouseholdInput) -> Household:
         try:
             members.append(Member(int(pid), Relationship(rel)))
         except ValueError:
-            errors.append(FieldError("members", f"person {pid}: {rel!r} is not a relationship "
-                                     f"({', '.join(r.value for r in Relationship)})"))
+            errors.append(
+                FieldError(
+                    "members",
+                    f"person {pid}: {rel!r} is not a relationship "
+                    f"({', '.join(r.value for r in Relationship)})",
+                )
+            )
     if not members and not errors:
         errors.append(FieldError("members", "a household needs at least its head"))
     check(errors)
     return Household(tuple(members))
 
 
-def _check_people(uow: UnitOfWork, who: Principal, hh: Household,
-                  household_id: int | None) -> list[Person]:
+def _check_people(
+    uow: UnitOfWork, who: Principal, hh: Household, household_id: int | None
+) -> list[Person]:
     errors: list[FieldError] = []
     people = uow.people.get_many([m.person_id for m in hh.members])
     found = {p.id: p for p in people}
@@ -45,10 +51,17 @@ def _check_people(uow: UnitOfWork, who: Principal, hh: Household,
         if p is None or scope is None or not may_see(who, scope):
             errors.append(FieldError("members", f"there is no person {m.person_id} on your lists"))
         elif not may_write(who, scope):
-            errors.append(FieldError("members", f"person {m.person_id} is not on a list you may change"))
+            errors.append(
+                FieldError("members", f"person {m.person_id} is not on a list you may change")
+            )
         elif p.household_id is not None and p.household_id != household_id:
-            errors.append(FieldError("members", f"{p.display_name} (person {p.id}) is already in "
-                                     f"household {p.household_id}; remove them there first"))
+            errors.append(
+                FieldError(
+                    "members",
+                    f"{p.display_name} (person {p.id}) is already in "
+                    f"household {p.household_id}; remove them there first",
+                )
+            )
     check(errors)
     return people
 
@@ -60,16 +73,28 @@ def create_household(cmd: HouseholdInput, who: Principal, uow: UnitOfWork) -> in
         _check_people(uow, who, hh, None)
         now = uow.now()
         hid = uow.households.add(uow.households.next_reference(), hh.head_id, now)
-        uow.people.set_household([m.person_id for m in hh.members], hid,
-                                 {m.person_id: m.relationship for m in hh.members}, now)
-        uow.history.add("household", hid, now, who.username, "created",
-                        {"members": [None, [[m.person_id, m.relationship.value] for m in hh.members]]})
+        uow.people.set_household(
+            [m.person_id for m in hh.members],
+            hid,
+            {m.person_id: m.relationship for m in hh.members},
+            now,
+        )
+        uow.history.add(
+            "household",
+            hid,
+            now,
+            who.username,
+            "created",
+            {"members": [None, [[m.person_id, m.relationship.value] for m in hh.members]]},
+        )
         audit(uow, who, "household.create", "household", hid)
         uow.commit()
         return hid
 
 
-def update_household(household_id: int, cmd: HouseholdInput, who: Principal, uow: UnitOfWork) -> None:
+def update_household(
+    household_id: int, cmd: HouseholdInput, who: Principal, uow: UnitOfWork
+) -> None:
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "household", household_id)
         row = uow.households.get(household_id)
@@ -81,23 +106,48 @@ def update_household(household_id: int, cmd: HouseholdInput, who: Principal, uow
         now = uow.now()
         old = uow.people.members(household_id)
         new_ids = {m.person_id for m in hh.members}
-        uow.households.set_head(household_id, hh.head_id, cmd.version or row.version)
-        uow.people.set_household([p.id for p in old if p.id not in new_ids], None, {}, now)
-        uow.people.set_household(new_ids, household_id,
-                                 {m.person_id: m.relationship for m in hh.members}, now)
-        uow.history.add("household", household_id, now, who.username, "changed", {"members": [
-            [[p.id, p.relationship.value if p.relationship else None] for p in old],
-            [[m.person_id, m.relationship.value] for m in hh.members]]})
+        version = row.version if cmd.version is None else cmd.version
+        uow.households.set_head(household_id, hh.head_id, version)
+        gone = [p.id for p in old if p.id is not None and p.id not in new_ids]
+        uow.people.set_household(gone, None, {}, now)
+        uow.people.set_household(
+            new_ids, household_id, {m.person_id: m.relationship for m in hh.members}, now
+        )
+        uow.history.add(
+            "household",
+            household_id,
+            now,
+            who.username,
+            "changed",
+            {
+                "members": [
+                    [[p.id, p.relationship.value if p.relationship else None] for p in old],
+                    [[m.person_id, m.relationship.value] for m in hh.members],
+                ]
+            },
+        )
         audit(uow, who, "household.update", "household", household_id)
         uow.commit()
 
 
-def _guard(uow: UnitOfWork, who: Principal, head_id: int, action: str, household_id: int,
-           write: bool = False) -> None:
+def _guard(
+    uow: UnitOfWork,
+    who: Principal,
+    head_id: int,
+    action: str,
+    household_id: int,
+    write: bool = False,
+) -> None:
     scope = uow.people.scope(head_id)
     if scope is None or not (may_write if write else may_see)(who, scope):
-        raise refuse(uow, who, action, "household", household_id,
-                     "this household is not on a list you may " + ("change" if write else "see"))
+        raise refuse(
+            uow,
+            who,
+            action,
+            "household",
+            household_id,
+            "this household is not on a list you may " + ("change" if write else "see"),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,20 +169,32 @@ def get_household(household_id: int, who: Principal, uow: UnitOfWork) -> Househo
         if row is None:
             raise NotFound(f"no household {household_id}")
         _guard(uow, who, row.head_person_id, "household.view", household_id)
-        members = sorted(uow.people.members(household_id),
-                         key=lambda p: (p.relationship is not Relationship.HEAD, p.id))
+        members = sorted(
+            uow.people.members(household_id),
+            key=lambda p: (p.relationship is not Relationship.HEAD, p.id),
+        )
         scope = uow.people.scope(row.head_person_id)
         assert scope is not None
-        history = [] if who.role is Role.STATION else [
-            dict(r._mapping) for r in uow.history.of("household", household_id)]
+        history = (
+            []
+            if who.role is Role.STATION
+            else [dict(r._mapping) for r in uow.history.of("household", household_id)]
+        )
         members = [redact_for(who, p) for p in members]
-        audit(uow, who, "household.view", "household", household_id,
-              persons=[p.id for p in members])
+        audit(
+            uow, who, "household.view", "household", household_id, persons=[p.id for p in members]
+        )
         uow.commit()
-        return HouseholdView(household_id, row.reference, row.version, members,
-                             head_count(members, uow.now().date()),
-                             [o.nation for o in uow.households.offers(household_id)], history,
-                             may_write(who, scope) and who.role is not Role.STATION)
+        return HouseholdView(
+            household_id,
+            row.reference,
+            row.version,
+            members,
+            head_count(members, uow.now().date()),
+            [o.nation for o in uow.households.offers(household_id)],
+            history,
+            may_write(who, scope) and who.role is not Role.STATION,
+        )
 
 
 def offer_household(household_id: int, nation: str, who: Principal, uow: UnitOfWork) -> None:
@@ -148,7 +210,13 @@ def offer_household(household_id: int, nation: str, who: Principal, uow: UnitOfW
         if target is None or not target.operating:
             raise InvalidInput(f"{code} does not fly aircraft in this operation", field="nation")
         if uow.households.offer(household_id, code, who.username, uow.now()):
-            uow.history.add("household", household_id, uow.now(), who.username, "offered",
-                            {"offered_to": [None, code]})
+            uow.history.add(
+                "household",
+                household_id,
+                uow.now(),
+                who.username,
+                "offered",
+                {"offered_to": [None, code]},
+            )
             audit(uow, who, "household.offer", "household", household_id, nation=code)
         uow.commit()

@@ -48,12 +48,24 @@ def list_nations(who: Principal, uow: UnitOfWork) -> NationsView:
         return NationsView(nations, uow.nations.policies(), editable)
 
 
-def save_nation(code: str, name: str, operating: bool, sending: bool, sponsor_only: bool,
-                who: Principal, uow: UnitOfWork) -> str:
+def save_nation(
+    code: str,
+    name: str,
+    operating: bool,
+    sending: bool,
+    sponsor_only: bool,
+    who: Principal,
+    uow: UnitOfWork,
+) -> str:
     with uow:
         demand(uow, who, Action.NATIONS_WRITE, "nation", code)
-        n = Nation(code, name or (country(code, "code").name if code else ""), operating,
-                   sending, sponsor_only)
+        n = Nation(
+            code,
+            name or (country(code, "code").name if code else ""),
+            operating,
+            sending,
+            sponsor_only,
+        )
         uow.nations.upsert(n)
         audit(uow, who, "nation.save", "nation", n.code, roles=n.roles)
         uow.commit()
@@ -67,10 +79,14 @@ def _policy(code: str, cmd: PolicyInput) -> EligibilityPolicy:
         if not (r.nationalities or r.categories or r.sponsoring_nations):
             continue
         try:
-            rules.append(PolicyRule(frozenset(x.strip() for x in r.nationalities if x.strip()),
-                                    frozenset(x.strip() for x in r.categories if x.strip()),  # type: ignore[misc]
-                                    frozenset(x.strip() for x in r.sponsoring_nations if x.strip()),
-                                    r.label.strip()))
+            rules.append(
+                PolicyRule(
+                    frozenset(x.strip() for x in r.nationalities if x.strip()),
+                    frozenset(x.strip() for x in r.categories if x.strip()),  # type: ignore[misc]
+                    frozenset(x.strip() for x in r.sponsoring_nations if x.strip()),
+                    r.label.strip(),
+                )
+            )
         except InvalidInput as e:
             errors.extend(FieldError("rules", f"rule {i}: {x.message}") for x in e.errors)
         except ValueError as e:
@@ -90,21 +106,35 @@ def set_policy(code: str, cmd: PolicyInput, who: Principal, uow: UnitOfWork) -> 
         demand(uow, who, Action.POLICY_WRITE, "policy", code)
         code = (code or "").upper()
         if who.role is Role.LIAISON and code != who.nation:
-            raise refuse(uow, who, "policy.write", "policy", code,
-                         f"a liaison of {who.nation} sets {who.nation}'s policy only")
+            raise refuse(
+                uow,
+                who,
+                "policy.write",
+                "policy",
+                code,
+                f"a liaison of {who.nation} sets {who.nation}'s policy only",
+            )
         n = uow.nations.get(code)
         if n is None:
             raise NotFound(f"no nation {code}")
         if not n.operating:
-            raise InvalidInput(f"{n.name} flies no aircraft; only operating nations have a policy",
-                               field="nation")
+            raise InvalidInput(
+                f"{n.name} flies no aircraft; only operating nations have a policy", field="nation"
+            )
         policy = _policy(code, cmd)
         before = uow.nations.policy(code)
         uow.nations.set_policy(policy)
-        audit(uow, who, "policy.set", "policy", code,
-              before=[r.describe() for r in before.rules] if before else [],
-              after=[r.describe() for r in policy.rules], family_rule=policy.family_rule.value,
-              offers_spare_seats=policy.offers_spare_seats)
+        audit(
+            uow,
+            who,
+            "policy.set",
+            "policy",
+            code,
+            before=[r.describe() for r in before.rules] if before else [],
+            after=[r.describe() for r in policy.rules],
+            family_rule=policy.family_rule.value,
+            offers_spare_seats=policy.offers_spare_seats,
+        )
         uow.commit()
 
 

@@ -42,22 +42,30 @@ def overview(who: Principal, uow: UnitOfWork) -> Overview:
             category[r.category] += int(r.n)
         order = [s.value for s in FUNNEL] + [s.value for s in PersonStatus if s not in FUNNEL]
         flights = [f for f in uow.flights.between(None, None) if f.status.value != "cancelled"]
-        scope = {Role.LIAISON: f"people on {who.nation}'s lists",
-                 Role.SPONSOR: f"people submitted by {who.org}"}.get(who.role, "the whole operation")
+        scope = {
+            Role.LIAISON: f"people on {who.nation}'s lists",
+            Role.SPONSOR: f"people submitted by {who.org}",
+        }.get(who.role, "the whole operation")
         return Overview(
             total=sum(status.values()),
             by_status=[(s, status.get(s, 0)) for s in order],
             by_nation=sorted(nation.items(), key=lambda kv: -kv[1]),
             by_category=sorted(category.items(), key=lambda kv: -kv[1]),
-            flights=len(flights), seats=sum(f.seat_capacity for f in flights),
-            cargo_kg=sum(f.cargo_kg for f in flights), operation_name=operation(uow).name,
-            scope=scope)
+            flights=len(flights),
+            seats=sum(f.seat_capacity for f in flights),
+            cargo_kg=sum(f.cargo_kg for f in flights),
+            operation_name=operation(uow).name,
+            scope=scope,
+        )
 
 
-def audit_trail(who: Principal, uow: UnitOfWork, limit: int = 100, before: int | None = None,
-                **filters: Any) -> list[dict[str, Any]]:
+def audit_trail(
+    who: Principal, uow: UnitOfWork, limit: int = 100, before: int | None = None, **filters: Any
+) -> list[dict[str, Any]]:
     """The latest audit entries, newest first; coordinators only."""
     with uow:
         demand(uow, who, Action.AUDIT_VIEW, "audit")
-        return [dict(r._mapping) for r in uow.audit.recent(limit, before,
-                                                            **{k: v for k, v in filters.items() if v})]
+        return [
+            dict(r._mapping)
+            for r in uow.audit.recent(limit, before, **{k: v for k, v in filters.items() if v})
+        ]

@@ -15,7 +15,15 @@ from safepassage.adapters.db.people_repo import SEARCH_CAP, PeopleFilter
 from safepassage.adapters.phones import looks_like_phone, normalise_phone
 from safepassage.domain.access import Action, Principal, Role, may_see, may_write
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
-from safepassage.domain.people import Category, Document, DocumentKind, Need, Person, Sex, document_key
+from safepassage.domain.people import (
+    Category,
+    Document,
+    DocumentKind,
+    Need,
+    Person,
+    Sex,
+    document_key,
+)
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.names import query_keys, tokens
 from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse, visibility
@@ -58,7 +66,9 @@ def _enum(errors: list[FieldError], name: str, cls: Any, value: str) -> Any:
     try:
         return cls(value)
     except ValueError:
-        errors.append(FieldError(name, f"{value!r} is not one of: {', '.join(m.value for m in cls)}"))
+        errors.append(
+            FieldError(name, f"{value!r} is not one of: {', '.join(m.value for m in cls)}")
+        )
         return None
 
 
@@ -88,7 +98,9 @@ def to_person(cmd: PersonInput, today: dt.date, keep: Person | None = None) -> P
             try:
                 expiry = dt.date.fromisoformat(d.expiry.strip())
             except ValueError:
-                errors.append(FieldError("documents", f"document {i}: expiry {d.expiry!r} is not YYYY-MM-DD"))
+                errors.append(
+                    FieldError("documents", f"document {i}: expiry {d.expiry!r} is not YYYY-MM-DD")
+                )
         if kind is not None:
             try:
                 docs.append(Document(kind, d.number, d.issuing_country or None, expiry))
@@ -97,17 +109,27 @@ def to_person(cmd: PersonInput, today: dt.date, keep: Person | None = None) -> P
     person = None
     try:
         person = Person(
-            given_name=cmd.given_name, father_name=cmd.father_name, family_name=cmd.family_name,
-            native_given_name=cmd.native_given_name, native_father_name=cmd.native_father_name,
-            native_family_name=cmd.native_family_name, sex=sex or Sex.UNKNOWN, date_of_birth=dob,
+            given_name=cmd.given_name,
+            father_name=cmd.father_name,
+            family_name=cmd.family_name,
+            native_given_name=cmd.native_given_name,
+            native_father_name=cmd.native_father_name,
+            native_family_name=cmd.native_family_name,
+            sex=sex or Sex.UNKNOWN,
+            date_of_birth=dob,
             nationalities=tuple(c for c in cmd.nationalities if c and c.strip()),
-            documents=tuple(docs), category=category or Category.OTHER,
-            sponsoring_nation=cmd.sponsoring_nation or None, sponsor_org=cmd.sponsor_org or None,
-            needs=frozenset(n for n in needs if n), phone=phone,
+            documents=tuple(docs),
+            category=category or Category.OTHER,
+            sponsoring_nation=cmd.sponsoring_nation or None,
+            sponsor_org=cmd.sponsor_org or None,
+            needs=frozenset(n for n in needs if n),
+            phone=phone,
             status=keep.status if keep else PersonStatus.REGISTERED,
             household_id=keep.household_id if keep else None,
             relationship=keep.relationship if keep else None,
-            id=keep.id if keep else None, version=cmd.version if keep else 0)
+            id=keep.id if keep else None,
+            version=cmd.version if keep else 0,
+        )
     except InvalidInput as e:
         errors.extend(e.errors)
     check(errors)
@@ -119,14 +141,16 @@ def _scope_input(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> PersonInp
     """A liaison registers for its own nation; a sponsor for its own organisation."""
     if who.role is Role.LIAISON:
         if cmd.sponsoring_nation and cmd.sponsoring_nation.upper() != who.nation:
-            raise InvalidInput(f"you register people for {who.nation} only",
-                               field="sponsoring_nation")
+            raise InvalidInput(
+                f"you register people for {who.nation} only", field="sponsoring_nation"
+            )
         cmd = dataclasses.replace(cmd, sponsoring_nation=who.nation)
     if who.role is Role.SPONSOR:
         cmd = dataclasses.replace(cmd, sponsor_org=who.org)
     if cmd.sponsoring_nation and uow.nations.get(cmd.sponsoring_nation.strip().upper()) is None:
-        raise InvalidInput(f"{cmd.sponsoring_nation} is not a nation of this operation",
-                           field="sponsoring_nation")
+        raise InvalidInput(
+            f"{cmd.sponsoring_nation} is not a nation of this operation", field="sponsoring_nation"
+        )
     return cmd
 
 
@@ -142,8 +166,12 @@ def _changes(old: Person, new: Person) -> dict[str, list[Any]]:
 
 
 def _initial(p: Person) -> dict[str, list[Any]]:
-    return {f.name: [None, _plain(getattr(p, f.name))] for f in dataclasses.fields(Person)
-            if f.name not in ("version", "id", "status") and getattr(p, f.name) not in (None, (), frozenset())}
+    return {
+        f.name: [None, _plain(getattr(p, f.name))]
+        for f in dataclasses.fields(Person)
+        if f.name not in ("version", "id", "status")
+        and getattr(p, f.name) not in (None, (), frozenset())
+    }
 
 
 def _plain(v: Any) -> Any:
@@ -169,15 +197,23 @@ def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
         return pid
 
 
-def _load_visible(uow: UnitOfWork, who: Principal, person_id: int, action: str,
-                  write: bool = False) -> Person:
+def _load_visible(
+    uow: UnitOfWork, who: Principal, person_id: int, action: str, write: bool = False
+) -> Person:
     scope = uow.people.scope(person_id)
     if scope is None:
         raise NotFound(f"no person {person_id}")
     if not (may_write if write else may_see)(who, scope):
-        raise refuse(uow, who, action, "person", person_id,
-                     "this person is not on a list you may see" if not write
-                     else "this person is not on a list you may change")
+        raise refuse(
+            uow,
+            who,
+            action,
+            "person",
+            person_id,
+            "this person is not on a list you may see"
+            if not write
+            else "this person is not on a list you may change",
+        )
     person = uow.people.get(person_id)
     assert person is not None
     return person
@@ -216,16 +252,24 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
         if person.household_id is not None:
             h = uow.households.get(person.household_id)
             members = uow.people.members(person.household_id)
-            household = {"id": person.household_id, "reference": h.reference if h else "",
-                         "members": [(m.id, m.display_name, m.relationship) for m in members]}
+            household = {
+                "id": person.household_id,
+                "reference": h.reference if h else "",
+                "members": [(m.id, m.display_name, m.relationship) for m in members],
+            }
         history: list[dict[str, Any]] = []
         station = who.role is Role.STATION
         if not station:
             history = [dict(r._mapping) for r in uow.history.of("person", person_id)]
         audit(uow, who, "person.view", "person", person_id)
         uow.commit()
-        return PersonView(redact_for(who, person), household,
-                          may_write(who, scope) and who.role is not Role.STATION, history, station)
+        return PersonView(
+            redact_for(who, person),
+            household,
+            may_write(who, scope) and who.role is not Role.STATION,
+            history,
+            station,
+        )
 
 
 @dataclass(frozen=True)
@@ -252,15 +296,22 @@ def _rank(rows: Sequence[Any], query: str) -> list[int]:
         fields = [(tokens(r[i]), w) for i, w in zip(range(1, 7), _FIELD_WEIGHTS, strict=True)]
         total = 0.0
         for a in q:
-            total += max((w * JaroWinkler.similarity(a, b) for toks, w in fields for b in toks),
-                         default=0.0)
+            total += max(
+                (w * JaroWinkler.similarity(a, b) for toks, w in fields for b in toks), default=0.0
+            )
         return total / len(q) if q else 0.0
 
     return [r.id for r in sorted(rows, key=lambda r: (-score(r), r.id))]
 
 
-def search_people(query: str, filters: PeopleFilter, who: Principal, uow: UnitOfWork,
-                  page: int = 1, after: int = 0) -> SearchResult:
+def search_people(
+    query: str,
+    filters: PeopleFilter,
+    who: Principal,
+    uow: UnitOfWork,
+    page: int = 1,
+    after: int = 0,
+) -> SearchResult:
     """People the caller may see matching ``query`` (any spelling of a name, a document
     number, a phone number) and the filters; audited with the ids shown."""
     query = (query or "").strip()
@@ -295,12 +346,20 @@ def search_people(query: str, filters: PeopleFilter, who: Principal, uow: UnitOf
                 ranked = _rank(uow.people.names_of(found), query) if found else []
             capped = len(ranked) >= SEARCH_CAP
             start = (page - 1) * PAGE_SIZE
-            ids = ranked[start:start + PAGE_SIZE]
+            ids = ranked[start : start + PAGE_SIZE]
             has_more = len(ranked) > start + PAGE_SIZE
         people = uow.people.get_many(ids)
         people = [redact_for(who, p) for p in people]
-        audit(uow, who, "people.search", "person", "", query=query, mode=mode,
-              filters={k: v for k, v in dataclasses.asdict(filters).items() if v},
-              shown=[p.id for p in people])
+        audit(
+            uow,
+            who,
+            "people.search",
+            "person",
+            "",
+            query=query,
+            mode=mode,
+            filters={k: v for k, v in dataclasses.asdict(filters).items() if v},
+            shown=[p.id for p in people],
+        )
         uow.commit()
         return SearchResult(people, mode, page, has_more, capped, next_after)

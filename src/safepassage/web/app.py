@@ -19,16 +19,23 @@ from safepassage.web.routes import api, pages_admin, pages_auth, pages_flights, 
 
 STATIC = Path(__file__).parent / "static"
 
-_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 _CSP_DOCS = _CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
 
 def create_app(system: System) -> FastAPI:
-    app = FastAPI(title="safepassage", version="0.1.0", docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json",
-                  description="Registry, nations and flights of an evacuation airlift. "
-                              "Authenticate with `Authorization: Bearer <token>`.")
+    app = FastAPI(
+        title="safepassage",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="Registry, nations and flights of an evacuation airlift. "
+        "Authenticate with `Authorization: Bearer <token>`.",
+    )
     app.state.system = system
     errors.install(app)
 
@@ -49,10 +56,13 @@ def create_app(system: System) -> FastAPI:
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="safepassage API",
-                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="safepassage API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

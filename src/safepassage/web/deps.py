@@ -53,11 +53,14 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
     if request.method in UNSAFE:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
             sent = str((await request.form()).get(CSRF_FIELD, ""))
         if not auth.same_token(sent, csrf):
-            raise AccessDenied("the form has expired or did not come from this site; "
-                               "reload the page and submit again")
+            raise AccessDenied(
+                "the form has expired or did not come from this site; "
+                "reload the page and submit again"
+            )
     return who
 
 

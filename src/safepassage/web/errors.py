@@ -8,7 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from safepassage.domain.errors import (
-    AccessDenied, ConfigurationError, Conflict, InvalidInput, NotAuthenticated, NotFound,
+    AccessDenied,
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
     SafepassageError,
 )
 
@@ -46,6 +51,10 @@ def install(app: FastAPI) -> None:
                 return Response(status_code=401, headers={"HX-Redirect": "/login"})
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         from safepassage.web.render import render
-        return render(request, "pages/error.html", {"code": code, "message": str(exc),
-                                                    "errors": getattr(exc, "errors", [])},
-                      status_code=code)
+
+        return render(
+            request,
+            "pages/error.html",
+            {"code": code, "message": str(exc), "errors": getattr(exc, "errors", [])},
+            status_code=code,
+        )

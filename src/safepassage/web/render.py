@@ -33,12 +33,22 @@ TEMPLATES.env.globals["allowed"] = allowed
 TEMPLATES.env.globals["countries"] = all_countries
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    ctx = {"request": request, "who": getattr(request.state, "principal", None),
-           "csrf": getattr(request.state, "csrf", ""), **(context or {})}
-    return TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code,
-                                      headers=headers)
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    ctx = {
+        "request": request,
+        "who": getattr(request.state, "principal", None),
+        "csrf": getattr(request.state, "csrf", ""),
+        **(context or {}),
+    }
+    return TEMPLATES.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
 
 
 def partial(request: Request) -> bool:

@@ -15,14 +15,37 @@ class UserRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, username: str, password_hash: str, role: str, nation: str | None,
-            org: str | None, station: str | None, now: dt.datetime) -> int:
-        return int(self.conn.execute(t.app_user.insert().values(
-            username=username, password_hash=password_hash, role=role, nation=nation, org=org,
-            station=station, active=True, created_at=now).returning(t.app_user.c.id)).scalar_one())
+    def add(
+        self,
+        username: str,
+        password_hash: str,
+        role: str,
+        nation: str | None,
+        org: str | None,
+        station: str | None,
+        now: dt.datetime,
+    ) -> int:
+        return int(
+            self.conn.execute(
+                t.app_user.insert()
+                .values(
+                    username=username,
+                    password_hash=password_hash,
+                    role=role,
+                    nation=nation,
+                    org=org,
+                    station=station,
+                    active=True,
+                    created_at=now,
+                )
+                .returning(t.app_user.c.id)
+            ).scalar_one()
+        )
 
     def by_username(self, username: str) -> sa.Row | None:
-        return self.conn.execute(sa.select(t.app_user).where(t.app_user.c.username == username)).first()
+        return self.conn.execute(
+            sa.select(t.app_user).where(t.app_user.c.username == username)
+        ).first()
 
     def get(self, user_id: int) -> sa.Row | None:
         return self.conn.execute(sa.select(t.app_user).where(t.app_user.c.id == user_id)).first()
@@ -31,26 +54,46 @@ class UserRepository:
         return list(self.conn.execute(sa.select(t.app_user).order_by(t.app_user.c.username)))
 
     def set_password(self, user_id: int, password_hash: str) -> None:
-        self.conn.execute(t.app_user.update().where(t.app_user.c.id == user_id)
-                          .values(password_hash=password_hash))
+        self.conn.execute(
+            t.app_user.update()
+            .where(t.app_user.c.id == user_id)
+            .values(password_hash=password_hash)
+        )
 
     def set_active(self, user_id: int, active: bool) -> None:
-        self.conn.execute(t.app_user.update().where(t.app_user.c.id == user_id).values(active=active))
+        self.conn.execute(
+            t.app_user.update().where(t.app_user.c.id == user_id).values(active=active)
+        )
 
 
 class SessionRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, token_hash: str, user_id: int, csrf: str, now: dt.datetime,
-            expires: dt.datetime, source: str) -> None:
-        self.conn.execute(t.user_session.insert().values(
-            token_hash=token_hash, user_id=user_id, csrf_token=csrf, created_at=now,
-            expires_at=expires, source=source))
+    def add(
+        self,
+        token_hash: str,
+        user_id: int,
+        csrf: str,
+        now: dt.datetime,
+        expires: dt.datetime,
+        source: str,
+    ) -> None:
+        self.conn.execute(
+            t.user_session.insert().values(
+                token_hash=token_hash,
+                user_id=user_id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=expires,
+                source=source,
+            )
+        )
 
     def get(self, token_hash: str) -> sa.Row | None:
-        return self.conn.execute(sa.select(t.user_session).where(
-            t.user_session.c.token_hash == token_hash)).first()
+        return self.conn.execute(
+            sa.select(t.user_session).where(t.user_session.c.token_hash == token_hash)
+        ).first()
 
     def delete(self, token_hash: str) -> None:
         self.conn.execute(t.user_session.delete().where(t.user_session.c.token_hash == token_hash))
@@ -64,21 +107,34 @@ class TokenRepository:
         self.conn = conn
 
     def add(self, token_hash: str, user_id: int, name: str, now: dt.datetime) -> int:
-        return int(self.conn.execute(t.api_token.insert().values(
-            token_hash=token_hash, user_id=user_id, name=name, created_at=now)
-            .returning(t.api_token.c.id)).scalar_one())
+        return int(
+            self.conn.execute(
+                t.api_token.insert()
+                .values(token_hash=token_hash, user_id=user_id, name=name, created_at=now)
+                .returning(t.api_token.c.id)
+            ).scalar_one()
+        )
 
     def get(self, token_hash: str) -> sa.Row | None:
-        return self.conn.execute(sa.select(t.api_token).where(
-            t.api_token.c.token_hash == token_hash, t.api_token.c.revoked_at.is_(None))).first()
+        return self.conn.execute(
+            sa.select(t.api_token).where(
+                t.api_token.c.token_hash == token_hash, t.api_token.c.revoked_at.is_(None)
+            )
+        ).first()
 
     def for_user(self, user_id: int) -> list[sa.Row]:
-        return list(self.conn.execute(sa.select(t.api_token).where(t.api_token.c.user_id == user_id)
-                                      .order_by(t.api_token.c.id)))
+        return list(
+            self.conn.execute(
+                sa.select(t.api_token)
+                .where(t.api_token.c.user_id == user_id)
+                .order_by(t.api_token.c.id)
+            )
+        )
 
     def revoke(self, token_id: int, now: dt.datetime) -> None:
-        self.conn.execute(t.api_token.update().where(t.api_token.c.id == token_id)
-                          .values(revoked_at=now))
+        self.conn.execute(
+            t.api_token.update().where(t.api_token.c.id == token_id).values(revoked_at=now)
+        )
 
 
 class AuditRepository:
@@ -92,9 +148,15 @@ class AuditRepository:
         if rows:
             self.conn.execute(t.audit.insert(), list(rows))
 
-    def recent(self, limit: int, before: int | None = None, action: str | None = None,
-               username: str | None = None, entity: str | None = None,
-               entity_id: str | None = None) -> list[sa.Row]:
+    def recent(
+        self,
+        limit: int,
+        before: int | None = None,
+        action: str | None = None,
+        username: str | None = None,
+        entity: str | None = None,
+        entity_id: str | None = None,
+    ) -> list[sa.Row]:
         c = t.audit.c
         q = sa.select(t.audit).order_by(c.id.desc()).limit(limit)
         if before:
@@ -114,11 +176,25 @@ class HistoryRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def add(self, entity: str, entity_id: int, at: dt.datetime, username: str, action: str,
-            changes: dict[str, Any]) -> None:
-        self.conn.execute(t.history.insert().values(entity=entity, entity_id=entity_id, at=at,
-                                                     username=username, action=action,
-                                                     changes=changes))
+    def add(
+        self,
+        entity: str,
+        entity_id: int,
+        at: dt.datetime,
+        username: str,
+        action: str,
+        changes: dict[str, Any],
+    ) -> None:
+        self.conn.execute(
+            t.history.insert().values(
+                entity=entity,
+                entity_id=entity_id,
+                at=at,
+                username=username,
+                action=action,
+                changes=changes,
+            )
+        )
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -126,5 +202,10 @@ class HistoryRepository:
 
     def of(self, entity: str, entity_id: int) -> list[sa.Row]:
         c = t.history.c
-        return list(self.conn.execute(sa.select(t.history).where(
-            c.entity == entity, c.entity_id == entity_id).order_by(c.id.desc())))
+        return list(
+            self.conn.execute(
+                sa.select(t.history)
+                .where(c.entity == entity, c.entity_id == entity_id)
+                .order_by(c.id.desc())
+            )
+        )

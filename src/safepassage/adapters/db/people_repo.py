@@ -14,7 +14,13 @@ from safepassage.domain.access import PersonScope
 from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.errors import Conflict
 from safepassage.domain.people import (
-    Category, Document, DocumentKind, Need, Person, Relationship, Sex,
+    Category,
+    Document,
+    DocumentKind,
+    Need,
+    Person,
+    Relationship,
+    Sex,
 )
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.names import name_keys
@@ -44,39 +50,70 @@ class PeopleFilter:
 def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
     dob = p.date_of_birth
     return {
-        "given_name": p.given_name, "father_name": p.father_name, "family_name": p.family_name,
-        "native_given_name": p.native_given_name, "native_father_name": p.native_father_name,
-        "native_family_name": p.native_family_name, "sex": p.sex.value,
-        "dob_earliest": dob.earliest if dob else None, "dob_latest": dob.latest if dob else None,
+        "given_name": p.given_name,
+        "father_name": p.father_name,
+        "family_name": p.family_name,
+        "native_given_name": p.native_given_name,
+        "native_father_name": p.native_father_name,
+        "native_family_name": p.native_family_name,
+        "sex": p.sex.value,
+        "dob_earliest": dob.earliest if dob else None,
+        "dob_latest": dob.latest if dob else None,
         "dob_precision": dob.precision.value if dob else None,
         "dob_calendar": dob.calendar.value if dob else None,
         "dob_original": dob.original if dob else None,
-        "category": p.category.value, "sponsoring_nation": p.sponsoring_nation,
-        "sponsor_org": p.sponsor_org, "needs": ",".join(sorted(n.value for n in p.needs)),
-        "phone": p.phone, "status": p.status.value, "household_id": p.household_id,
+        "category": p.category.value,
+        "sponsoring_nation": p.sponsoring_nation,
+        "sponsor_org": p.sponsor_org,
+        "needs": ",".join(sorted(n.value for n in p.needs)),
+        "phone": p.phone,
+        "status": p.status.value,
+        "household_id": p.household_id,
         "relationship": p.relationship.value if p.relationship else None,
         "updated_at": now,
     }
 
 
 def keys_of(p: Person) -> set[str]:
-    return name_keys(p.given_name, p.father_name, p.family_name, p.native_given_name,
-                     p.native_father_name, p.native_family_name)
+    return name_keys(
+        p.given_name,
+        p.father_name,
+        p.family_name,
+        p.native_given_name,
+        p.native_father_name,
+        p.native_family_name,
+    )
 
 
 def _to_person(r: sa.Row, nats: Sequence[str], docs: Sequence[Document]) -> Person:
     dob = None
     if r.dob_earliest is not None:
-        dob = DateOfBirth(r.dob_earliest, r.dob_latest, Precision(r.dob_precision),
-                          Calendar(r.dob_calendar), r.dob_original or "")
+        dob = DateOfBirth(
+            r.dob_earliest,
+            r.dob_latest,
+            Precision(r.dob_precision),
+            Calendar(r.dob_calendar),
+            r.dob_original or "",
+        )
     return Person(
-        id=r.id, given_name=r.given_name, father_name=r.father_name, family_name=r.family_name,
-        native_given_name=r.native_given_name, native_father_name=r.native_father_name,
-        native_family_name=r.native_family_name, sex=Sex(r.sex), date_of_birth=dob,
-        nationalities=tuple(nats), documents=tuple(docs), category=Category(r.category),
-        sponsoring_nation=r.sponsoring_nation, sponsor_org=r.sponsor_org,
-        needs=frozenset(Need(n) for n in r.needs.split(",") if n), phone=r.phone,
-        status=PersonStatus(r.status), household_id=r.household_id,
+        id=r.id,
+        given_name=r.given_name,
+        father_name=r.father_name,
+        family_name=r.family_name,
+        native_given_name=r.native_given_name,
+        native_father_name=r.native_father_name,
+        native_family_name=r.native_family_name,
+        sex=Sex(r.sex),
+        date_of_birth=dob,
+        nationalities=tuple(nats),
+        documents=tuple(docs),
+        category=Category(r.category),
+        sponsoring_nation=r.sponsoring_nation,
+        sponsor_org=r.sponsor_org,
+        needs=frozenset(Need(n) for n in r.needs.split(",") if n),
+        phone=r.phone,
+        status=PersonStatus(r.status),
+        household_id=r.household_id,
         relationship=Relationship(r.relationship) if r.relationship else None,
         version=r.version,
     )
@@ -93,7 +130,8 @@ class PeopleRepository:
             return []
         rows = [{**person_row(p, now), "created_at": now, "version": 0} for p in people]
         result = self.conn.execute(
-            t.person.insert().returning(t.person.c.id, sort_by_parameter_order=True), rows)
+            t.person.insert().returning(t.person.c.id, sort_by_parameter_order=True), rows
+        )
         ids = [r[0] for r in result]
         self._write_children(zip(ids, people, strict=True))
         self._bump_counts((p, 1) for p in people)
@@ -111,30 +149,51 @@ class PeopleRepository:
         res = self.conn.execute(
             t.person.update()
             .where(t.person.c.id == p.id, t.person.c.version == p.version)
-            .values(**person_row(p, now), version=p.version + 1))
+            .values(**person_row(p, now), version=p.version + 1)
+        )
         if res.rowcount != 1:
-            raise Conflict("this record was changed by someone else; reload it and apply your change again")
+            raise Conflict(
+                "this record was changed by someone else; reload it and apply your change again"
+            )
         for table in (t.person_nationality, t.document, t.name_key):
             self.conn.execute(table.delete().where(table.c.person_id == p.id))
         self._write_children([(p.id, p)])
         self._bump_counts([(old, -1), (p, 1)])
 
-    def set_household(self, person_ids: Iterable[int], household_id: int | None,
-                      relationships: dict[int, Relationship | None], now: dt.datetime) -> None:
+    def set_household(
+        self,
+        person_ids: Iterable[int],
+        household_id: int | None,
+        relationships: dict[int, Relationship | None],
+        now: dt.datetime,
+    ) -> None:
         for pid in person_ids:
             rel = relationships.get(pid)
             self.conn.execute(
-                t.person.update().where(t.person.c.id == pid).values(
-                    household_id=household_id, relationship=rel.value if rel else None,
-                    updated_at=now, version=t.person.c.version + 1))
+                t.person.update()
+                .where(t.person.c.id == pid)
+                .values(
+                    household_id=household_id,
+                    relationship=rel.value if rel else None,
+                    updated_at=now,
+                    version=t.person.c.version + 1,
+                )
+            )
 
     def _write_children(self, pairs: Iterable[tuple[int, Person]]) -> None:
         nats, docs, keys = [], [], []
         for pid, p in pairs:
             nats += [{"person_id": pid, "country": c} for c in p.nationalities]
-            docs += [{"person_id": pid, "kind": d.kind.value, "number": d.number,
-                      "issuing_country": d.issuing_country, "expiry": d.expiry}
-                     for d in p.documents]
+            docs += [
+                {
+                    "person_id": pid,
+                    "kind": d.kind.value,
+                    "number": d.number,
+                    "issuing_country": d.issuing_country,
+                    "expiry": d.expiry,
+                }
+                for d in p.documents
+            ]
             keys += [{"person_id": pid, "key": k} for k in keys_of(p)]
         for table, rows in ((t.person_nationality, nats), (t.document, docs), (t.name_key, keys)):
             if rows:
@@ -149,22 +208,33 @@ class PeopleRepository:
         for (status, nation, category, org), d in delta.items():
             if d == 0:
                 continue
-            where = sa.and_(c.status == status, c.nation == nation, c.category == category,
-                            c.org == org)
+            where = sa.and_(
+                c.status == status, c.nation == nation, c.category == category, c.org == org
+            )
             res = self.conn.execute(t.person_count.update().where(where).values(n=c.n + d))
             if res.rowcount == 0:
-                self.conn.execute(t.person_count.insert().values(
-                    status=status, nation=nation, category=category, org=org, n=d))
+                self.conn.execute(
+                    t.person_count.insert().values(
+                        status=status, nation=nation, category=category, org=org, n=d
+                    )
+                )
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""
         p = t.person.c
         self.conn.execute(t.person_count.delete())
-        self.conn.execute(t.person_count.insert().from_select(
-            ["status", "nation", "category", "org", "n"],
-            sa.select(p.status, sa.func.coalesce(p.sponsoring_nation, ""), p.category,
-                      sa.func.coalesce(p.sponsor_org, ""), sa.func.count())
-            .group_by(p.status, p.sponsoring_nation, p.category, p.sponsor_org)))
+        self.conn.execute(
+            t.person_count.insert().from_select(
+                ["status", "nation", "category", "org", "n"],
+                sa.select(
+                    p.status,
+                    sa.func.coalesce(p.sponsoring_nation, ""),
+                    p.category,
+                    sa.func.coalesce(p.sponsor_org, ""),
+                    sa.func.count(),
+                ).group_by(p.status, p.sponsoring_nation, p.category, p.sponsor_org),
+            )
+        )
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, person_id: int) -> Person | None:
@@ -175,37 +245,52 @@ class PeopleRepository:
         """People by id, in the order asked; unknown ids are left out."""
         if not ids:
             return []
-        rows = {r.id: r for r in self.conn.execute(sa.select(t.person).where(t.person.c.id.in_(ids)))}
+        rows = {
+            r.id: r for r in self.conn.execute(sa.select(t.person).where(t.person.c.id.in_(ids)))
+        }
         nats: dict[int, list[str]] = {}
         for pid, country in self.conn.execute(
-                sa.select(t.person_nationality.c.person_id, t.person_nationality.c.country)
-                .where(t.person_nationality.c.person_id.in_(ids))
-                .order_by(t.person_nationality.c.person_id, t.person_nationality.c.country)):
+            sa.select(t.person_nationality.c.person_id, t.person_nationality.c.country)
+            .where(t.person_nationality.c.person_id.in_(ids))
+            .order_by(t.person_nationality.c.person_id, t.person_nationality.c.country)
+        ):
             nats.setdefault(pid, []).append(country)
         docs: dict[int, list[Document]] = {}
-        for d in self.conn.execute(sa.select(t.document).where(t.document.c.person_id.in_(ids))
-                                   .order_by(t.document.c.id)):
+        for d in self.conn.execute(
+            sa.select(t.document).where(t.document.c.person_id.in_(ids)).order_by(t.document.c.id)
+        ):
             docs.setdefault(d.person_id, []).append(
-                Document(DocumentKind(d.kind), d.number, d.issuing_country, d.expiry))
+                Document(DocumentKind(d.kind), d.number, d.issuing_country, d.expiry)
+            )
         return [_to_person(rows[i], nats.get(i, []), docs.get(i, [])) for i in ids if i in rows]
 
     def scope(self, person_id: int) -> PersonScope | None:
-        r = self.conn.execute(sa.select(t.person.c.sponsoring_nation, t.person.c.sponsor_org,
-                                        t.person.c.household_id)
-                              .where(t.person.c.id == person_id)).first()
+        r = self.conn.execute(
+            sa.select(
+                t.person.c.sponsoring_nation, t.person.c.sponsor_org, t.person.c.household_id
+            ).where(t.person.c.id == person_id)
+        ).first()
         if r is None:
             return None
         offered: frozenset[str] = frozenset()
         if r.household_id is not None:
-            offered = frozenset(self.conn.scalars(
-                sa.select(t.household_offer.c.nation)
-                .where(t.household_offer.c.household_id == r.household_id)))
+            offered = frozenset(
+                self.conn.scalars(
+                    sa.select(t.household_offer.c.nation).where(
+                        t.household_offer.c.household_id == r.household_id
+                    )
+                )
+            )
         return PersonScope(r.sponsoring_nation, r.sponsor_org, offered)
 
     def members(self, household_id: int) -> list[Person]:
-        ids = list(self.conn.scalars(sa.select(t.person.c.id)
-                                     .where(t.person.c.household_id == household_id)
-                                     .order_by(t.person.c.id)))
+        ids = list(
+            self.conn.scalars(
+                sa.select(t.person.c.id)
+                .where(t.person.c.household_id == household_id)
+                .order_by(t.person.c.id)
+            )
+        )
         return self.get_many(ids)
 
     def _where(self, vis: Visibility, f: PeopleFilter) -> list[sa.ColumnElement[bool]]:
@@ -214,8 +299,11 @@ class PeopleRepository:
         if not vis.everything:
             if vis.nation:
                 offered = sa.select(t.household_offer.c.household_id).where(
-                    t.household_offer.c.nation == vis.nation)
-                clauses.append(sa.or_(p.sponsoring_nation == vis.nation, p.household_id.in_(offered)))
+                    t.household_offer.c.nation == vis.nation
+                )
+                clauses.append(
+                    sa.or_(p.sponsoring_nation == vis.nation, p.household_id.in_(offered))
+                )
             elif vis.org:
                 clauses.append(p.sponsor_org == vis.org)
             else:
@@ -227,34 +315,48 @@ class PeopleRepository:
         if f.status:
             clauses.append(p.status == f.status)
         if f.need:
-            clauses.append(sa.func.instr(p.needs, f.need) > 0 if self.conn.dialect.name == "sqlite"
-                           else sa.func.strpos(p.needs, f.need) > 0)
+            clauses.append(
+                sa.func.instr(p.needs, f.need) > 0
+                if self.conn.dialect.name == "sqlite"
+                else sa.func.strpos(p.needs, f.need) > 0
+            )
         if f.nationality:
-            clauses.append(p.id.in_(sa.select(t.person_nationality.c.person_id)
-                                    .where(t.person_nationality.c.country == f.nationality)))
+            clauses.append(
+                p.id.in_(
+                    sa.select(t.person_nationality.c.person_id).where(
+                        t.person_nationality.c.country == f.nationality
+                    )
+                )
+            )
         return clauses
 
     def _key_size(self, key: str) -> int:
         inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(SEARCH_CAP * 20)
         return int(self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
 
-    def ids_by_name_keys(self, keys: Sequence[str], vis: Visibility, f: PeopleFilter,
-                         cap: int = SEARCH_CAP) -> list[int]:
+    def ids_by_name_keys(
+        self, keys: Sequence[str], vis: Visibility, f: PeopleFilter, cap: int = SEARCH_CAP
+    ) -> list[int]:
         """Ids of visible people having every key, driven from the rarest key."""
         ordered = sorted(keys, key=self._key_size)
         driver = t.name_key.alias("k0")
-        q = (sa.select(driver.c.person_id)
-             .join(t.person, t.person.c.id == driver.c.person_id)
-             .where(driver.c.key == ordered[0], *self._where(vis, f)))
+        q = (
+            sa.select(driver.c.person_id)
+            .join(t.person, t.person.c.id == driver.c.person_id)
+            .where(driver.c.key == ordered[0], *self._where(vis, f))
+        )
         for i, key in enumerate(ordered[1:], start=1):
             k = t.name_key.alias(f"k{i}")
             q = q.where(sa.exists().where(k.c.person_id == driver.c.person_id, k.c.key == key))
         return list(self.conn.scalars(q.limit(cap)))
 
     def ids_by_document(self, number_key: str, vis: Visibility, f: PeopleFilter) -> list[int]:
-        q = (sa.select(t.document.c.person_id).distinct()
-             .join(t.person, t.person.c.id == t.document.c.person_id)
-             .where(t.document.c.number == number_key, *self._where(vis, f)))
+        q = (
+            sa.select(t.document.c.person_id)
+            .distinct()
+            .join(t.person, t.person.c.id == t.document.c.person_id)
+            .where(t.document.c.number == number_key, *self._where(vis, f))
+        )
         return list(self.conn.scalars(q.limit(SEARCH_CAP)))
 
     def ids_by_phone(self, e164: str, vis: Visibility, f: PeopleFilter) -> list[int]:
@@ -263,15 +365,29 @@ class PeopleRepository:
 
     def list_ids(self, vis: Visibility, f: PeopleFilter, after: int, limit: int) -> list[int]:
         """A page of visible people in registration order (keyset paging on id)."""
-        q = (sa.select(t.person.c.id).where(t.person.c.id > after, *self._where(vis, f))
-             .order_by(t.person.c.id).limit(limit))
+        q = (
+            sa.select(t.person.c.id)
+            .where(t.person.c.id > after, *self._where(vis, f))
+            .order_by(t.person.c.id)
+            .limit(limit)
+        )
         return list(self.conn.scalars(q))
 
     def names_of(self, ids: Sequence[int]) -> list[sa.Row]:
         p = t.person.c
-        return list(self.conn.execute(sa.select(
-            p.id, p.given_name, p.father_name, p.family_name, p.native_given_name,
-            p.native_father_name, p.native_family_name).where(p.id.in_(ids))))
+        return list(
+            self.conn.execute(
+                sa.select(
+                    p.id,
+                    p.given_name,
+                    p.father_name,
+                    p.family_name,
+                    p.native_given_name,
+                    p.native_father_name,
+                    p.native_family_name,
+                ).where(p.id.in_(ids))
+            )
+        )
 
     def counts(self, vis: Visibility) -> list[sa.Row]:
         """(status, nation, category, n) for what the caller may count."""
@@ -282,5 +398,8 @@ class PeopleRepository:
                 q = q.where(c.nation == vis.nation)
             elif vis.org:
                 q = q.where(c.org == vis.org)
-        return list(self.conn.execute(
-            q.group_by(c.status, c.nation, c.category).having(sa.func.sum(c.n) > 0)))
+        return list(
+            self.conn.execute(
+                q.group_by(c.status, c.nation, c.category).having(sa.func.sum(c.n) > 0)
+            )
+        )

@@ -7,13 +7,15 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -22,7 +24,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+    def process_bind_param(
+        self, value: dt.datetime | None, dialect: sa.Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -30,14 +34,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: sa.Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 operation = sa.Table(
-    "operation", metadata,
+    "operation",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("airport_icao", sa.String(4), nullable=False),
@@ -45,7 +52,8 @@ operation = sa.Table(
 )
 
 nation = sa.Table(
-    "nation", metadata,
+    "nation",
+    metadata,
     sa.Column("code", sa.String(2), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("operating", sa.Boolean, nullable=False, default=False),
@@ -54,7 +62,8 @@ nation = sa.Table(
 )
 
 eligibility_policy = sa.Table(
-    "eligibility_policy", metadata,
+    "eligibility_policy",
+    metadata,
     sa.Column("nation", sa.String(2), sa.ForeignKey("nation.code"), primary_key=True),
     sa.Column("rules", sa.JSON, nullable=False),
     sa.Column("family_rule", sa.String(10), nullable=False),
@@ -63,7 +72,8 @@ eligibility_policy = sa.Table(
 )
 
 receiving_site = sa.Table(
-    "receiving_site", metadata,
+    "receiving_site",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(120), nullable=False, unique=True),
     sa.Column("country", sa.String(2), nullable=False),
@@ -71,7 +81,8 @@ receiving_site = sa.Table(
 )
 
 flight = sa.Table(
-    "flight", metadata,
+    "flight",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("operating_nation", sa.String(2), sa.ForeignKey("nation.code"), nullable=False),
     sa.Column("aircraft_type", sa.String(20), nullable=False),
@@ -87,17 +98,24 @@ flight = sa.Table(
 )
 
 cargo = sa.Table(
-    "cargo", metadata,
+    "cargo",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "flight_id",
+        sa.Integer,
+        sa.ForeignKey("flight.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("kg", sa.Integer, nullable=False),
     sa.Column("description", sa.String(200), nullable=False),
     sa.Column("consignee", sa.String(120), nullable=False),
 )
 
 household = sa.Table(
-    "household", metadata,
+    "household",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("reference", sa.String(20), nullable=False, unique=True),
     sa.Column("head_person_id", sa.Integer, nullable=False),
@@ -106,7 +124,8 @@ household = sa.Table(
 )
 
 person = sa.Table(
-    "person", metadata,
+    "person",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("given_name", sa.String(100), nullable=False),
     sa.Column("father_name", sa.String(100)),
@@ -138,18 +157,26 @@ person = sa.Table(
 )
 
 person_nationality = sa.Table(
-    "person_nationality", metadata,
-    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
-              primary_key=True),
+    "person_nationality",
+    metadata,
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("country", sa.String(2), primary_key=True),
     sa.Index("ix_person_nationality_country", "country", "person_id"),
 )
 
 document = sa.Table(
-    "document", metadata,
+    "document",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "person_id",
+        sa.Integer,
+        sa.ForeignKey("person.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("number", sa.String(20), nullable=False),
     sa.Column("issuing_country", sa.String(2)),
@@ -158,17 +185,24 @@ document = sa.Table(
 )
 
 name_key = sa.Table(
-    "name_key", metadata,
+    "name_key",
+    metadata,
     sa.Column("key", sa.String(40), primary_key=True),
-    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"),
-              primary_key=True),
+    sa.Column(
+        "person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Index("ix_name_key_person", "person_id", "key"),
 )
 
 household_offer = sa.Table(
-    "household_offer", metadata,
-    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id", ondelete="CASCADE"),
-              primary_key=True),
+    "household_offer",
+    metadata,
+    sa.Column(
+        "household_id",
+        sa.Integer,
+        sa.ForeignKey("household.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("nation", sa.String(2), sa.ForeignKey("nation.code"), primary_key=True),
     sa.Column("offered_by", sa.String(80), nullable=False),
     sa.Column("offered_at", UTCDateTime, nullable=False),
@@ -176,7 +210,8 @@ household_offer = sa.Table(
 )
 
 person_count = sa.Table(
-    "person_count", metadata,
+    "person_count",
+    metadata,
     sa.Column("status", sa.String(20), primary_key=True),
     sa.Column("nation", sa.String(2), primary_key=True),  # "" when no sponsoring nation
     sa.Column("category", sa.String(30), primary_key=True),
@@ -185,7 +220,8 @@ person_count = sa.Table(
 )
 
 app_user = sa.Table(
-    "app_user", metadata,
+    "app_user",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("username", sa.String(80), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(200), nullable=False),
@@ -198,10 +234,12 @@ app_user = sa.Table(
 )
 
 user_session = sa.Table(
-    "user_session", metadata,
+    "user_session",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
@@ -209,18 +247,21 @@ user_session = sa.Table(
 )
 
 api_token = sa.Table(
-    "api_token", metadata,
+    "api_token",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("name", sa.String(80), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime),
 )
 
 audit = sa.Table(
-    "audit", metadata,
+    "audit",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", UTCDateTime, nullable=False, index=True),
     sa.Column("user_id", sa.Integer),
@@ -236,7 +277,8 @@ audit = sa.Table(
 )
 
 history = sa.Table(
-    "history", metadata,
+    "history",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("entity", sa.String(20), nullable=False),
     sa.Column("entity_id", sa.Integer, nullable=False),

@@ -9,11 +9,19 @@ from types import TracebackType
 import sqlalchemy as sa
 
 from safepassage.adapters.db.auth_repo import (
-    AuditRepository, HistoryRepository, SessionRepository, TokenRepository, UserRepository,
+    AuditRepository,
+    HistoryRepository,
+    SessionRepository,
+    TokenRepository,
+    UserRepository,
 )
 from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.adapters.db.repos import (
-    FlightRepository, HouseholdRepository, NationRepository, OperationRepository, SiteRepository,
+    FlightRepository,
+    HouseholdRepository,
+    NationRepository,
+    OperationRepository,
+    SiteRepository,
 )
 
 
@@ -32,8 +40,9 @@ class SqlUnitOfWork:
     audit: AuditRepository
     history: HistoryRepository
 
-    def __init__(self, engine: sa.Engine,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self._conn: sa.Connection | None = None
@@ -71,8 +80,12 @@ class SqlUnitOfWork:
         self.conn.rollback()
         self.conn.begin()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         conn = self.conn
         try:
             conn.rollback()

@@ -53,33 +53,62 @@ class PersonIn(BaseModel):
 def person_out(p: Person) -> dict[str, Any]:
     dob = p.date_of_birth
     return {
-        "id": p.id, "given_name": p.given_name, "father_name": p.father_name,
-        "family_name": p.family_name, "native_given_name": p.native_given_name,
-        "native_father_name": p.native_father_name, "native_family_name": p.native_family_name,
+        "id": p.id,
+        "given_name": p.given_name,
+        "father_name": p.father_name,
+        "family_name": p.family_name,
+        "native_given_name": p.native_given_name,
+        "native_father_name": p.native_father_name,
+        "native_family_name": p.native_family_name,
         "sex": p.sex.value,
-        "date_of_birth": None if dob is None else {
-            "original": dob.original, "calendar": dob.calendar.value,
-            "precision": dob.precision.value, "earliest": dob.earliest.isoformat(),
-            "latest": dob.latest.isoformat()},
+        "date_of_birth": None
+        if dob is None
+        else {
+            "original": dob.original,
+            "calendar": dob.calendar.value,
+            "precision": dob.precision.value,
+            "earliest": dob.earliest.isoformat(),
+            "latest": dob.latest.isoformat(),
+        },
         "nationalities": list(p.nationalities),
-        "documents": [{"kind": d.kind.value, "number": d.number,
-                       "issuing_country": d.issuing_country,
-                       "expiry": d.expiry.isoformat() if d.expiry else None} for d in p.documents],
-        "category": p.category.value, "sponsoring_nation": p.sponsoring_nation,
-        "sponsor_org": p.sponsor_org, "needs": sorted(n.value for n in p.needs), "phone": p.phone,
-        "status": p.status.value, "household_id": p.household_id,
-        "relationship": p.relationship.value if p.relationship else None, "version": p.version,
+        "documents": [
+            {
+                "kind": d.kind.value,
+                "number": d.number,
+                "issuing_country": d.issuing_country,
+                "expiry": d.expiry.isoformat() if d.expiry else None,
+            }
+            for d in p.documents
+        ],
+        "category": p.category.value,
+        "sponsoring_nation": p.sponsoring_nation,
+        "sponsor_org": p.sponsor_org,
+        "needs": sorted(n.value for n in p.needs),
+        "phone": p.phone,
+        "status": p.status.value,
+        "household_id": p.household_id,
+        "relationship": p.relationship.value if p.relationship else None,
+        "version": p.version,
     }
 
 
 def flight_out(f: Flight) -> dict[str, Any]:
-    return {"id": f.id, "operating_nation": f.operating_nation, "aircraft_type": f.aircraft_type,
-            "callsign": f.callsign, "scheduled_arrival": f.scheduled_arrival.isoformat(),
-            "scheduled_departure": f.scheduled_departure.isoformat(),
-            "destination_site_id": f.destination_site_id, "seats": f.seat_capacity,
-            "stretchers": f.type.stretchers, "payload_kg": f.payload_capacity_kg,
-            "medics": f.medics, "status": f.status.value, "version": f.version,
-            "cargo": [dataclasses.asdict(c) for c in f.cargo]}
+    return {
+        "id": f.id,
+        "operating_nation": f.operating_nation,
+        "aircraft_type": f.aircraft_type,
+        "callsign": f.callsign,
+        "scheduled_arrival": f.scheduled_arrival.isoformat(),
+        "scheduled_departure": f.scheduled_departure.isoformat(),
+        "destination_site_id": f.destination_site_id,
+        "seats": f.seat_capacity,
+        "stretchers": f.type.stretchers,
+        "payload_kg": f.payload_capacity_kg,
+        "medics": f.medics,
+        "status": f.status.value,
+        "version": f.version,
+        "cargo": [dataclasses.asdict(c) for c in f.cargo],
+    }
 
 
 @router.get("/overview", summary="Counts by status, nation and category (no personal data)")
@@ -88,12 +117,26 @@ def api_overview(who: Who, uow: UoW) -> dict[str, Any]:
 
 
 @router.get("/people", summary="Search people by any spelling of a name, a document or a phone")
-def api_people(who: Who, uow: UoW, q: str = "", nation: str | None = None,
-               category: str | None = None, status: str | None = None, need: str | None = None,
-               page: int = Query(1, ge=1), after: int = Query(0, ge=0)) -> dict[str, Any]:
+def api_people(
+    who: Who,
+    uow: UoW,
+    q: str = "",
+    nation: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    need: str | None = None,
+    page: int = Query(1, ge=1),
+    after: int = Query(0, ge=0),
+) -> dict[str, Any]:
     r = people.search_people(q, PeopleFilter(nation, category, status, need), who, uow, page, after)
-    return {"mode": r.mode, "page": r.page, "has_more": r.has_more, "capped": r.capped,
-            "next_after": r.next_after, "people": [person_out(p) for p in r.people]}
+    return {
+        "mode": r.mode,
+        "page": r.page,
+        "has_more": r.has_more,
+        "capped": r.capped,
+        "next_after": r.next_after,
+        "people": [person_out(p) for p in r.people],
+    }
 
 
 @router.post("/people", status_code=201, summary="Register a person")
@@ -104,8 +147,12 @@ def api_person_create(body: PersonIn, who: Who, uow: UoW) -> dict[str, Any]:
 @router.get("/people/{person_id}", summary="One person's record (audited)")
 def api_person(person_id: int, who: Who, uow: UoW) -> dict[str, Any]:
     v = people.get_person(person_id, who, uow)
-    return {"person": person_out(v.person), "household": v.household, "can_edit": v.can_edit,
-            "history": v.history}
+    return {
+        "person": person_out(v.person),
+        "household": v.household,
+        "can_edit": v.can_edit,
+        "history": v.history,
+    }
 
 
 @router.put("/people/{person_id}", summary="Change a person's record (send the version you read)")
@@ -116,7 +163,7 @@ def api_person_update(person_id: int, body: PersonIn, who: Who, uow: UoW) -> dic
 
 class HouseholdIn(BaseModel):
     members: list[tuple[int, str]] = Field(examples=[[[1, "head"], [2, "spouse"], [3, "child"]]])
-    version: int = 0
+    version: int | None = Field(None, description="the version you read; refused if stale")
 
 
 @router.post("/households", status_code=201, summary="Form a household (exactly one head)")
@@ -127,17 +174,23 @@ def api_household_create(body: HouseholdIn, who: Who, uow: UoW) -> dict[str, Any
 @router.get("/households/{household_id}", summary="A household with its head count")
 def api_household(household_id: int, who: Who, uow: UoW) -> dict[str, Any]:
     h = households.get_household(household_id, who, uow)
-    return {"id": h.id, "reference": h.reference, "version": h.version,
-            "members": [person_out(p) for p in h.members],
-            "count": dataclasses.asdict(h.count) | {"seats": h.count.seats,
-                                                    "persons": h.count.persons},
-            "offered_to": h.offered_to}
+    return {
+        "id": h.id,
+        "reference": h.reference,
+        "version": h.version,
+        "members": [person_out(p) for p in h.members],
+        "count": dataclasses.asdict(h.count) | {"seats": h.count.seats, "persons": h.count.persons},
+        "offered_to": h.offered_to,
+    }
 
 
 @router.put("/households/{household_id}", summary="Change a household's members")
-def api_household_update(household_id: int, body: HouseholdIn, who: Who, uow: UoW) -> dict[str, Any]:
-    households.update_household(household_id, households.HouseholdInput(body.members, body.version),
-                                who, uow)
+def api_household_update(
+    household_id: int, body: HouseholdIn, who: Who, uow: UoW
+) -> dict[str, Any]:
+    households.update_household(
+        household_id, households.HouseholdInput(body.members, body.version), who, uow
+    )
     return {"id": household_id}
 
 
@@ -230,12 +283,26 @@ def api_nations(who: Who, uow: UoW) -> list[dict[str, Any]]:
     out = []
     for n in v.nations:
         p = v.policies.get(n.code)
-        out.append(dataclasses.asdict(n) | {"policy": None if p is None else {
-            "family_rule": p.family_rule.value, "offers_spare_seats": p.offers_spare_seats,
-            "rules": [{"nationalities": sorted(r.nationalities),
-                       "categories": sorted(c.value for c in r.categories),
-                       "sponsoring_nations": sorted(r.sponsoring_nations), "label": r.label}
-                      for r in p.rules]}})
+        out.append(
+            dataclasses.asdict(n)
+            | {
+                "policy": None
+                if p is None
+                else {
+                    "family_rule": p.family_rule.value,
+                    "offers_spare_seats": p.offers_spare_seats,
+                    "rules": [
+                        {
+                            "nationalities": sorted(r.nationalities),
+                            "categories": sorted(c.value for c in r.categories),
+                            "sponsoring_nations": sorted(r.sponsoring_nations),
+                            "label": r.label,
+                        }
+                        for r in p.rules
+                    ],
+                }
+            }
+        )
     return out
 
 
@@ -254,8 +321,11 @@ class PolicyIn(BaseModel):
 
 @router.put("/nations/{code}/policy", summary="Replace an operating nation's eligibility policy")
 def api_policy(code: str, body: PolicyIn, who: Who, uow: UoW) -> dict[str, Any]:
-    cmd = nations.PolicyInput([nations.RuleInput(**r.model_dump()) for r in body.rules],
-                              body.family_rule, body.offers_spare_seats)
+    cmd = nations.PolicyInput(
+        [nations.RuleInput(**r.model_dump()) for r in body.rules],
+        body.family_rule,
+        body.offers_spare_seats,
+    )
     nations.set_policy(code, cmd, who, uow)
     return {"nation": code.upper()}
 
@@ -280,7 +350,12 @@ def api_user_create(body: UserIn, who: Who, uow: UoW) -> dict[str, Any]:
 
 
 @router.get("/audit", summary="The audit trail, newest first (coordinators)")
-def api_audit(who: Who, uow: UoW, limit: int = Query(100, ge=1, le=1000),
-              before: int | None = None, action: str | None = None,
-              username: str | None = None) -> list[dict[str, Any]]:
+def api_audit(
+    who: Who,
+    uow: UoW,
+    limit: int = Query(100, ge=1, le=1000),
+    before: int | None = None,
+    action: str | None = None,
+    username: str | None = None,
+) -> list[dict[str, Any]]:
     return audit_trail(who, uow, limit, before, action=action, username=username)

@@ -6,15 +6,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from safepassage.domain.access import Role
+from safepassage.domain.access import Action, Role
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.nations import FamilyRule
 from safepassage.domain.people import Category
 from safepassage.services import auth, nations
-from safepassage.domain.access import Action
 from safepassage.services.common import authorize
 from safepassage.services.overview import audit_trail
-from safepassage.web.deps import UoW, Sys, Who
+from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,29 +26,54 @@ def _split(text: str) -> list[str]:
 
 @router.get("/nations")
 def nations_page(request: Request, who: Who, uow: UoW) -> Response:
-    return render(request, "pages/nations.html", {"n": nations.list_nations(who, uow),
-                                                  "errors": {}, "v": {}})
+    return render(
+        request, "pages/nations.html", {"n": nations.list_nations(who, uow), "errors": {}, "v": {}}
+    )
 
 
 @router.post("/nations")
 async def nation_save(request: Request, who: Who, system: Sys) -> Response:
     form = await request.form()
     try:
-        nations.save_nation(str(form.get("code", "")), str(form.get("name", "")),
-                            "operating" in form, "sending" in form, "sponsor_only" in form,
-                            who, system.uow())
+        nations.save_nation(
+            str(form.get("code", "")),
+            str(form.get("name", "")),
+            "operating" in form,
+            "sending" in form,
+            "sponsor_only" in form,
+            who,
+            system.uow(),
+        )
     except InvalidInput as e:
-        return render(request, "pages/nations.html", {
-            "n": nations.list_nations(who, system.uow()), "errors": e.by_field(),
-            "v": dict(form)}, status_code=422)
+        return render(
+            request,
+            "pages/nations.html",
+            {"n": nations.list_nations(who, system.uow()), "errors": e.by_field(), "v": dict(form)},
+            status_code=422,
+        )
     return RedirectResponse("/nations", status_code=303)
 
 
-def _policy_form(request: Request, code: str, values: dict[str, object], errors: dict[str, str],
-                 status: int = 200) -> Response:
-    return render(request, "pages/policy_form.html", {
-        "code": code, "v": values, "errors": errors, "rows": range(1, RULE_ROWS + 1),
-        "categories": list(Category), "family_rules": list(FamilyRule)}, status_code=status)
+def _policy_form(
+    request: Request,
+    code: str,
+    values: dict[str, object],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "pages/policy_form.html",
+        {
+            "code": code,
+            "v": values,
+            "errors": errors,
+            "rows": range(1, RULE_ROWS + 1),
+            "categories": list(Category),
+            "family_rules": list(FamilyRule),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/nations/{code}/policy")
@@ -57,24 +81,33 @@ def policy_edit(request: Request, code: str, who: Who, uow: UoW) -> Response:
     authorize(who, Action.POLICY_WRITE, uow)
     view = nations.list_nations(who, uow)
     p = view.policies.get(code.upper())
-    values: dict[str, object] = {"family_rule": p.family_rule.value if p else "head",
-                                 "offers_spare_seats": p.offers_spare_seats if p else False}
+    values: dict[str, object] = {
+        "family_rule": p.family_rule.value if p else "head",
+        "offers_spare_seats": p.offers_spare_seats if p else False,
+    }
     for i, r in enumerate(p.rules if p else (), start=1):
-        values |= {f"nationalities_{i}": ", ".join(sorted(r.nationalities)),
-                   f"categories_{i}": [c.value for c in r.categories],
-                   f"sponsoring_{i}": ", ".join(sorted(r.sponsoring_nations)),
-                   f"label_{i}": r.label}
+        values |= {
+            f"nationalities_{i}": ", ".join(sorted(r.nationalities)),
+            f"categories_{i}": [c.value for c in r.categories],
+            f"sponsoring_{i}": ", ".join(sorted(r.sponsoring_nations)),
+            f"label_{i}": r.label,
+        }
     return _policy_form(request, code.upper(), values, {})
 
 
 def _policy_input(form: FormData) -> nations.PolicyInput:
-    rules = [nations.RuleInput(_split(str(form.get(f"nationalities_{i}", ""))),
-                               [str(c) for c in form.getlist(f"categories_{i}")],
-                               _split(str(form.get(f"sponsoring_{i}", ""))),
-                               str(form.get(f"label_{i}", "")))
-             for i in range(1, RULE_ROWS + 1)]
-    return nations.PolicyInput(rules, str(form.get("family_rule", "head")),
-                               "offers_spare_seats" in form)
+    rules = [
+        nations.RuleInput(
+            _split(str(form.get(f"nationalities_{i}", ""))),
+            [str(c) for c in form.getlist(f"categories_{i}")],
+            _split(str(form.get(f"sponsoring_{i}", ""))),
+            str(form.get(f"label_{i}", "")),
+        )
+        for i in range(1, RULE_ROWS + 1)
+    ]
+    return nations.PolicyInput(
+        rules, str(form.get("family_rule", "head")), "offers_spare_seats" in form
+    )
 
 
 @router.post("/nations/{code}/policy")
@@ -83,19 +116,35 @@ async def policy_save(request: Request, code: str, who: Who, system: Sys) -> Res
     try:
         nations.set_policy(code, _policy_input(form), who, system.uow())
     except InvalidInput as e:
-        values = dict(form) | {f"categories_{i}": form.getlist(f"categories_{i}")
-                               for i in range(1, RULE_ROWS + 1)}
+        values: dict[str, object] = dict(form) | {
+            f"categories_{i}": form.getlist(f"categories_{i}") for i in range(1, RULE_ROWS + 1)
+        }
         return _policy_form(request, code.upper(), values, e.by_field(), 422)
     return RedirectResponse("/nations", status_code=303)
 
 
-def _users_page(request: Request, who: Who, system: Sys, errors: dict[str, str] | None = None,
-                values: dict[str, object] | None = None, token: str = "",
-                status: int = 200) -> Response:
-    return render(request, "pages/users.html", {
-        "users": auth.list_users(who, system.uow()), "roles": list(Role),
-        "nations": nations.list_nations(who, system.uow()).nations, "errors": errors or {},
-        "v": values or {}, "new_token": token}, status_code=status)
+def _users_page(
+    request: Request,
+    who: Who,
+    system: Sys,
+    errors: dict[str, str] | None = None,
+    values: dict[str, object] | None = None,
+    token: str = "",
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "pages/users.html",
+        {
+            "users": auth.list_users(who, system.uow()),
+            "roles": list(Role),
+            "nations": nations.list_nations(who, system.uow()).nations,
+            "errors": errors or {},
+            "v": values or {},
+            "new_token": token,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/users")
@@ -106,12 +155,16 @@ def users(request: Request, who: Who, system: Sys) -> Response:
 @router.post("/users")
 async def user_create(request: Request, who: Who, system: Sys) -> Response:
     form = await request.form()
-    cmd = auth.NewUser(**{k: str(form.get(k, "")) for k in
-                          ("username", "password", "role", "nation", "org", "station")})
+    cmd = auth.NewUser(
+        **{
+            k: str(form.get(k, ""))
+            for k in ("username", "password", "role", "nation", "org", "station")
+        }
+    )
     try:
         auth.create_user(cmd, who, system.uow())
     except InvalidInput as e:
-        values = {k: v for k, v in form.items() if k != "password"}
+        values: dict[str, object] = {k: v for k, v in form.items() if k != "password"}
         return _users_page(request, who, system, e.by_field(), values, status=422)
     return RedirectResponse("/users", status_code=303)
 
@@ -140,10 +193,24 @@ def token_revoke(token_id: int, who: Who, uow: UoW) -> Response:
 
 
 @router.get("/audit")
-def audit_page(request: Request, who: Who, uow: UoW, action: str = "", username: str = "",
-               entity: str = "", entity_id: str = "", before: int | None = None) -> Response:
-    rows = audit_trail(who, uow, 100, before, action=action, username=username, entity=entity,
-                       entity_id=entity_id)
-    return render(request, "pages/audit.html", {
-        "rows": rows, "f": {"action": action, "username": username, "entity": entity,
-                            "entity_id": entity_id}})
+def audit_page(
+    request: Request,
+    who: Who,
+    uow: UoW,
+    action: str = "",
+    username: str = "",
+    entity: str = "",
+    entity_id: str = "",
+    before: int | None = None,
+) -> Response:
+    rows = audit_trail(
+        who, uow, 100, before, action=action, username=username, entity=entity, entity_id=entity_id
+    )
+    return render(
+        request,
+        "pages/audit.html",
+        {
+            "rows": rows,
+            "f": {"action": action, "username": username, "entity": entity, "entity_id": entity_id},
+        },
+    )

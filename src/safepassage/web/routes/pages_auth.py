@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from safepassage.domain.errors import NotAuthenticated
 from safepassage.services import auth
 from safepassage.services.overview import overview
-from safepassage.web.deps import SESSION_COOKIE, UoW, Sys, Who, client_address
+from safepassage.web.deps import SESSION_COOKIE, Sys, UoW, Who, client_address
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -56,15 +56,29 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
-def _login_page(request: Request, system: Sys, message: str = "", status: int = 200,
-                next_: str = "/") -> Response:
+def _login_page(
+    request: Request, system: Sys, message: str = "", status: int = 200, next_: str = "/"
+) -> Response:
     token = secrets.token_urlsafe(24)
-    resp = render(request, "pages/login.html", {"login_csrf": token, "message": message,
-                                                "next": _safe_next(next_),
-                                                "demo": system.settings.demo},
-                  status_code=status)
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                    secure=system.settings.cookie_secure, max_age=3600)
+    resp = render(
+        request,
+        "pages/login.html",
+        {
+            "login_csrf": token,
+            "message": message,
+            "next": _safe_next(next_),
+            "demo": system.settings.demo,
+        },
+        status_code=status,
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=system.settings.cookie_secure,
+        max_age=3600,
+    )
     return resp
 
 
@@ -74,27 +88,39 @@ def login_form(request: Request, system: Sys, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login_submit(request: Request, system: Sys, username: Annotated[str, Form()] = "",
-                 password: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
-                 next: Annotated[str, Form()] = "/") -> Response:
+def login_submit(
+    request: Request,
+    system: Sys,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     source = client_address(request)
     if not auth.same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
         return _login_page(request, system, "The login form expired; please try again.", 403, next)
     throttle = _throttle(request, system.settings.login_attempts_per_minute)
     keys = (f"ip:{source}", f"user:{username.strip().lower()}")
     if throttle.blocked(*keys):
-        return _login_page(request, system, "Too many failed attempts; wait a minute and try again.",
-                           429, next)
+        return _login_page(
+            request, system, "Too many failed attempts; wait a minute and try again.", 429, next
+        )
     try:
-        session = auth.login(username, password, source, system.settings.session_hours,
-                             system.uow())
+        session = auth.login(
+            username, password, source, system.settings.session_hours, system.uow()
+        )
     except NotAuthenticated as e:
         throttle.failed(*keys)
         return _login_page(request, system, str(e), 401, next)
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",
-                    secure=system.settings.cookie_secure,
-                    max_age=system.settings.session_hours * 3600)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        httponly=True,
+        samesite="lax",
+        secure=system.settings.cookie_secure,
+        max_age=system.settings.session_hours * 3600,
+    )
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     return resp
 

@@ -7,38 +7,80 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
+from safepassage.domain.access import Action
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.flights import Flight, FlightStatus, aircraft_catalogue
 from safepassage.services import flights
-from safepassage.domain.access import Action
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
-from safepassage.web.deps import UoW, Sys, Who
+from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
-FIELDS = ("operating_nation", "aircraft_type", "callsign", "scheduled_arrival",
-          "scheduled_departure", "destination_site_id", "seats", "payload_kg", "medics", "status")
+FIELDS = (
+    "operating_nation",
+    "aircraft_type",
+    "callsign",
+    "scheduled_arrival",
+    "scheduled_departure",
+    "destination_site_id",
+    "seats",
+    "payload_kg",
+    "medics",
+    "status",
+)
 
 
-def _form(request: Request, who: Who, system: Sys, values: dict[str, Any], errors: dict[str, str],
-          action: str, title: str, status: int = 200, flight: Flight | None = None) -> Response:
+def _form(
+    request: Request,
+    who: Who,
+    system: Sys,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    action: str,
+    title: str,
+    status: int = 200,
+    flight: Flight | None = None,
+) -> Response:
     nations = [n for n in list_nations(who, system.uow()).nations if n.operating]
-    return render(request, "pages/flight_form.html", {
-        "v": values, "errors": errors, "action": action, "title": title, "nations": nations,
-        "types": aircraft_catalogue().values(), "sites": flights.list_sites(who, system.uow()),
-        "statuses": list(FlightStatus), "flight": flight}, status_code=status)
+    return render(
+        request,
+        "pages/flight_form.html",
+        {
+            "v": values,
+            "errors": errors,
+            "action": action,
+            "title": title,
+            "nations": nations,
+            "types": aircraft_catalogue().values(),
+            "sites": flights.list_sites(who, system.uow()),
+            "statuses": list(FlightStatus),
+            "flight": flight,
+        },
+        status_code=status,
+    )
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    return {k: str(form.get(k, "")) for k in FIELDS}
 
 
 def _values(f: Flight, zone: dt.tzinfo) -> dict[str, Any]:
-    return {"operating_nation": f.operating_nation, "aircraft_type": f.aircraft_type,
-            "callsign": f.callsign,
-            "scheduled_arrival": f.scheduled_arrival.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
-            "scheduled_departure": f.scheduled_departure.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
-            "destination_site_id": f.destination_site_id or "", "seats": f.seats or "",
-            "payload_kg": f.payload_kg or "", "medics": f.medics, "status": f.status.value,
-            "version": f.version}
+    return {
+        "operating_nation": f.operating_nation,
+        "aircraft_type": f.aircraft_type,
+        "callsign": f.callsign,
+        "scheduled_arrival": f.scheduled_arrival.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "scheduled_departure": f.scheduled_departure.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "destination_site_id": f.destination_site_id or "",
+        "seats": f.seats or "",
+        "payload_kg": f.payload_kg or "",
+        "medics": f.medics,
+        "status": f.status.value,
+        "version": f.version,
+    }
 
 
 @router.get("/flights")
@@ -51,8 +93,11 @@ def board(request: Request, who: Who, uow: UoW, day: str = "") -> Response:
         today = dt.datetime.now(zone).date()
         chosen = next((d for d in days if d >= today), days[-1])
     shown = [f for f in b.flights if f.scheduled_departure.astimezone(zone).date() == chosen]
-    return render(request, "pages/flights.html", {"b": b, "days": days, "day": chosen,
-                                                  "shown": shown, "zone": zone})
+    return render(
+        request,
+        "pages/flights.html",
+        {"b": b, "days": days, "day": chosen, "shown": shown, "zone": zone},
+    )
 
 
 @router.get("/flights/new")
@@ -65,12 +110,13 @@ def flight_new(request: Request, who: Who, system: Sys) -> Response:
 @router.post("/flights/new")
 async def flight_create(request: Request, who: Who, system: Sys) -> Response:
     form = await request.form()
-    cmd = flights.FlightInput(**{k: str(form.get(k, "")) for k in FIELDS})
+    cmd = flights.FlightInput(**_fields(form))
     try:
         flights.create_flight(cmd, who, system.uow())
     except InvalidInput as e:
-        return _form(request, who, system, dict(form), e.by_field(), "/flights/new",
-                     "New flight", 422)
+        return _form(
+            request, who, system, dict(form), e.by_field(), "/flights/new", "New flight", 422
+        )
     return RedirectResponse("/flights?day=" + cmd.scheduled_departure[:10], status_code=303)
 
 
@@ -81,18 +127,35 @@ def flight_edit(request: Request, flight_id: int, who: Who, system: Sys) -> Resp
     return render_edit(request, who, system, f, flights.get_operation(system.uow()).zone)
 
 
-def render_edit(request: Request, who: Who, system: Sys, f: Flight, zone: dt.tzinfo,
-                values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                status: int = 200) -> Response:
-    return _form(request, who, system, values or _values(f, zone), errors or {},
-                 f"/flights/{f.id}/edit", f"Flight {f.callsign}", status, flight=f)
+def render_edit(
+    request: Request,
+    who: Who,
+    system: Sys,
+    f: Flight,
+    zone: dt.tzinfo,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return _form(
+        request,
+        who,
+        system,
+        values or _values(f, zone),
+        errors or {},
+        f"/flights/{f.id}/edit",
+        f"Flight {f.callsign}",
+        status,
+        flight=f,
+    )
 
 
 @router.post("/flights/{flight_id}/edit")
 async def flight_update(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
     form = await request.form()
-    cmd = flights.FlightInput(**{k: str(form.get(k, "")) for k in FIELDS},
-                              version=int(str(form.get("version", "0")) or 0))
+    cmd = flights.FlightInput(
+        **{k: str(form.get(k, "")) for k in FIELDS}, version=int(str(form.get("version", "0")) or 0)
+    )
     try:
         flights.update_flight(flight_id, cmd, who, system.uow())
     except InvalidInput as e:
@@ -112,20 +175,34 @@ def flight_cancel(flight_id: int, who: Who, uow: UoW) -> Response:
 async def flight_cargo(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
     form = await request.form()
     try:
-        flights.add_cargo(flight_id, form.get("kg"), str(form.get("description", "")),
-                          str(form.get("consignee", "")), who, system.uow())
+        flights.add_cargo(
+            flight_id,
+            form.get("kg"),
+            str(form.get("description", "")),
+            str(form.get("consignee", "")),
+            who,
+            system.uow(),
+        )
     except InvalidInput as e:
         f = flights.get_flight(flight_id, who, system.uow())
         zone = flights.get_operation(system.uow()).zone
-        return render_edit(request, who, system, f, zone,
-                           errors={f"cargo_{k}": v for k, v in e.by_field().items()}, status=422)
+        return render_edit(
+            request,
+            who,
+            system,
+            f,
+            zone,
+            errors={f"cargo_{k}": v for k, v in e.by_field().items()},
+            status=422,
+        )
     return RedirectResponse(f"/flights/{flight_id}/edit", status_code=303)
 
 
 @router.get("/sites")
 def sites(request: Request, who: Who, uow: UoW) -> Response:
-    return render(request, "pages/sites.html", {"sites": flights.list_sites(who, uow),
-                                                "errors": {}, "v": {}})
+    return render(
+        request, "pages/sites.html", {"sites": flights.list_sites(who, uow), "errors": {}, "v": {}}
+    )
 
 
 @router.post("/sites")
@@ -133,11 +210,23 @@ async def site_save(request: Request, who: Who, system: Sys) -> Response:
     form = await request.form()
     site_id = str(form.get("id", "")).strip()
     try:
-        flights.save_site(str(form.get("name", "")), str(form.get("country", "")),
-                          form.get("capacity_per_day"), who, system.uow(),
-                          int(site_id) if site_id.isdigit() else None)
+        flights.save_site(
+            str(form.get("name", "")),
+            str(form.get("country", "")),
+            form.get("capacity_per_day"),
+            who,
+            system.uow(),
+            int(site_id) if site_id.isdigit() else None,
+        )
     except InvalidInput as e:
-        return render(request, "pages/sites.html", {
-            "sites": flights.list_sites(who, system.uow()), "errors": e.by_field(),
-            "v": dict(form)}, status_code=422)
+        return render(
+            request,
+            "pages/sites.html",
+            {
+                "sites": flights.list_sites(who, system.uow()),
+                "errors": e.by_field(),
+                "v": dict(form),
+            },
+            status_code=422,
+        )
     return RedirectResponse("/sites", status_code=303)

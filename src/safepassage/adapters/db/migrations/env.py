@@ -8,7 +8,9 @@ from safepassage.adapters.db.engine import make_engine
 from safepassage.adapters.db.tables import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or make_engine(
+    config.get_main_option("sqlalchemy.url") or ""
+)
 
 with engine.connect() as connection:
     context.configure(
