@@ -158,9 +158,10 @@ def test_a_change_is_kept_in_the_history_with_old_and_new_values(world: World) -
 
 
 def test_a_stale_edit_is_refused_instead_of_overwriting_a_newer_one(world: World) -> None:
-    first = people.PersonInput(given_name="Muhammad", sponsoring_nation="RU", version=0)
+    read = people.get_person(world.ru_person, SYSTEM, world.system.uow()).person.version
+    first = people.PersonInput(given_name="Muhammad", sponsoring_nation="RU", version=read)
     people.update_person(world.ru_person, first, SYSTEM, world.system.uow())
-    second = people.PersonInput(given_name="Mohammad", sponsoring_nation="RU", version=0)
+    second = people.PersonInput(given_name="Mohammad", sponsoring_nation="RU", version=read)
     with pytest.raises(Conflict):
         people.update_person(world.ru_person, second, SYSTEM, world.system.uow())
     assert (
