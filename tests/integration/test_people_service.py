@@ -199,8 +199,13 @@ def test_a_household_counts_lap_infants_as_persons_without_seats(world: World) -
         SYSTEM,
         world.system.uow(),
     )
+    mother = people.create_person(
+        people.PersonInput(given_name="Laila", date_of_birth="1990", sponsoring_nation="RU"),
+        SYSTEM,
+        world.system.uow(),
+    )
     hid = households.create_household(
-        households.HouseholdInput([(world.ru_person, "head"), (baby, "child"), (child, "child")]),
+        households.HouseholdInput([(mother, "head"), (baby, "child"), (child, "child")]),
         SYSTEM,
         world.system.uow(),
     )
