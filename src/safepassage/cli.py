@@ -42,13 +42,19 @@ EXIT_CODES: dict[type[SafepassageError], int] = {
 DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: settings)")]
 
 
+_opened: list[System] = []
+
+
 def _system(db: str | None, demo: bool | None = None) -> System:
+    """The system for this command; its connections are closed when the command ends."""
     overrides: dict[str, object] = {}
     if db:
         overrides["database_url"] = db
     if demo is not None:
         overrides["demo"] = demo
-    return build(load_settings(**overrides))
+    system = build(load_settings(**overrides))
+    _opened.append(system)
+    return system
 
 
 def _run(fn):  # type: ignore[no-untyped-def]
@@ -57,7 +63,11 @@ def _run(fn):  # type: ignore[no-untyped-def]
         return fn()
     except SafepassageError as e:
         err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)) from e
+        code = next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)
+        raise typer.Exit(code) from e
+    finally:
+        while _opened:
+            _opened.pop().engine.dispose()
 
 
 @app.command()

@@ -1,0 +1,91 @@
+"""The command line on a real database, and the migrations against the table definitions."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from typer.testing import CliRunner
+
+from safepassage.adapters.db.tables import metadata
+from safepassage.bootstrap import System
+from safepassage.cli import app
+from safepassage.services import auth
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEPASSAGE_SECRET_KEY", "k" * 48)
+    monkeypatch.delenv("SAFEPASSAGE_DEMO", raising=False)
+
+
+def _url(system: System) -> str:
+    return system.engine.url.render_as_string(hide_password=False)
+
+
+def test_init_creates_the_schema_and_the_first_coordinator_once(system: System) -> None:
+    r = runner.invoke(app, ["init", "--db", _url(system), "--password", "first coordinator pw"])
+    assert r.exit_code == 0, r.output
+    assert "coordinator coordinator created" in " ".join(r.output.split())
+    again = runner.invoke(app, ["init", "--db", _url(system), "--password", "whatever password"])
+    assert again.exit_code == 0 and "users exist already" in again.output
+    session = auth.login("coordinator", "first coordinator pw", "cli", 1, system.uow())
+    assert session.principal.role.value == "coordinator"
+
+
+def test_user_add_refuses_a_liaison_without_a_nation_with_exit_code_2(system: System) -> None:
+    runner.invoke(app, ["init", "--db", _url(system), "--password", "first coordinator pw"])
+    r = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "x.liaison",
+            "--role",
+            "liaison",
+            "--password",
+            "long enough password",
+            "--db",
+            _url(system),
+        ],
+    )
+    assert r.exit_code == 2 and "needs the nation" in r.output
+
+
+def test_user_token_prints_a_token_that_authenticates(system: System) -> None:
+    runner.invoke(app, ["init", "--db", _url(system), "--password", "first coordinator pw"])
+    r = runner.invoke(
+        app, ["user", "token", "coordinator", "--name", "scanner 1", "--db", _url(system)]
+    )
+    assert r.exit_code == 0, r.output
+    token = r.output.strip().split()[-1]
+    assert auth.token_principal(token, "test", system.uow()).username == "coordinator"
+
+
+def test_serving_outside_demo_mode_without_a_secret_is_refused(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAFEPASSAGE_SECRET_KEY")
+    r = runner.invoke(app, ["serve", "--db", _url(system)])
+    assert r.exit_code == 6 and "SAFEPASSAGE_SECRET_KEY" in r.output
+
+
+def test_the_migrations_produce_exactly_the_tables_the_code_expects(system: System) -> None:
+    system.migrate()
+    with system.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c), metadata)
+    assert diff == []
+
+
+def test_the_demo_builds_a_seeded_operation(system: System) -> None:
+    from safepassage.demo import build_demo
+
+    a = build_demo(system, registrants=400, seed=5, with_users=False)
+    assert a.people == 400 and a.flights > 100
+    with system.engine.connect() as c:
+        heads = c.scalar(sa.text("select count(*) from household where head_person_id = 0"))
+        ru = c.scalar(sa.text("select count(*) from eligibility_policy where nation = 'RU'"))
+    assert heads == 0 and ru == 1
