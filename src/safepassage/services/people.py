@@ -175,10 +175,14 @@ def _initial(p: Person) -> dict[str, list[Any]]:
 
 
 def _plain(v: Any) -> Any:
+    """A value as the history shows it: text a reader understands, not Python's repr."""
     if v is None or isinstance(v, str | int | bool):
         return v
     if isinstance(v, frozenset | tuple | list):
-        return sorted(_plain(x) for x in v) if isinstance(v, frozenset) else [_plain(x) for x in v]
+        items = [_plain(x) for x in v]
+        return ", ".join(sorted(items) if isinstance(v, frozenset) else items)
+    if isinstance(v, Sex):
+        return {"F": "female", "M": "male", "X": "other", "U": "unknown"}[v.value]
     if hasattr(v, "original"):
         return v.display()
     if isinstance(v, Document):
