@@ -30,9 +30,15 @@ from playwright.sync_api import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 IN_CI = os.environ.get("CI") == "true"
 SERVER_START_TIMEOUT = 30.0
 BROWSER_TIMEOUT_MS = 15_000
@@ -87,27 +93,47 @@ def seeded_operation(tmp_path_factory: pytest.TempPathFactory) -> SeededOperatio
         build_demo(system, registrants=3000, seed=7, with_users=False)
         liaison = Login("ru.liaison", "liaison-pass-7f3k9q")
         coordinator = Login("coordinator", "coordinator-pass-2m8x4w")
-        auth.create_user(auth.NewUser(liaison.username, liaison.password, "liaison", "RU"),
-                         SYSTEM, system.uow())
-        auth.create_user(auth.NewUser(coordinator.username, coordinator.password, "coordinator"),
-                         SYSTEM, system.uow())
+        auth.create_user(
+            auth.NewUser(liaison.username, liaison.password, "liaison", "RU"), SYSTEM, system.uow()
+        )
+        auth.create_user(
+            auth.NewUser(coordinator.username, coordinator.password, "coordinator"),
+            SYSTEM,
+            system.uow(),
+        )
         ru = people.PersonInput(
-            given_name="Muhammad", father_name="Abdul Rahman", family_name="Karimi",
-            nationalities=["AF"], category="student", sponsoring_nation="RU",
-            sponsor_org="Kazan Federal University", date_of_birth="1370/05/12",
-            dob_calendar="solar_hijri")
+            given_name="Muhammad",
+            father_name="Abdul Rahman",
+            family_name="Karimi",
+            nationalities=["AF"],
+            category="student",
+            sponsoring_nation="RU",
+            sponsor_org="Kazan Federal University",
+            date_of_birth="1370/05/12",
+            dob_calendar="solar_hijri",
+        )
         us = people.PersonInput(
-            given_name="Zarghuna", father_name="Sher Agha", family_name="Ahmadzai",
-            nationalities=["AF"], sex="F", category="at_risk_staff", sponsoring_nation="US",
-            sponsor_org="Afghan Interpreters Network", date_of_birth="1988-03-14")
+            given_name="Zarghuna",
+            father_name="Sher Agha",
+            family_name="Ahmadzai",
+            nationalities=["AF"],
+            sex="F",
+            category="at_risk_staff",
+            sponsoring_nation="US",
+            sponsor_org="Afghan Interpreters Network",
+            date_of_birth="1988-03-14",
+        )
         ru_id = people.create_person(ru, SYSTEM, system.uow())
         us_id = people.create_person(us, SYSTEM, system.uow())
     finally:
         system.engine.dispose()  # the server process gets the file to itself
     return SeededOperation(
-        url, liaison, coordinator,
+        url,
+        liaison,
+        coordinator,
         KnownPerson(ru_id, ru.given_name, ru.father_name or "", ru.family_name or ""),
-        KnownPerson(us_id, us.given_name, us.father_name or "", us.family_name or ""))
+        KnownPerson(us_id, us.given_name, us.father_name or "", us.family_name or ""),
+    )
 
 
 def _free_port() -> int:
@@ -135,8 +161,9 @@ def _tail(log: Path, lines: int = 40) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(seeded_operation: SeededOperation,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url(
+    seeded_operation: SeededOperation, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """``safepassage serve`` on a free port, in its own process; its base URL."""
     cli = Path(sys.executable).parent / "safepassage"
     if not cli.exists():
@@ -149,17 +176,32 @@ def server_url(seeded_operation: SeededOperation,
     env["SAFEPASSAGE_DEMO"] = "true"  # demo mode runs with the demo secret key
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(cli), "serve", "--db", seeded_operation.database_url,
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
+            [
+                str(cli),
+                "serve",
+                "--db",
+                seeded_operation.database_url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while not _healthy(base_url):
             if proc.poll() is not None:
                 pytest.fail(f"the server exited with code {proc.returncode}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /healthz within "
-                            f"{SERVER_START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+                pytest.fail(
+                    f"the server did not answer /healthz within "
+                    f"{SERVER_START_TIMEOUT:.0f} s:\n{_tail(log_path)}"
+                )
             time.sleep(0.2)
         yield base_url
     finally:

@@ -33,10 +33,14 @@ def log_in(page: Page, login: Login) -> None:
 
 def search_people(page: Page, text: str) -> Locator:
     """Type into the search box as a person does and wait for htmx to replace the results."""
+
     def is_the_search(r: Response) -> bool:
         query = parse_qs(urlsplit(r.url).query)
-        return (urlsplit(r.url).path == "/people" and query.get("q") == [text]
-                and r.request.headers.get("hx-request") == "true")
+        return (
+            urlsplit(r.url).path == "/people"
+            and query.get("q") == [text]
+            and r.request.headers.get("hx-request") == "true"
+        )
 
     with page.expect_response(is_the_search) as searched:
         page.locator("#q").fill(text)
@@ -53,7 +57,8 @@ def row_of(results: Locator, person: KnownPerson) -> Locator:
 
 
 def test_a_liaison_finds_a_person_of_its_nation_by_a_variant_spelling_and_opens_the_record(
-        open_page: Callable[[], Page], seeded_operation: SeededOperation) -> None:
+    open_page: Callable[[], Page], seeded_operation: SeededOperation
+) -> None:
     student = seeded_operation.ru_student
     page = open_page()
     log_in(page, seeded_operation.liaison)
@@ -74,12 +79,14 @@ def test_a_liaison_finds_a_person_of_its_nation_by_a_variant_spelling_and_opens_
     expect(page.locator("h1")).to_contain_text(f"#{student.id}")
     # the date as written on the tazkira, in the Solar Hijri calendar, and its Gregorian day
     expect(page.locator("dt:text-is('Date of birth') + dd")).to_have_text(
-        "1370/05/12 (SH) = 1991-08-03")
+        "1370/05/12 (SH) = 1991-08-03"
+    )
     expect(page.locator("dt:text-is('On the list of') + dd")).to_have_text("RU")
 
 
 def test_a_liaison_neither_finds_nor_may_open_a_person_of_another_nation_and_the_refusal_is_audited(
-        open_page: Callable[[], Page], seeded_operation: SeededOperation) -> None:
+    open_page: Callable[[], Page], seeded_operation: SeededOperation
+) -> None:
     other = seeded_operation.us_staff
     liaison = seeded_operation.liaison
     page = open_page()
@@ -103,8 +110,9 @@ def test_a_liaison_neither_finds_nor_may_open_a_person_of_another_nation_and_the
     # a coordinator, in a browser of their own, finds the refusal in the audit trail
     coordinator = open_page()
     log_in(coordinator, seeded_operation.coordinator)
-    coordinator.goto(f"/audit?action=person.view&username={liaison.username}"
-                     f"&entity=person&entity_id={other.id}")
+    coordinator.goto(
+        f"/audit?action=person.view&username={liaison.username}&entity=person&entity_id={other.id}"
+    )
     rows = coordinator.locator("table.audit tbody tr")
     expect(rows).to_have_count(1)
     cells = rows.first.locator("td")

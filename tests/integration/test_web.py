@@ -230,3 +230,10 @@ def test_the_session_cookie_is_http_only_secure_and_same_site(app: FastAPI, worl
     cookie = r.headers["set-cookie"].lower()
     assert "sp_session=" in cookie and "httponly" in cookie and "secure" in cookie
     assert "samesite=lax" in cookie
+
+
+def test_a_coordinator_finds_refusals_in_the_audit_trail(client_as: Any, world: World) -> None:
+    assert client_as("liaison").get(f"/people/{world.us_person}").status_code == 403
+    html = client_as("coordinator").get("/audit?outcome=denied&entity=person").text
+    assert "liaison.user" in html and f"person {world.us_person}" in html
+    assert "reload the page" not in html

@@ -156,6 +156,7 @@ class AuditRepository:
         username: str | None = None,
         entity: str | None = None,
         entity_id: str | None = None,
+        outcome: str | None = None,
     ) -> list[sa.Row]:
         c = t.audit.c
         q = sa.select(t.audit).order_by(c.id.desc()).limit(limit)
@@ -169,6 +170,8 @@ class AuditRepository:
             q = q.where(c.entity == entity)
         if entity_id:
             q = q.where(c.entity_id == entity_id)
+        if outcome:
+            q = q.where(c.outcome == outcome)
         return list(self.conn.execute(q))
 
 

@@ -357,5 +357,6 @@ def api_audit(
     before: int | None = None,
     action: str | None = None,
     username: str | None = None,
+    outcome: str | None = Query(None, description="ok or denied"),
 ) -> list[dict[str, Any]]:
-    return audit_trail(who, uow, limit, before, action=action, username=username)
+    return audit_trail(who, uow, limit, before, action=action, username=username, outcome=outcome)

@@ -201,16 +201,22 @@ def audit_page(
     username: str = "",
     entity: str = "",
     entity_id: str = "",
+    outcome: str = "",
     before: int | None = None,
 ) -> Response:
-    rows = audit_trail(
-        who, uow, 100, before, action=action, username=username, entity=entity, entity_id=entity_id
-    )
+    filters = {
+        "action": action,
+        "username": username,
+        "entity": entity,
+        "entity_id": entity_id,
+        "outcome": outcome,
+    }
+    rows = audit_trail(who, uow, 100, before, **filters)
     return render(
         request,
         "pages/audit.html",
         {
             "rows": rows,
-            "f": {"action": action, "username": username, "entity": entity, "entity_id": entity_id},
+            "f": filters,
         },
     )
