@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -109,14 +110,17 @@ def skeleton(token: str) -> str:
     return s or token[:1]
 
 
+@lru_cache(maxsize=65536)
+def _keys_of(name: str) -> frozenset[str]:
+    return frozenset(k for k in (skeleton(tok) for tok in tokens(name)) if k)
+
+
 def name_keys(*names: str | None) -> set[str]:
     """Every skeleton key of every name part given (Latin or native script)."""
     keys: set[str] = set()
     for name in names:
-        for tok in tokens(name):
-            k = skeleton(tok)
-            if k:
-                keys.add(k)
+        if name:
+            keys |= _keys_of(name)
     return keys
 
 

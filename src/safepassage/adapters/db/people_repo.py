@@ -204,20 +204,43 @@ class PeopleRepository:
         for p, d in changes:
             k = (p.status.value, p.sponsoring_nation or "", p.category.value, p.sponsor_org or "")
             delta[k] = delta.get(k, 0) + d
+        delta = {k: d for k, d in delta.items() if d}
+        if not delta:
+            return
         c = t.person_count.c
-        for (status, nation, category, org), d in delta.items():
-            if d == 0:
-                continue
-            where = sa.and_(
-                c.status == status, c.nation == nation, c.category == category, c.org == org
-            )
-            res = self.conn.execute(t.person_count.update().where(where).values(n=c.n + d))
-            if res.rowcount == 0:
-                self.conn.execute(
-                    t.person_count.insert().values(
-                        status=status, nation=nation, category=category, org=org, n=d
-                    )
+        # The counters touched are few (status x nation x category x organisation): read those
+        # that exist, then one executemany for the updates and one for the new counters. Rows
+        # are locked in key order so that concurrent writers cannot deadlock on them.
+        keys = sorted(delta)
+        existing = {
+            (r.status, r.nation, r.category, r.org)
+            for r in self.conn.execute(
+                sa.select(c.status, c.nation, c.category, c.org).where(
+                    sa.tuple_(c.status, c.nation, c.category, c.org).in_(keys)
                 )
+            )
+        }
+        fields = ("status", "nation", "category", "org")
+        updates = [
+            dict(zip(fields, k, strict=True)) | {"d": delta[k]} for k in keys if k in existing
+        ]
+        inserts = [
+            dict(zip(fields, k, strict=True)) | {"n": delta[k]} for k in keys if k not in existing
+        ]
+        if updates:
+            self.conn.execute(
+                t.person_count.update()
+                .where(
+                    c.status == sa.bindparam("b_status"),
+                    c.nation == sa.bindparam("b_nation"),
+                    c.category == sa.bindparam("b_category"),
+                    c.org == sa.bindparam("b_org"),
+                )
+                .values(n=c.n + sa.bindparam("d")),
+                [{f"b_{k}": v for k, v in u.items() if k != "d"} | {"d": u["d"]} for u in updates],
+            )
+        if inserts:
+            self.conn.execute(t.person_count.insert(), inserts)
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""
