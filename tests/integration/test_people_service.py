@@ -224,3 +224,21 @@ def test_the_overview_counts_follow_registrations_and_changes(world: World) -> N
         uow.people.recount()
         uow.commit()
     assert overview(world.who["coordinator"], world.system.uow()).by_status == o.by_status
+
+
+def test_concurrent_registrations_all_land_and_the_counts_stay_exact(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from safepassage.services.overview import overview
+
+    def register(i: int) -> int:
+        cmd = people.PersonInput(
+            given_name=f"Person{i}", sponsoring_nation="RU", category="student"
+        )
+        return people.create_person(cmd, world.who["liaison"], world.system.uow())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(register, range(40)))
+    assert len(set(ids)) == 40
+    o = overview(world.who["coordinator"], world.system.uow())
+    assert o.total == 42 and dict(o.by_nation)["RU"] == 41

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from safepassage.adapters.db import tables as t
 from safepassage.domain.access import PersonScope
@@ -207,40 +209,18 @@ class PeopleRepository:
         delta = {k: d for k, d in delta.items() if d}
         if not delta:
             return
-        c = t.person_count.c
-        # The counters touched are few (status x nation x category x organisation): read those
-        # that exist, then one executemany for the updates and one for the new counters. Rows
-        # are locked in key order so that concurrent writers cannot deadlock on them.
-        keys = sorted(delta)
-        existing = {
-            (r.status, r.nation, r.category, r.org)
-            for r in self.conn.execute(
-                sa.select(c.status, c.nation, c.category, c.org).where(
-                    sa.tuple_(c.status, c.nation, c.category, c.org).in_(keys)
-                )
-            )
-        }
+        # One upsert for every counter touched, in key order so that concurrent writers on
+        # PostgreSQL lock the same rows in the same order and cannot deadlock.
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(t.person_count)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["status", "nation", "category", "org"],
+            set_={"n": t.person_count.c.n + stmt.excluded.n},
+        )
         fields = ("status", "nation", "category", "org")
-        updates = [
-            dict(zip(fields, k, strict=True)) | {"d": delta[k]} for k in keys if k in existing
-        ]
-        inserts = [
-            dict(zip(fields, k, strict=True)) | {"n": delta[k]} for k in keys if k not in existing
-        ]
-        if updates:
-            self.conn.execute(
-                t.person_count.update()
-                .where(
-                    c.status == sa.bindparam("b_status"),
-                    c.nation == sa.bindparam("b_nation"),
-                    c.category == sa.bindparam("b_category"),
-                    c.org == sa.bindparam("b_org"),
-                )
-                .values(n=c.n + sa.bindparam("d")),
-                [{f"b_{k}": v for k, v in u.items() if k != "d"} | {"d": u["d"]} for u in updates],
-            )
-        if inserts:
-            self.conn.execute(t.person_count.insert(), inserts)
+        self.conn.execute(
+            stmt, [dict(zip(fields, k, strict=True)) | {"n": delta[k]} for k in sorted(delta)]
+        )
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""
