@@ -67,6 +67,12 @@ def normalise(text: str | None) -> str:
 
 def tokens(text: str | None) -> list[str]:
     """Name tokens with split particles joined: 'abdul rahman' → 'abdulrahman'."""
+    return list(_tokens(text or ""))
+
+
+@lru_cache(maxsize=131072)
+def _tokens(text: str) -> tuple[str, ...]:
+    # names repeat across a registry: each spelling is worked out once
     words = normalise(text).split()
     out: list[str] = []
     i = 0
@@ -85,7 +91,7 @@ def tokens(text: str | None) -> list[str]:
         else:
             out.append(w)
         i += 1
-    return out
+    return tuple(out)
 
 
 def skeleton(token: str) -> str:

@@ -295,15 +295,23 @@ def _rank(rows: Sequence[Any], query: str) -> list[int]:
     """Order candidates by how closely their names match the typed one (Jaro-Winkler on the
     normalised tokens, weighted by the field the match is in)."""
     q = tokens(query)
+    if not q:
+        return [r.id for r in rows]
+    similarity: dict[str, tuple[float, ...]] = {}  # names repeat: compare each spelling once
+
+    def sim(token: str) -> tuple[float, ...]:
+        found = similarity.get(token)
+        if found is None:
+            found = similarity[token] = tuple(JaroWinkler.similarity(a, token) for a in q)
+        return found
 
     def score(r: Any) -> float:
-        fields = [(tokens(r[i]), w) for i, w in zip(range(1, 7), _FIELD_WEIGHTS, strict=True)]
-        total = 0.0
-        for a in q:
-            total += max(
-                (w * JaroWinkler.similarity(a, b) for toks, w in fields for b in toks), default=0.0
-            )
-        return total / len(q) if q else 0.0
+        best = [0.0] * len(q)
+        for i, weight in enumerate(_FIELD_WEIGHTS, start=1):
+            for tok in tokens(r[i]):
+                for k, v in enumerate(sim(tok)):
+                    best[k] = max(best[k], weight * v)
+        return sum(best) / len(q)
 
     return [r.id for r in sorted(rows, key=lambda r: (-score(r), r.id))]
 
