@@ -56,7 +56,10 @@ def policies() -> list[EligibilityPolicy]:
             )
         out.append(
             EligibilityPolicy(
-                code, tuple(rules), FamilyRule.HEAD, offers_spare_seats=code not in ("TR",)
+                code,
+                tuple(rules),
+                FamilyRule.ALL if code == "TR" else FamilyRule.HEAD,
+                offers_spare_seats=code != "TR",
             )
         )
     out.append(
@@ -74,7 +77,7 @@ def policies() -> list[EligibilityPolicy]:
                     label="Afghan students accepted by Russian universities",
                 ),
             ),
-            FamilyRule.ALL,
+            FamilyRule.HEAD,  # an Afghan spouse flies with a Russian head of household
             offers_spare_seats=False,
         )
     )
