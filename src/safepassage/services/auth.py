@@ -169,21 +169,36 @@ class Session:
     principal: Principal
 
 
-def login(username: str, password: str, source: str, hours: int, uow: UnitOfWork) -> Session:
-    """Check a password and open a session; every attempt is audited."""
+def login(
+    username: str,
+    password: str,
+    source: str,
+    hours: int,
+    uow: UnitOfWork,
+    replaces: str | None = None,
+) -> Session:
+    """Check a password and open a session; every attempt is audited.
+
+    The password is checked outside any transaction (argon2 is slow on purpose), so that a burst
+    of guesses cannot hold the database's write lock. ``replaces`` is the session this browser
+    had before, which ends here.
+    """
     username = (username or "").strip().lower()
     with uow:
         row = uow.users.by_username(username)
+    ok: bool
+    try:
+        ok = _hasher.verify(row.password_hash if row else _DUMMY_HASH, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-        try:
-            ok = _hasher.verify(row.password_hash if row else _DUMMY_HASH, password or "")
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
+    with uow:
         if not (row and ok and row.active):
             anon = Principal(0, username or "?", Role.VIEWER, source=source)
             audit(uow, anon, "login", "user", row.id if row else "", outcome="denied")
             uow.commit()
             raise NotAuthenticated("wrong username or password")
+        if replaces:
+            uow.sessions.delete(_digest(replaces))
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = uow.now()
         uow.sessions.add(_digest(token), row.id, csrf, now, now + dt.timedelta(hours=hours), source)
@@ -193,6 +208,14 @@ def login(username: str, password: str, source: str, hours: int, uow: UnitOfWork
         audit(uow, who, "login", "user", row.id)
         uow.commit()
         return Session(token, csrf, who)
+
+
+def login_throttled(username: str, source: str, uow: UnitOfWork) -> None:
+    """A login refused for too many failures, on record like any other refusal."""
+    with uow:
+        anon = Principal(0, (username or "?").strip().lower(), Role.VIEWER, source=source)
+        audit(uow, anon, "login", "user", "", outcome="denied", reason="throttled")
+        uow.commit()
 
 
 def logout(token: str, who: Principal, uow: UnitOfWork) -> None:
@@ -246,6 +269,13 @@ def token_principal(token: str, source: str, uow: UnitOfWork) -> Principal:
         if t is None or row is None or not row.active:
             raise NotAuthenticated("the API token is unknown or revoked")
         return _principal(row, source)
+
+
+def record_csrf_failure(who: Principal, target: str, uow: UnitOfWork) -> None:
+    """A form that did not come from our own page: possibly a forged request; on record."""
+    with uow:
+        audit(uow, who, "csrf", "request", "", outcome="denied", target=target)
+        uow.commit()
 
 
 def same_token(a: str, b: str) -> bool:

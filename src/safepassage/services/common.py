@@ -43,6 +43,20 @@ def audit(
     )
 
 
+def record_refusal(
+    uow: UnitOfWork,
+    who: Principal,
+    action: str,
+    entity: str = "",
+    entity_id: object = "",
+    reason: str = "",
+) -> None:
+    """Put a refusal on record durably (its own commit), dropping anything done before it."""
+    uow.rollback()
+    audit(uow, who, action, entity, entity_id, outcome="denied", reason=reason)
+    uow.commit()
+
+
 def refuse(
     uow: UnitOfWork,
     who: Principal,
@@ -52,9 +66,7 @@ def refuse(
     reason: str = "",
 ) -> AccessDenied:
     """Record a refusal durably (its own commit, whatever happens next) and return the error."""
-    uow.rollback()
-    audit(uow, who, action, entity, entity_id, outcome="denied", reason=reason)
-    uow.commit()
+    record_refusal(uow, who, action, entity, entity_id, reason)
     return AccessDenied(reason or "you may not see or change this record")
 
 

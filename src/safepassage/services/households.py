@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.domain.access import Action, Principal, Role, may_see, may_write
+from safepassage.domain.access import Action, PersonScope, Principal, Role, may_see, may_write
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.people import HeadCount, Household, Member, Person, Relationship, head_count
-from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse
+from safepassage.services.common import (
+    UnitOfWork,
+    audit,
+    demand,
+    record_refusal,
+    redact_for,
+    refuse,
+)
 
 
 @dataclass(frozen=True)
@@ -42,15 +49,18 @@ def _members(cmd: HouseholdInput) -> Household:
 def _check_people(
     uow: UnitOfWork, who: Principal, hh: Household, household_id: int | None
 ) -> list[Person]:
+    """Every member must exist, be on a list the caller may change, be in no other household,
+    and (unless a coordinator composes it) be on the same nation's list as the head."""
     errors: list[FieldError] = []
-    people = uow.people.get_many([m.person_id for m in hh.members])
-    found = {p.id: p for p in people}
+    ids = [m.person_id for m in hh.members]
+    found = {p.id: p for p in uow.people.get_many(ids)}
+    scopes = uow.people.scopes(ids)
+    head = found.get(hh.head_id)
+    out_of_scope: list[int] = []
     for m in hh.members:
-        p = found.get(m.person_id)
-        scope = uow.people.scope(m.person_id) if p else None
-        if p is None or scope is None or not may_see(who, scope):
-            errors.append(FieldError("members", f"there is no person {m.person_id} on your lists"))
-        elif not may_write(who, scope):
+        p, scope = found.get(m.person_id), scopes.get(m.person_id)
+        if p is None or scope is None or not may_write(who, scope):
+            out_of_scope.append(m.person_id)
             errors.append(
                 FieldError("members", f"person {m.person_id} is not on a list you may change")
             )
@@ -62,8 +72,31 @@ def _check_people(
                     f"household {p.household_id}; remove them there first",
                 )
             )
+        elif (
+            who.role is not Role.COORDINATOR
+            and head is not None
+            and p.sponsoring_nation != head.sponsoring_nation
+        ):
+            errors.append(
+                FieldError(
+                    "members",
+                    f"{p.display_name} (person {p.id}) is on the list of "
+                    f"{p.sponsoring_nation or 'no nation'}, the head on that of "
+                    f"{head.sponsoring_nation or 'no nation'}; a coordinator joins lists",
+                )
+            )
+    if out_of_scope:
+        # the attempt is on record even though the user only sees a message beside the field
+        record_refusal(
+            uow,
+            who,
+            "household.members",
+            "household",
+            household_id or "",
+            f"persons {out_of_scope} are not on a list this caller may change",
+        )
     check(errors)
-    return people
+    return list(found.values())
 
 
 def create_household(cmd: HouseholdInput, who: Principal, uow: UnitOfWork) -> int:
@@ -97,14 +130,10 @@ def update_household(
 ) -> None:
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "household", household_id)
-        row = uow.households.get(household_id)
-        if row is None:
-            raise NotFound(f"no household {household_id}")
-        _guard(uow, who, row.head_person_id, "household.update", household_id, write=True)
+        row, old, _ = _guard(uow, who, household_id, "household.update", write=True)
         hh = _members(cmd)
         _check_people(uow, who, hh, household_id)
         now = uow.now()
-        old = uow.people.members(household_id)
         new_ids = {m.person_id for m in hh.members}
         version = row.version if cmd.version is None else cmd.version
         uow.households.set_head(household_id, hh.head_id, version)
@@ -131,15 +160,30 @@ def update_household(
 
 
 def _guard(
-    uow: UnitOfWork,
-    who: Principal,
-    head_id: int,
-    action: str,
-    household_id: int,
-    write: bool = False,
-) -> None:
-    scope = uow.people.scope(head_id)
-    if scope is None or not (may_write if write else may_see)(who, scope):
+    uow: UnitOfWork, who: Principal, household_id: int, action: str, write: bool = False
+) -> tuple[Any, list[Person], dict[int, PersonScope]]:
+    """The household, its members and their scopes, if the caller may see (or change) it.
+
+    Seeing needs sight of the head; changing needs the right to change every member, so that
+    nobody moves, removes or offers a person they may not change.
+    """
+    row = uow.households.get(household_id)
+    if row is None:
+        if who.role is Role.COORDINATOR:
+            raise NotFound(f"no household {household_id}")
+        raise refuse(
+            uow,
+            who,
+            action,
+            "household",
+            household_id,
+            "this household is not on a list you may see",
+        )
+    members = uow.people.members(household_id)
+    scopes = uow.people.scopes([p.id for p in members if p.id is not None])
+    head = scopes.get(row.head_person_id)
+    allowed_all = all(may_write(who, sc) for sc in scopes.values())
+    if head is None or not may_see(who, head) or (write and not allowed_all):
         raise refuse(
             uow,
             who,
@@ -148,6 +192,7 @@ def _guard(
             household_id,
             "this household is not on a list you may " + ("change" if write else "see"),
         )
+    return row, members, scopes
 
 
 @dataclass(frozen=True)
@@ -155,8 +200,9 @@ class HouseholdView:
     id: int
     reference: str
     version: int
-    members: list[Person]
-    count: HeadCount
+    members: list[Person]  # those the caller may see
+    hidden: int  # members on lists the caller may not see: counted, not shown
+    count: HeadCount  # of every member: seats are needed whoever can see them
     offered_to: list[str]
     history: list[dict[str, Any]]
     can_edit: bool
@@ -165,35 +211,28 @@ class HouseholdView:
 def get_household(household_id: int, who: Principal, uow: UnitOfWork) -> HouseholdView:
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "household", household_id)
-        row = uow.households.get(household_id)
-        if row is None:
-            raise NotFound(f"no household {household_id}")
-        _guard(uow, who, row.head_person_id, "household.view", household_id)
-        members = sorted(
-            uow.people.members(household_id),
-            key=lambda p: (p.relationship is not Relationship.HEAD, p.id),
-        )
-        scope = uow.people.scope(row.head_person_id)
-        assert scope is not None
+        row, members, scopes = _guard(uow, who, household_id, "household.view")
+        members.sort(key=lambda p: (p.relationship is not Relationship.HEAD, p.id))
+        shown = [
+            redact_for(who, p) for p in members if p.id is not None and may_see(who, scopes[p.id])
+        ]
         history = (
-            []
-            if who.role is Role.STATION
-            else [dict(r._mapping) for r in uow.history.of("household", household_id)]
+            [dict(r._mapping) for r in uow.history.of("household", household_id)]
+            if who.role is not Role.STATION and len(shown) == len(members)
+            else []
         )
-        members = [redact_for(who, p) for p in members]
-        audit(
-            uow, who, "household.view", "household", household_id, persons=[p.id for p in members]
-        )
+        audit(uow, who, "household.view", "household", household_id, persons=[p.id for p in shown])
         uow.commit()
         return HouseholdView(
             household_id,
             row.reference,
             row.version,
-            members,
+            shown,
+            len(members) - len(shown),
             head_count(members, uow.now().date()),
             [o.nation for o in uow.households.offers(household_id)],
             history,
-            may_write(who, scope) and who.role is not Role.STATION,
+            who.role is not Role.STATION and all(may_write(who, sc) for sc in scopes.values()),
         )
 
 
@@ -201,10 +240,7 @@ def offer_household(household_id: int, nation: str, who: Principal, uow: UnitOfW
     """Offer a household to a partner nation: its liaison may then see the household."""
     with uow:
         demand(uow, who, Action.HOUSEHOLD_OFFER, "household", household_id)
-        row = uow.households.get(household_id)
-        if row is None:
-            raise NotFound(f"no household {household_id}")
-        _guard(uow, who, row.head_person_id, "household.offer", household_id, write=True)
+        _guard(uow, who, household_id, "household.offer", write=True)
         code = alpha2(nation, "nation")
         target = uow.nations.get(code)
         if target is None or not target.operating:

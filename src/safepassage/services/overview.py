@@ -8,7 +8,7 @@ from typing import Any
 
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
-from safepassage.services.common import UnitOfWork, demand, visibility
+from safepassage.services.common import UnitOfWork, audit, demand, visibility
 from safepassage.services.flights import operation
 
 
@@ -65,7 +65,8 @@ def audit_trail(
     """The latest audit entries, newest first; coordinators only."""
     with uow:
         demand(uow, who, Action.AUDIT_VIEW, "audit")
-        return [
-            dict(r._mapping)
-            for r in uow.audit.recent(limit, before, **{k: v for k, v in filters.items() if v})
-        ]
+        used = {k: v for k, v in filters.items() if v}
+        rows = [dict(r._mapping) for r in uow.audit.recent(limit, before, **used)]
+        audit(uow, who, "audit.view", "audit", "", filters=used, before=before)  # it holds queries
+        uow.commit()
+        return rows

@@ -137,7 +137,9 @@ def to_person(cmd: PersonInput, today: dt.date, keep: Person | None = None) -> P
     return person
 
 
-def _scope_input(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> PersonInput:
+def _scope_input(
+    cmd: PersonInput, who: Principal, uow: UnitOfWork, keep: Person | None = None
+) -> PersonInput:
     """A liaison registers for its own nation; a sponsor for its own organisation."""
     if who.role is Role.LIAISON:
         if cmd.sponsoring_nation and cmd.sponsoring_nation.upper() != who.nation:
@@ -147,6 +149,8 @@ def _scope_input(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> PersonInp
         cmd = dataclasses.replace(cmd, sponsoring_nation=who.nation)
     if who.role is Role.SPONSOR:
         cmd = dataclasses.replace(cmd, sponsor_org=who.org)
+        if keep is not None:  # a sponsor vouches for people; it does not move them between lists
+            cmd = dataclasses.replace(cmd, sponsoring_nation=keep.sponsoring_nation)
     if cmd.sponsoring_nation and uow.nations.get(cmd.sponsoring_nation.strip().upper()) is None:
         raise InvalidInput(
             f"{cmd.sponsoring_nation} is not a nation of this operation", field="sponsoring_nation"
@@ -205,9 +209,11 @@ def _load_visible(
     uow: UnitOfWork, who: Principal, person_id: int, action: str, write: bool = False
 ) -> Person:
     scope = uow.people.scope(person_id)
-    if scope is None:
+    if scope is None and who.role is Role.COORDINATOR:
         raise NotFound(f"no person {person_id}")
-    if not (may_write if write else may_see)(who, scope):
+    # for everyone else "no such person" and "not yours" are the same refusal, so that
+    # trying numbers tells nobody which records exist
+    if scope is None or not (may_write if write else may_see)(who, scope):
         raise refuse(
             uow,
             who,
@@ -227,7 +233,7 @@ def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfW
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "person", person_id)
         old = _load_visible(uow, who, person_id, "person.update", write=True)
-        new = to_person(_scope_input(cmd, who, uow), uow.now().date(), keep=old)
+        new = to_person(_scope_input(cmd, who, uow, old), uow.now().date(), keep=old)
         changes = _changes(old, new)
         if changes:
             uow.people.update(new, uow.now())
@@ -252,20 +258,32 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
         person = _load_visible(uow, who, person_id, "person.view")
         scope = uow.people.scope(person_id)
         assert scope is not None
-        household = None
+        household: dict[str, Any] | None = None
+        shown_ids: list[int | None] = []
         if person.household_id is not None:
             h = uow.households.get(person.household_id)
             members = uow.people.members(person.household_id)
+            scopes = uow.people.scopes([m.id for m in members if m.id is not None])
+            shown = [m for m in members if m.id is not None and may_see(who, scopes[m.id])]
             household = {
                 "id": person.household_id,
                 "reference": h.reference if h else "",
-                "members": [(m.id, m.display_name, m.relationship) for m in members],
+                "members": [(m.id, m.display_name, m.relationship) for m in shown],
+                "hidden": len(members) - len(shown),
             }
+            shown_ids = [m.id for m in shown]
         history: list[dict[str, Any]] = []
         station = who.role is Role.STATION
         if not station:
             history = [dict(r._mapping) for r in uow.history.of("person", person_id)]
-        audit(uow, who, "person.view", "person", person_id)
+        audit(
+            uow,
+            who,
+            "person.view",
+            "person",
+            person_id,
+            household_members=shown_ids,
+        )
         uow.commit()
         return PersonView(
             redact_for(who, person),
@@ -341,7 +359,8 @@ def search_people(
             if any(ch.isdigit() for ch in query):
                 mode = "document"
                 found = uow.people.ids_by_document(document_key(query), vis, filters)
-                if looks_like_phone(query):
+                # a station never sees phone numbers, so it may not search by them either
+                if looks_like_phone(query) and who.role is not Role.STATION:
                     try:
                         e164 = normalise_phone(query)
                     except InvalidInput:

@@ -47,6 +47,8 @@ def create_app(system: System) -> FastAPI:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
+        if system.settings.cookie_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if not path.startswith("/static/"):
             # personal data must not linger in a shared tablet's cache
             response.headers["Cache-Control"] = "no-store"

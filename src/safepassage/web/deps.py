@@ -57,6 +57,7 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
         ):
             sent = str((await request.form()).get(CSRF_FIELD, ""))
         if not auth.same_token(sent, csrf):
+            auth.record_csrf_failure(who, request.method + " " + request.url.path, system.uow())
             raise AccessDenied(
                 "the form has expired or did not come from this site; "
                 "reload the page and submit again"

@@ -268,23 +268,33 @@ class PeopleRepository:
         return [_to_person(rows[i], nats.get(i, []), docs.get(i, [])) for i in ids if i in rows]
 
     def scope(self, person_id: int) -> PersonScope | None:
-        r = self.conn.execute(
-            sa.select(
-                t.person.c.sponsoring_nation, t.person.c.sponsor_org, t.person.c.household_id
-            ).where(t.person.c.id == person_id)
-        ).first()
-        if r is None:
-            return None
-        offered: frozenset[str] = frozenset()
-        if r.household_id is not None:
-            offered = frozenset(
-                self.conn.scalars(
-                    sa.select(t.household_offer.c.nation).where(
-                        t.household_offer.c.household_id == r.household_id
-                    )
+        return self.scopes([person_id]).get(person_id)
+
+    def scopes(self, ids: Sequence[int]) -> dict[int, PersonScope]:
+        """What decides who may see each person: list, sponsor, offers of their household."""
+        if not ids:
+            return {}
+        p, o = t.person.c, t.household_offer.c
+        rows = list(
+            self.conn.execute(
+                sa.select(p.id, p.sponsoring_nation, p.sponsor_org, p.household_id).where(
+                    p.id.in_(ids)
                 )
             )
-        return PersonScope(r.sponsoring_nation, r.sponsor_org, offered)
+        )
+        households = {r.household_id for r in rows if r.household_id is not None}
+        offers: dict[int, set[str]] = {}
+        if households:
+            for hid, nation in self.conn.execute(
+                sa.select(o.household_id, o.nation).where(o.household_id.in_(households))
+            ):
+                offers.setdefault(hid, set()).add(nation)
+        return {
+            r.id: PersonScope(
+                r.sponsoring_nation, r.sponsor_org, frozenset(offers.get(r.household_id, ()))
+            )
+            for r in rows
+        }
 
     def members(self, household_id: int) -> list[Person]:
         ids = list(

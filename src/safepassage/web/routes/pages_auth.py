@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -21,28 +22,46 @@ LOGIN_CSRF_COOKIE = "sp_login_csrf"
 
 
 class LoginThrottle:
-    """Failed logins per address and per username in the last minute; over the limit, wait.
+    """Login attempts per address and per username in the last minute; over the limit, wait.
 
-    Kept in memory per process: enough to stop password guessing against one gate laptop or one
-    coordination-cell server; successful logins are not counted.
+    An attempt is counted before the password is checked (so parallel guesses cannot slip
+    through) and forgiven when it succeeds. Kept in memory per process, bounded in size: enough
+    to stop password guessing against one gate laptop or one coordination-cell server.
     """
+
+    MAX_KEYS = 10_000
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.attempts: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
 
-    def _recent(self, key: str) -> deque[float]:
-        q, now = self.failures[key], time.monotonic()
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self.attempts.setdefault(key, deque())
         while q and now - q[0] > 60:
             q.popleft()
         return q
 
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.per_minute for k in keys)
+    def attempt(self, *keys: str) -> bool:
+        """Count an attempt; False (and not counted) if any key is over its limit."""
+        with self.lock:
+            now = time.monotonic()
+            if len(self.attempts) > self.MAX_KEYS:
+                for k in [k for k, q in self.attempts.items() if not q or now - q[-1] > 60]:
+                    del self.attempts[k]
+            queues = [self._recent(k, now) for k in keys]
+            if any(len(q) >= self.per_minute for q in queues):
+                return False
+            for q in queues:
+                q.append(now)
+            return True
 
-    def failed(self, *keys: str) -> None:
-        for k in keys:
-            self._recent(k).append(time.monotonic())
+    def succeeded(self, *keys: str) -> None:
+        with self.lock:
+            for k in keys:
+                q = self.attempts.get(k)
+                if q:
+                    q.pop()
 
 
 def _throttle(request: Request, per_minute: int) -> LoginThrottle:
@@ -101,17 +120,23 @@ def login_submit(
         return _login_page(request, system, "The login form expired; please try again.", 403, next)
     throttle = _throttle(request, system.settings.login_attempts_per_minute)
     keys = (f"ip:{source}", f"user:{username.strip().lower()}")
-    if throttle.blocked(*keys):
+    if not throttle.attempt(*keys):
+        auth.login_throttled(username, source, system.uow())
         return _login_page(
             request, system, "Too many failed attempts; wait a minute and try again.", 429, next
         )
     try:
         session = auth.login(
-            username, password, source, system.settings.session_hours, system.uow()
+            username,
+            password,
+            source,
+            system.settings.session_hours,
+            system.uow(),
+            replaces=request.cookies.get(SESSION_COOKIE),
         )
     except NotAuthenticated as e:
-        throttle.failed(*keys)
         return _login_page(request, system, str(e), 401, next)
+    throttle.succeeded(*keys)
     resp = RedirectResponse(_safe_next(next), status_code=303)
     resp.set_cookie(
         SESSION_COOKIE,
