@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from safepassage.adapters.db.engine import optimize
 from safepassage.bootstrap import System
 from safepassage.demo_data import AID_CONSIGNEES, NATIONS, SITES
 from safepassage.demo_people import RU_FRIENDS, WESTERN, Generator
@@ -272,6 +273,7 @@ def build_demo(
         households += len(hhs)
         if progress:
             progress(len(batch))
+    optimize(system.engine)
     logins: dict[str, tuple[str, str]] = {}
     if with_users:
         for role, username, nation, org, station in (

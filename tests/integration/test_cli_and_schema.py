@@ -89,3 +89,14 @@ def test_the_demo_builds_a_seeded_operation(system: System) -> None:
         heads = c.scalar(sa.text("select count(*) from household where head_person_id = 0"))
         ru = c.scalar(sa.text("select count(*) from eligibility_policy where nation = 'RU'"))
     assert heads == 0 and ru == 1
+
+
+def test_a_statement_on_an_autocommit_connection_is_kept(system: System) -> None:
+    system.migrate()
+    with system.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(
+            "INSERT INTO nation (code, name, operating, sending, sponsor_only) "
+            "VALUES ('FR', 'France', true, true, false)"
+        )
+    with system.engine.connect() as c:
+        assert c.scalar(sa.text("select count(*) from nation where code = 'FR'")) == 1

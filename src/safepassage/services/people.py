@@ -373,8 +373,8 @@ def search_people(
             else:
                 mode = "name"
                 keys = query_keys(query)
-                found = uow.people.ids_by_name_keys(keys, vis, filters) if keys else []
-                ranked = _rank(uow.people.names_of(found), query) if found else []
+                rows = uow.people.names_by_keys(keys, vis, filters) if keys else []
+                ranked = _rank(rows, query)
             capped = len(ranked) >= SEARCH_CAP
             start = (page - 1) * PAGE_SIZE
             ids = ranked[start : start + PAGE_SIZE]

@@ -36,6 +36,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
+            if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                return  # each statement commits on its own; a BEGIN would swallow them
             # Nearly every use case writes (a read of a person writes its audit entry): take the
             # write lock at the start, so that two writers queue instead of failing on upgrade.
             conn.exec_driver_sql("BEGIN" if conn.info.get("readonly") else "BEGIN IMMEDIATE")
@@ -47,6 +49,17 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(sa_url, **kwargs)
+
+
+def optimize(engine: sa.Engine) -> None:
+    """Refresh the planner's statistics after a bulk load (and, on PostgreSQL, the visibility
+    map, without which the name-key index cannot answer on its own)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM (ANALYZE)")
+    else:
+        with engine.begin() as c:
+            c.exec_driver_sql("ANALYZE")
 
 
 def alembic_config(engine: sa.Engine) -> Config:

@@ -4,6 +4,7 @@ step, and the searches behind the people list."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,9 @@ from safepassage.linkage.names import name_keys
 
 SEARCH_CAP = 1000
 """Name searches stop collecting candidates here; the page asks the user to narrow down."""
+KEY_SIZE_CAP = 200_000
+KEY_SIZE_TTL = 600.0  # seconds
+_KEY_SIZES: dict[tuple[str, str], tuple[int, float]] = {}  # (database, key) -> (count, when)
 
 
 @dataclass(frozen=True)
@@ -344,24 +348,48 @@ class PeopleRepository:
         return clauses
 
     def _key_size(self, key: str) -> int:
-        inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(SEARCH_CAP * 20)
-        return int(self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
+        """About how many people carry ``key``: counted once, then kept for a while.
 
-    def ids_by_name_keys(
+        Used only to pick the rarest key to drive a search from, so a slightly stale figure
+        does no harm, and keeping it avoids counting a hundred thousand index entries for
+        "Mohammad" on every search.
+        """
+        now = time.monotonic()
+        cache_key = (str(self.conn.engine.url), key)
+        hit = _KEY_SIZES.get(cache_key)
+        if hit is not None and now - hit[1] < KEY_SIZE_TTL:
+            return hit[0]
+        inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(KEY_SIZE_CAP)
+        n = int(self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
+        if len(_KEY_SIZES) > 100_000:
+            _KEY_SIZES.clear()
+        _KEY_SIZES[cache_key] = (n, now)
+        return n
+
+    def names_by_keys(
         self, keys: Sequence[str], vis: Visibility, f: PeopleFilter, cap: int = SEARCH_CAP
-    ) -> list[int]:
-        """Ids of visible people having every key, driven from the rarest key."""
+    ) -> list[sa.Row]:
+        """Ids and names of visible people having every key, driven from the rarest key."""
         ordered = sorted(keys, key=self._key_size)
         driver = t.name_key.alias("k0")
+        p = t.person.c
         q = (
-            sa.select(driver.c.person_id)
-            .join(t.person, t.person.c.id == driver.c.person_id)
+            sa.select(
+                p.id,
+                p.given_name,
+                p.father_name,
+                p.family_name,
+                p.native_given_name,
+                p.native_father_name,
+                p.native_family_name,
+            )
+            .select_from(driver.join(t.person, p.id == driver.c.person_id))
             .where(driver.c.key == ordered[0], *self._where(vis, f))
         )
         for i, key in enumerate(ordered[1:], start=1):
             k = t.name_key.alias(f"k{i}")
             q = q.where(sa.exists().where(k.c.person_id == driver.c.person_id, k.c.key == key))
-        return list(self.conn.scalars(q.limit(cap)))
+        return list(self.conn.execute(q.limit(cap)))
 
     def ids_by_document(self, number_key: str, vis: Visibility, f: PeopleFilter) -> list[int]:
         q = (
@@ -385,22 +413,6 @@ class PeopleRepository:
             .limit(limit)
         )
         return list(self.conn.scalars(q))
-
-    def names_of(self, ids: Sequence[int]) -> list[sa.Row]:
-        p = t.person.c
-        return list(
-            self.conn.execute(
-                sa.select(
-                    p.id,
-                    p.given_name,
-                    p.father_name,
-                    p.family_name,
-                    p.native_given_name,
-                    p.native_father_name,
-                    p.native_family_name,
-                ).where(p.id.in_(ids))
-            )
-        )
 
     def counts(self, vis: Visibility) -> list[sa.Row]:
         """(status, nation, category, n) for what the caller may count."""
