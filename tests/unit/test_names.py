@@ -44,3 +44,32 @@ def test_normalise_keeps_letters_only_in_lower_case() -> None:
 
 def test_query_keys_keep_the_typed_order_without_repeats() -> None:
     assert query_keys("Karimi Mohammad karimi") == ["krm", "mhmd"]
+
+
+def test_every_variant_and_dari_spelling_in_the_demo_tables_meets_its_name() -> None:
+    from safepassage.demo_data import FAMILY, FEMALE, MALE
+
+    misses = [
+        (name, variant)
+        for table in (MALE, FEMALE, FAMILY)
+        for name, (variants, dari) in table.items()
+        for variant in (*variants, dari)
+        if name_keys(variant) != name_keys(name)
+    ]
+    assert misses == []
+
+
+@pytest.mark.parametrize(
+    "latin,dari",
+    [
+        ("Sohrab", "سهراب"),
+        ("Taher", "طاهر"),
+        ("Farida", "فریده"),
+        ("Fazal", "فضل"),
+        ("Sharifullah", "شریف الله"),
+    ],
+)
+def test_dari_script_is_read_letter_by_letter_not_through_latin_digraphs(
+    latin: str, dari: str
+) -> None:
+    assert name_keys(dari) == name_keys(latin)

@@ -8,6 +8,12 @@ that lists split or glue at will (Abdul Rahman / Abdurrahman, Hamid Ullah / Hami
 digraphs (kh→x, gh→g, sh/ch→c, th→s, dh→z, ph→f, q→k, v→w), drop vowels and non-initial w/y,
 collapse doubles, drop a final h.
 
+Names in Perso-Arabic script (Dari, Pashto, Arabic) are transliterated by our own table, one
+letter to one letter, straight into the folded alphabet (ش → c, خ → x, ض/ظ/ذ → z as Dari speaks
+them), rather than through a general transliterator: a general one writes س+ه as "sh" and د+ه as
+"dh", which the Latin folds would then misread; here a medial ه is kept apart from its neighbour
+and a final ه (a vowel sign: فاطمه, Fatemeh) is dropped.
+
 Skeletons collide (Ahmad / Hamid): they are for finding candidates, and a string similarity on the
 normalised names ranks them.
 """
@@ -20,7 +26,20 @@ from functools import lru_cache
 
 from anyascii import anyascii
 
-_PREFIXES = {"abd", "abdul", "abdal", "abdel", "abdol", "abdur", "abdor", "abdu", "abu", "al", "el"}
+_PREFIXES = {
+    "abd",
+    "abdul",
+    "abdal",
+    "abdel",
+    "abdol",
+    "abdur",
+    "abdor",
+    "abdu",
+    "abu",
+    "al",
+    "el",
+    "bd",
+}  # "bd": عبد written apart from the name it belongs to
 _SUFFIXES = {
     "ullah",
     "ulla",
@@ -28,6 +47,7 @@ _SUFFIXES = {
     "olla",
     "allah",
     "alla",
+    "all",  # الله written apart
     "ullha",
     "uddin",
     "udin",
@@ -48,21 +68,88 @@ _FOLDS = (
     ("th", "s"),
     ("dh", "z"),
     ("ph", "f"),
+    ("dj", "j"),
     ("q", "k"),
     ("v", "w"),
-    ("ck", "k"),
 )
 _ABD = re.compile(r"^abd[aeiou]?(?:l(?=[^aeiou]))?")
 
 
+# Perso-Arabic letters (Arabic, Dari, Pashto) to the folded alphabet; "H" marks a medial ه so
+# that no Latin digraph fold applies to it; harakat and tatweel are dropped.
+_ARABIC = str.maketrans(
+    {
+        "ا": "a",
+        "آ": "a",
+        "أ": "a",
+        "إ": "a",
+        "ٱ": "a",
+        "ء": "",
+        "ئ": "y",
+        "ؤ": "w",
+        "ب": "b",
+        "پ": "p",
+        "ت": "t",
+        "ټ": "t",
+        "ث": "s",
+        "ج": "j",
+        "چ": "c",
+        "ح": "h",
+        "خ": "x",
+        "څ": "s",
+        "ځ": "z",
+        "د": "d",
+        "ډ": "d",
+        "ذ": "z",
+        "ر": "r",
+        "ړ": "r",
+        "ز": "z",
+        "ژ": "z",
+        "ږ": "g",
+        "س": "s",
+        "ش": "c",
+        "ښ": "c",
+        "ص": "s",
+        "ض": "z",
+        "ط": "t",
+        "ظ": "z",
+        "ع": "",
+        "غ": "g",
+        "ف": "f",
+        "ق": "k",
+        "ک": "k",
+        "ك": "k",
+        "گ": "g",
+        "ګ": "g",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "ڼ": "n",
+        "و": "w",
+        "ه": "H",
+        "ة": "",
+        "ی": "y",
+        "ي": "y",
+        "ى": "y",
+        "ې": "y",
+        "ۍ": "y",
+        "ے": "y",
+        "ـ": "",
+        **{chr(c): "" for c in range(0x064B, 0x0653)},
+    }
+)
+_FINAL_HE = re.compile(r"H(?![A-Za-z])")
+
+
 def normalise(text: str | None) -> str:
-    """Lower-case ASCII letters and single spaces: the form names are compared in."""
+    """ASCII letters and single spaces, lower case but for the "H" of a Perso-Arabic medial ه:
+    the form names are compared in."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
-    ascii_text = anyascii(text).lower()
-    ascii_text = re.sub(r"['`’ʿʾ]", "", ascii_text)
-    return " ".join(re.sub(r"[^a-z]+", " ", ascii_text).split())
+    text = unicodedata.normalize("NFKC", text).lower().translate(_ARABIC)
+    text = _FINAL_HE.sub("", text)
+    ascii_text = re.sub(r"['`’ʿʾ]", "", anyascii(text))
+    return " ".join(re.sub(r"[^a-zA-Z]+", " ", ascii_text).split())
 
 
 def tokens(text: str | None) -> list[str]:
@@ -105,6 +192,7 @@ def skeleton(token: str) -> str:
         marker, t = "bd", _ABD.sub("", t)
     for a, b in _FOLDS:
         t = t.replace(a, b)
+    t = t.lower()
     if not t:
         return ""
     head, rest = t[0], t[1:]
