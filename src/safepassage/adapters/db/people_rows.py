@@ -1,0 +1,92 @@
+"""Rows of the person table to and from the domain's Person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from safepassage.domain.dates import Calendar, DateOfBirth, Precision
+from safepassage.domain.people import (
+    Category,
+    Document,
+    Need,
+    Person,
+    Relationship,
+    Sex,
+)
+from safepassage.domain.pipeline import PersonStatus
+from safepassage.linkage.names import name_keys
+
+
+def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
+    dob = p.date_of_birth
+    return {
+        "given_name": p.given_name,
+        "father_name": p.father_name,
+        "family_name": p.family_name,
+        "native_given_name": p.native_given_name,
+        "native_father_name": p.native_father_name,
+        "native_family_name": p.native_family_name,
+        "sex": p.sex.value,
+        "dob_earliest": dob.earliest if dob else None,
+        "dob_latest": dob.latest if dob else None,
+        "dob_precision": dob.precision.value if dob else None,
+        "dob_calendar": dob.calendar.value if dob else None,
+        "dob_original": dob.original if dob else None,
+        "category": p.category.value,
+        "sponsoring_nation": p.sponsoring_nation,
+        "sponsor_org": p.sponsor_org,
+        "needs": ",".join(sorted(n.value for n in p.needs)),
+        "phone": p.phone,
+        "status": p.status.value,
+        "household_id": p.household_id,
+        "relationship": p.relationship.value if p.relationship else None,
+        "updated_at": now,
+    }
+
+
+def keys_of(p: Person) -> set[str]:
+    return name_keys(
+        p.given_name,
+        p.father_name,
+        p.family_name,
+        p.native_given_name,
+        p.native_father_name,
+        p.native_family_name,
+    )
+
+
+def person_from_row(r: sa.Row, nats: Sequence[str], docs: Sequence[Document]) -> Person:
+    dob = None
+    if r.dob_earliest is not None:
+        dob = DateOfBirth(
+            r.dob_earliest,
+            r.dob_latest,
+            Precision(r.dob_precision),
+            Calendar(r.dob_calendar),
+            r.dob_original or "",
+        )
+    return Person(
+        id=r.id,
+        given_name=r.given_name,
+        father_name=r.father_name,
+        family_name=r.family_name,
+        native_given_name=r.native_given_name,
+        native_father_name=r.native_father_name,
+        native_family_name=r.native_family_name,
+        sex=Sex(r.sex),
+        date_of_birth=dob,
+        nationalities=tuple(nats),
+        documents=tuple(docs),
+        category=Category(r.category),
+        sponsoring_nation=r.sponsoring_nation,
+        sponsor_org=r.sponsor_org,
+        needs=frozenset(Need(n) for n in r.needs.split(",") if n),
+        phone=r.phone,
+        status=PersonStatus(r.status),
+        household_id=r.household_id,
+        relationship=Relationship(r.relationship) if r.relationship else None,
+        version=r.version,
+    )
