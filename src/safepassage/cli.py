@@ -166,6 +166,79 @@ def user_token(
     _run(body)
 
 
+@app.command("import")
+def import_list(
+    file: Annotated[Path, typer.Argument(help="a CSV or XLSX list", exists=True, dir_okay=False)],
+    source: Annotated[str, typer.Option(help="the source's name (created with --nation/--org)")],
+    nation: Annotated[str | None, typer.Option(help="a new source's nation")] = None,
+    org: Annotated[str | None, typer.Option(help="a new source's sponsor organisation")] = None,
+    category: Annotated[str, typer.Option(help="a new source's default category")] = "other",
+    exclude_hidden: Annotated[
+        bool, typer.Option(help="record hidden rows and sheets but do not register them")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="accept the column mapping shown")] = False,
+    db: DbOption = None,
+) -> None:
+    """Import a list from a source, showing hidden content and the column mapping first."""
+    from safepassage.services import intake
+    from safepassage.services.common import SYSTEM
+
+    def body() -> None:
+        system = _system(db)
+        system.migrate()
+        data = file.read_bytes()
+        try:
+            sid = intake.find_source(source, system.uow())
+        except NotFound:
+            sid = intake.save_source(
+                intake.SourceInput(source, nation, org, category), SYSTEM, system.uow()
+            )
+            console.print(f"source [bold]{source}[/bold] created")
+        pre = intake.preview(data, file.name, sid, SYSTEM, system.uow())
+        for warning in pre.file.warnings:
+            console.print(f"[yellow]![/yellow] {warning}")
+        table = Table(title=f"{file.name}: {pre.file.row_count:,} rows; column mapping")
+        table.add_column("column")
+        table.add_column("field")
+        for header, target in pre.mapping.items():
+            table.add_row(header, target or "[dim](kept, not mapped)[/dim]")
+        console.print(table)
+        for problem in pre.problems:
+            err.print(f"[red]mapping:[/red] {problem}")
+        if pre.problems:
+            raise InvalidInput(pre.problems[0], field="mapping")
+        if not yes and not typer.confirm("Import with this mapping?"):
+            raise typer.Exit(1)
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("rows", total=pre.file.row_count)
+            report = intake.run_import(
+                data,
+                file.name,
+                sid,
+                pre.mapping,
+                SYSTEM,
+                system,
+                include_hidden=not exclude_hidden,
+                progress=lambda done, _all: bar.update(task, completed=done),
+            )
+        result = Table(title=f"import {report.import_id}: {report.rows:,} rows")
+        result.add_column("status")
+        result.add_column("rows", justify="right")
+        for status, n in report.counts.items():
+            result.add_row(status, f"{n:,}")
+        result.add_row("[bold]total[/bold]", f"[bold]{sum(report.counts.values()):,}[/bold]")
+        console.print(result)
+        console.print(f"{report.households} households formed from the list's family numbers")
+
+    _run(body)
+
+
 @app.command()
 def demo(
     db: Annotated[

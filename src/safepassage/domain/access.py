@@ -40,6 +40,7 @@ class Action(StrEnum):
     POLICY_WRITE = "policy.write"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    LISTS_IMPORT = "lists.import"
 
 
 _EVERYONE = frozenset(Role)
@@ -58,6 +59,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.POLICY_WRITE: frozenset({Role.COORDINATOR, Role.LIAISON}),
     Action.USERS_MANAGE: frozenset({Role.COORDINATOR}),
     Action.AUDIT_VIEW: frozenset({Role.COORDINATOR}),
+    Action.LISTS_IMPORT: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR}),
 }
 
 
@@ -121,6 +123,19 @@ def may_write(principal: Principal, scope: PersonScope) -> bool:
             return principal.nation is not None and scope.sponsoring_nation == principal.nation
         case Role.SPONSOR:
             return principal.org is not None and scope.sponsor_org == principal.org
+        case _:
+            return False
+
+
+def may_use_source(principal: Principal, nation: str | None, org: str | None) -> bool:
+    """A list source belongs to a nation (its liaison) or an organisation (its sponsor)."""
+    match principal.role:
+        case Role.COORDINATOR:
+            return True
+        case Role.LIAISON:
+            return principal.nation is not None and nation == principal.nation
+        case Role.SPONSOR:
+            return principal.org is not None and org == principal.org
         case _:
             return False
 

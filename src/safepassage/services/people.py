@@ -158,7 +158,7 @@ def _scope_input(
     return cmd
 
 
-def _changes(old: Person, new: Person) -> dict[str, list[Any]]:
+def changes_between(old: Person, new: Person) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for f in dataclasses.fields(Person):
         if f.name in ("version", "id"):
@@ -234,7 +234,7 @@ def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfW
         demand(uow, who, Action.PERSON_WRITE, "person", person_id)
         old = _load_visible(uow, who, person_id, "person.update", write=True)
         new = to_person(_scope_input(cmd, who, uow, old), uow.now().date(), keep=old)
-        changes = _changes(old, new)
+        changes = changes_between(old, new)
         if changes:
             uow.people.update(new, uow.now())
             uow.history.add("person", person_id, uow.now(), who.username, "changed", changes)

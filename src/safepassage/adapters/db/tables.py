@@ -288,3 +288,56 @@ history = sa.Table(
     sa.Column("changes", sa.JSON, nullable=False),
     sa.Index("ix_history_entity", "entity", "entity_id"),
 )
+
+source = sa.Table(
+    "source",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False, unique=True),
+    sa.Column("sponsoring_nation", sa.String(2), sa.ForeignKey("nation.code")),
+    sa.Column("sponsor_org", sa.String(120)),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("mapping", sa.JSON, nullable=False),  # header -> target, remembered per source
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+list_import = sa.Table(
+    "list_import",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("source.id"), nullable=False, index=True),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # running, done
+    sa.Column("rows_total", sa.Integer, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("started_by", sa.String(80), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+)
+
+source_row = sa.Table(
+    "source_row",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("source.id"), nullable=False),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("list_import.id"), nullable=False),
+    sa.Column("sheet", sa.String(120), nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.Column("row_key", sa.String(64), nullable=False),  # who the row is about, within the source
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # what the row says
+    sa.Column("values", sa.JSON, nullable=False),  # the original cells, as read
+    sa.Column("hidden", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # imported, updated, unchanged, quarantined
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id")),
+    sa.Column("household_key", sa.String(80)),  # the list's own family / case number
+    sa.Column("relationship", sa.String(20)),
+    sa.Column("current", sa.Boolean, nullable=False),  # the latest row of this key in the source
+    sa.Index("ix_source_row_key", "source_id", "row_key", "current"),
+    sa.Index("ix_source_row_import", "import_id", "sheet", "row_number", unique=True),
+    sa.Index("ix_source_row_person", "person_id"),
+    sa.Index("ix_source_row_status", "source_id", "status", "current"),
+)

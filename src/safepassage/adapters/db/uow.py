@@ -15,6 +15,7 @@ from safepassage.adapters.db.auth_repo import (
     TokenRepository,
     UserRepository,
 )
+from safepassage.adapters.db.intake_repo import IntakeRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.adapters.db.repos import (
     FlightRepository,
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     tokens: TokenRepository
     audit: AuditRepository
     history: HistoryRepository
+    intake: IntakeRepository
 
     def __init__(
         self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.tokens = TokenRepository(conn)
         self.audit = AuditRepository(conn)
         self.history = HistoryRepository(conn)
+        self.intake = IntakeRepository(conn)
         return self
 
     @property

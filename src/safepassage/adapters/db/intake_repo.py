@@ -1,0 +1,164 @@
+"""Sources of lists, their imports and every row they held, in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from safepassage.adapters.db import tables as t
+
+
+class IntakeRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    # -- sources --------------------------------------------------------------------------------
+    def add_source(self, **values: Any) -> int:
+        return int(
+            self.conn.execute(
+                t.source.insert().values(**values).returning(t.source.c.id)
+            ).scalar_one()
+        )
+
+    def source(self, source_id: int) -> sa.Row | None:
+        return self.conn.execute(sa.select(t.source).where(t.source.c.id == source_id)).first()
+
+    def source_by_name(self, name: str) -> sa.Row | None:
+        return self.conn.execute(sa.select(t.source).where(t.source.c.name == name)).first()
+
+    def sources(self) -> list[sa.Row]:
+        return list(self.conn.execute(sa.select(t.source).order_by(t.source.c.name)))
+
+    def remember_mapping(self, source_id: int, mapping: dict[str, str | None]) -> None:
+        self.conn.execute(
+            t.source.update().where(t.source.c.id == source_id).values(mapping=mapping)
+        )
+
+    # -- imports --------------------------------------------------------------------------------
+    def start_import(self, **values: Any) -> int:
+        return int(
+            self.conn.execute(
+                t.list_import.insert().values(**values).returning(t.list_import.c.id)
+            ).scalar_one()
+        )
+
+    def interrupt_running(self, source_id: int) -> int:
+        """Imports of the source left running by a process that died: marked interrupted."""
+        return self.conn.execute(
+            t.list_import.update()
+            .where(t.list_import.c.source_id == source_id, t.list_import.c.status == "running")
+            .values(status="interrupted")
+        ).rowcount
+
+    def finish_import(self, import_id: int, counts: dict[str, int], now: dt.datetime) -> None:
+        self.conn.execute(
+            t.list_import.update()
+            .where(t.list_import.c.id == import_id)
+            .values(status="done", counts=counts, finished_at=now)
+        )
+
+    def set_counts(self, import_id: int, counts: dict[str, int]) -> None:
+        self.conn.execute(
+            t.list_import.update().where(t.list_import.c.id == import_id).values(counts=counts)
+        )
+
+    def get_import(self, import_id: int) -> sa.Row | None:
+        return self.conn.execute(
+            sa.select(t.list_import).where(t.list_import.c.id == import_id)
+        ).first()
+
+    def imports(self, source_id: int) -> list[sa.Row]:
+        return list(
+            self.conn.execute(
+                sa.select(t.list_import)
+                .where(t.list_import.c.source_id == source_id)
+                .order_by(t.list_import.c.id.desc())
+            )
+        )
+
+    # -- rows -----------------------------------------------------------------------------------
+    def current_rows(self, source_id: int, keys: Sequence[str]) -> dict[str, sa.Row]:
+        """The latest row of each key in the source (what the source last said about them)."""
+        if not keys:
+            return {}
+        r = t.source_row.c
+        return {
+            row.row_key: row
+            for row in self.conn.execute(
+                sa.select(
+                    r.id, r.row_key, r.fingerprint, r.person_id, r.status, r.import_id, r.row_number
+                ).where(r.source_id == source_id, r.current.is_(True), r.row_key.in_(keys))
+            )
+        }
+
+    def retire(self, row_ids: Sequence[int]) -> None:
+        if row_ids:
+            self.conn.execute(
+                t.source_row.update().where(t.source_row.c.id.in_(row_ids)).values(current=False)
+            )
+
+    def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(t.source_row.insert(), list(rows))
+
+    def rows_of_import(self, import_id: int, status: str | None = None) -> list[sa.Row]:
+        r = t.source_row.c
+        q = sa.select(t.source_row).where(r.import_id == import_id).order_by(r.sheet, r.row_number)
+        if status:
+            q = q.where(r.status == status)
+        return list(self.conn.execute(q))
+
+    def quarantined(self, source_id: int) -> list[sa.Row]:
+        r = t.source_row.c
+        return list(
+            self.conn.execute(
+                sa.select(t.source_row)
+                .where(r.source_id == source_id, r.current.is_(True), r.status == "quarantined")
+                .order_by(r.import_id, r.sheet, r.row_number)
+            )
+        )
+
+    def row(self, row_id: int) -> sa.Row | None:
+        return self.conn.execute(sa.select(t.source_row).where(t.source_row.c.id == row_id)).first()
+
+    def resolve_row(
+        self, row_id: int, person_id: int, values: dict[str, str], fingerprint: str
+    ) -> None:
+        self.conn.execute(
+            t.source_row.update()
+            .where(t.source_row.c.id == row_id)
+            .values(
+                status="imported",
+                errors=[],
+                person_id=person_id,
+                values=values,
+                fingerprint=fingerprint,
+            )
+        )
+
+    def household_keys(self, import_id: int) -> dict[str, list[tuple[int, str | None]]]:
+        """Household key -> (person, relationship) for the rows of an import that name one."""
+        r = t.source_row.c
+        out: dict[str, list[tuple[int, str | None]]] = {}
+        for row in self.conn.execute(
+            sa.select(r.household_key, r.person_id, r.relationship)
+            .where(
+                r.import_id == import_id,
+                r.household_key.is_not(None),
+                r.person_id.is_not(None),
+                r.status.in_(("imported", "updated", "unchanged")),
+            )
+            .order_by(r.sheet, r.row_number)
+        ):
+            out.setdefault(row.household_key, []).append((row.person_id, row.relationship))
+        return out
+
+    def persons_by_document(self, kind: str, number: str, country: str | None) -> list[int]:
+        d = t.document.c
+        q = sa.select(d.person_id).where(d.kind == kind, d.number == number)
+        if country:
+            q = q.where(d.issuing_country == country)
+        return list(self.conn.scalars(q.limit(2)))
