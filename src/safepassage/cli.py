@@ -289,3 +289,7 @@ def demo(
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
