@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safepassage.services import auth
+from safepassage.services import auth, intake
 from safepassage.services.common import SYSTEM
 from tests.integration.conftest import World, csrf_of, login
 
@@ -71,6 +71,14 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/users/{user_id}/active"): frozenset({C}),
     ("POST", "/tokens/{token_id}/revoke"): frozenset({C}),
     ("GET", "/audit"): frozenset({C}),
+    ("GET", "/lists"): frozenset({C, L, S}),
+    ("POST", "/lists/sources"): frozenset({C, L, S}),
+    ("POST", "/lists/preview"): frozenset({C, L, S}),
+    ("POST", "/lists/import"): frozenset({C, L, S}),
+    ("GET", "/lists/imports/{import_id}"): frozenset({C, L, S}),
+    ("GET", "/lists/imports/{import_id}/progress"): frozenset({C, L, S}),
+    ("GET", "/lists/sources/{source_id}/quarantine"): frozenset({C, L, S}),
+    ("POST", "/lists/rows/{row_id}"): frozenset({C, L, S}),
     ("GET", "/api/v1/overview"): ALL,
     ("GET", "/api/v1/people"): frozenset({C, L, S, ST}),
     ("POST", "/api/v1/people"): frozenset({C, L, S}),
@@ -119,7 +127,25 @@ def test_every_route_has_an_access_entry(app: FastAPI) -> None:
     assert not stale, f"entries for routes that no longer exist: {stale}"
 
 
+def _intake(w: World) -> dict[str, int]:
+    """A source that the RU liaison and the Kazan sponsor share, imported once with a bad row."""
+    sid = intake.save_source(
+        intake.SourceInput("Matrix list", "RU", "Kazan Federal University", "student"),
+        SYSTEM,
+        w.system.uow(),
+    )
+    data = b"Name;Father Name;DOB\nAli;Ahmad;1990\n;Ahmad;2090\n"
+    pre = intake.preview(data, "matrix.csv", sid, SYSTEM, w.system.uow())
+    report = intake.run_import(data, "matrix.csv", sid, pre.mapping, SYSTEM, w.system)
+    with w.system.uow() as uow:
+        (bad,) = uow.intake.quarantined(sid)
+    return {"{source_id}": sid, "{import_id}": report.import_id, "{row_id}": bad.id}
+
+
 def _fill(path: str, w: World) -> str:
+    if "{source_id}" in path or "{import_id}" in path or "{row_id}" in path:
+        for key, value in _intake(w).items():
+            path = path.replace(key, str(value))
     return (
         path.replace("{person_id}", str(w.ru_person))
         .replace("{household_id}", str(w.ru_household))
@@ -156,6 +182,8 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
         return {"active": "1"}
     if "/users" in path:
         return {"username": "new.user", "password": "another long password", "role": "viewer"}
+    if path == "/lists/sources":
+        return {"name": "Matrix source", "category": "student"}
     return {}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 import jdatetime
 
@@ -51,6 +52,7 @@ def solar_hijri_range(y: int, m: int | None, d: int | None) -> tuple[dt.date, dt
     return start, end
 
 
+@lru_cache(maxsize=65536)
 def parse_date_of_birth(
     text: str | None, calendar: str | Calendar = Calendar.GREGORIAN, today: dt.date | None = None
 ) -> DateOfBirth | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from safepassage.domain.errors import InvalidInput
 
 
+@lru_cache(maxsize=65536)
 def normalise_phone(text: str | None, region: str | None = "AF") -> str | None:
     """E.164 form of ``text``; the country is assumed to be ``region`` when the number has none."""
     text = (text or "").strip()

@@ -19,22 +19,32 @@ and by a fingerprint of what it says.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import sqlalchemy as sa
+
+from safepassage.adapters.db import tables as db
 from safepassage.adapters.files import ListFile, Row, Sheet, read_list
 from safepassage.bootstrap import System
-from safepassage.domain.access import Action, Principal, Role, may_use_source
+from safepassage.domain.access import (
+    Action,
+    PersonScope,
+    Principal,
+    Role,
+    may_use_source,
+    may_write,
+)
 from safepassage.domain.countries import alpha2
-from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
+from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
 from safepassage.domain.intake import Target, check_mapping, suggest_mapping
 from safepassage.domain.people import Category, DocumentKind, Person
 from safepassage.linkage.names import normalise
-from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.households import HouseholdInput, create_household
+from safepassage.services.common import SYSTEM, UnitOfWork, audit, demand, refuse
 from safepassage.services.intake_rows import MappedRow, SourceDefaults, map_row
 from safepassage.services.people import changes_between
 
@@ -117,7 +127,8 @@ class Preview:
 def preview(data: bytes, filename: str, source_id: int, who: Principal, uow: UnitOfWork) -> Preview:
     with uow:
         src = _source(uow, who, source_id, "list.preview")
-        f = read_list(data, filename)
+    f = read_list(data, filename)  # outside any transaction: parsing a big file takes seconds
+    with uow:
         headers = list(dict.fromkeys(h for s in f.sheets for h in s.header))
         remembered = {h: t for h, t in (src.mapping or {}).items() if h in headers}
         guessed = suggest_mapping([h for h in headers if h not in remembered])
@@ -207,15 +218,18 @@ def run_import(
     system: System,
     include_hidden: bool = True,
     progress: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a list into the registry from ``source_id`` with the confirmed ``mapping``."""
+    """Import a list into the registry from ``source_id`` with the confirmed ``mapping``;
+    ``on_start`` learns the import's number as soon as its record is committed."""
     targets = _targets(mapping)
     problems = check_mapping(targets)
     if problems:
         raise InvalidInput(problems[0], field="mapping")
     with system.uow() as uow:
         src = _source(uow, who, source_id, "list.import")
-        f = read_list(data, filename)
+    f = read_list(data, filename)  # outside any transaction: parsing a big file takes seconds
+    with system.uow() as uow:
         uow.intake.interrupt_running(source_id)
         uow.intake.remember_mapping(source_id, {h: t for h, t in mapping.items()})
         import_id = uow.intake.start_import(
@@ -241,6 +255,8 @@ def run_import(
             rows=f.row_count,
         )
         uow.commit()
+        if on_start:
+            on_start(import_id)
     defaults = SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category)
     report = ImportReport(import_id, f.row_count, warnings=list(f.warnings))
     batch: list[tuple[Sheet, Row]] = []
@@ -287,6 +303,9 @@ def _import_batch(
             for _, r in batch
         ]
         current = uow.intake.current_rows(src.id, keys)
+        known = uow.intake.persons_by_documents(
+            [d.number for m in mapped if m.person for d in m.person.documents]
+        )
         seen: dict[str, int] = {}
         new_people: list[tuple[int, Person]] = []
         records: list[dict[str, Any]] = []
@@ -317,7 +336,7 @@ def _import_batch(
                 status = "updated"
                 _update(uow, who, person_id, m.person, src.name, row.number)
             else:
-                existing = _match(uow, m.person)
+                existing = _match(known, m.person)
                 if existing is not None:
                     status, person_id = "matched", existing
                 else:
@@ -374,13 +393,13 @@ def _import_batch(
         uow.commit()
 
 
-def _match(uow: UnitOfWork, p: Person) -> int | None:
+def _match(known: dict[tuple[str, str, str | None], set[int]], p: Person) -> int | None:
     """An exact document match to a person already registered (one, not several)."""
     for d in p.documents:
         if d.kind in (DocumentKind.PASSPORT, DocumentKind.NATIONAL_ID):
-            found = uow.intake.persons_by_document(d.kind.value, d.number, d.issuing_country)
+            found = known.get((d.kind.value, d.number, d.issuing_country), set())
             if len(found) == 1:
-                return found[0]
+                return next(iter(found))
     return None
 
 
@@ -406,42 +425,63 @@ def _update(
             person_id,
             uow.now(),
             who.username,
-            f"updated from {source}, row {row_number}",
-            changes,
+            "updated from a list",
+            {**changes, "source": [None, f"{source}, row {row_number}"]},
         )
 
 
 def _form_households(system: System, who: Principal, import_id: int) -> int:
-    """Group the people of an import by the list's household key; people already in a household
-    keep it. The head is the row marked head, else the first row."""
+    """Group the people of an import by the list's household key, in one transaction; people
+    already in a household keep it. The head is the row marked head, else the first row."""
     with system.uow() as uow:
         groups = uow.intake.household_keys(import_id)
-        members = {
-            pid: p
-            for pid, p in (
-                (p.id, p) for p in uow.people.get_many([m for g in groups.values() for m, _ in g])
+        free = uow.people.without_household([pid for g in groups.values() for pid, _ in g])
+        plans: list[list[tuple[int, str]]] = []
+        for group in groups.values():
+            pids = [pid for pid, _ in group]
+            if not group or len(set(pids)) != len(pids) or not set(pids) <= free:
+                continue
+            head = next((pid for pid, rel in group if rel == "head"), pids[0])
+            plans.append(
+                [
+                    (pid, "head" if pid == head else (rel if rel and rel != "head" else "other"))
+                    for pid, rel in group
+                ]
             )
-        }
-    made = 0
-    for group in groups.values():
-        free = [
-            (pid, rel) for pid, rel in group if pid in members and members[pid].household_id is None
-        ]
-        if len(free) != len(group) or not free:
-            continue
-        head = next((pid for pid, rel in free if rel == "head"), free[0][0])
-        cmd = HouseholdInput(
+        now = uow.now()
+        hids = uow.households.add_numbered(
+            [next(p for p, r in plan if r == "head") for plan in plans], now
+        )
+        uow.people.set_households(
+            [(pid, hid, rel) for hid, plan in zip(hids, plans, strict=True) for pid, rel in plan],
+            now,
+        )
+        uow.history.add_many(
             [
-                (pid, "head" if pid == head else (rel if rel and rel != "head" else "other"))
-                for pid, rel in free
+                {
+                    "entity": "household",
+                    "entity_id": hid,
+                    "at": now,
+                    "username": who.username,
+                    "action": "created from a list",
+                    "changes": {"members": [None, [list(m) for m in plan]]},
+                }
+                for hid, plan in zip(hids, plans, strict=True)
             ]
         )
-        try:
-            create_household(cmd, who, system.uow())
-            made += 1
-        except InvalidInput:
-            continue  # e.g. people of two lists: left for a coordinator to join
-    return made
+        if hids:
+            audit(
+                uow,
+                who,
+                "household.create",
+                "import",
+                import_id,
+                households=len(hids),
+                first=hids[0],
+                last=hids[-1],
+            )
+        uow.commit()
+        return len(hids)
 
 
 def find_source(name: str, uow: UnitOfWork) -> int:
@@ -450,3 +490,275 @@ def find_source(name: str, uow: UnitOfWork) -> int:
         if src is None:
             raise NotFound(f"no source named {name!r}; create it first")
         return int(src.id)
+
+
+# -- the intake pages ------------------------------------------------------------------------------
+
+FINISHED = ("done", "failed", "interrupted")
+
+
+@dataclass(frozen=True)
+class ImportView:
+    """One import as its page shows it: the rows done so far, by status."""
+
+    id: int
+    source_id: int
+    source_name: str
+    filename: str
+    status: str  # running, done, failed, interrupted
+    rows_total: int
+    counts: dict[str, int]
+    warnings: list[str]
+    started_by: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @property
+    def rows_done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def adds_up(self) -> bool:
+        return self.rows_done == self.rows_total
+
+
+@dataclass(frozen=True)
+class SourceView:
+    id: int
+    name: str
+    sponsoring_nation: str | None
+    sponsor_org: str | None
+    category: str
+    imports: list[ImportView]  # the latest first
+    quarantined: int  # rows that still wait for a correction
+
+
+def _import_view(imp: Any, source_name: str) -> ImportView:
+    return ImportView(
+        imp.id,
+        imp.source_id,
+        source_name,
+        imp.filename,
+        imp.status,
+        imp.rows_total,
+        {s: int((imp.counts or {}).get(s, 0)) for s in STATUSES},
+        list(imp.warnings or []),
+        imp.started_by,
+        imp.started_at,
+        imp.finished_at,
+    )
+
+
+def list_sources(who: Principal, uow: UnitOfWork, last: int = 3) -> list[SourceView]:
+    """The sources the caller may use (a liaison: its nation's; a sponsor: its organisation's),
+    each with its latest imports and the number of rows waiting in quarantine."""
+    with uow:
+        demand(uow, who, Action.LISTS_IMPORT, "source")
+        mine = [
+            s
+            for s in uow.intake.sources()
+            if may_use_source(who, s.sponsoring_nation, s.sponsor_org)
+        ]
+        r = db.source_row.c
+        held: dict[int, int] = {
+            sid: int(n)
+            for sid, n in uow.conn.execute(
+                sa.select(r.source_id, sa.func.count())
+                .where(
+                    r.source_id.in_([s.id for s in mine]),
+                    r.current.is_(True),
+                    r.status == "quarantined",
+                )
+                .group_by(r.source_id)
+            )
+        }
+        return [
+            SourceView(
+                s.id,
+                s.name,
+                s.sponsoring_nation,
+                s.sponsor_org,
+                s.category,
+                [_import_view(i, s.name) for i in uow.intake.imports(s.id)[:last]],
+                held.get(s.id, 0),
+            )
+            for s in mine
+        ]
+
+
+def import_status(import_id: int, who: Principal, uow: UnitOfWork) -> ImportView:
+    """Where an import stands; only for a caller who may use its source."""
+    with uow:
+        demand(uow, who, Action.LISTS_IMPORT, "import", import_id)
+        imp = uow.intake.get_import(import_id)
+        if imp is None:
+            if who.role is Role.COORDINATOR:
+                raise NotFound(f"no import {import_id}")
+            raise refuse(
+                uow, who, "list.import.view", "import", import_id, "not an import of yours"
+            )
+        src = _source(uow, who, imp.source_id, "list.import.view")
+        return _import_view(imp, src.name)
+
+
+def fail_import(import_id: int, message: str, uow: UnitOfWork, who: Principal = SYSTEM) -> None:
+    """An import whose worker stopped on an error: marked failed, the message kept with it and
+    on the audit trail. The rows of the batches committed before stay; a re-run completes it."""
+    message = message[:1000]
+    with uow:
+        imp = uow.intake.get_import(import_id)
+        if imp is None:
+            return
+        if imp.status == "running":
+            c = db.list_import.c
+            uow.conn.execute(
+                db.list_import.update()
+                .where(c.id == import_id, c.status == "running")
+                .values(
+                    status="failed",
+                    warnings=[*(imp.warnings or []), f"The import stopped: {message}"],
+                    finished_at=uow.now(),
+                )
+            )
+        audit(
+            uow,
+            who,
+            "list.import",
+            "source",
+            imp.source_id,
+            outcome="failed",
+            import_id=import_id,
+            error=message,
+        )
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    id: int
+    import_id: int
+    sheet: str
+    row_number: int
+    hidden: bool
+    values: dict[str, str]  # header -> the cell as read (or as last corrected)
+    errors: list[dict[str, str]]  # field, message
+
+
+@dataclass(frozen=True)
+class QuarantineView:
+    source_id: int
+    source_name: str
+    mapping: dict[str, str | None]  # the source's remembered mapping: header -> field
+    rows: list[QuarantinedRow]
+
+
+def quarantine(source_id: int, who: Principal, uow: UnitOfWork) -> QuarantineView:
+    """Every row of the source waiting for a correction, with its reasons and original cells."""
+    with uow:
+        src = _source(uow, who, source_id, "quarantine.view")
+        rows = [
+            QuarantinedRow(
+                r.id,
+                r.import_id,
+                r.sheet,
+                r.row_number,
+                r.hidden,
+                {str(k): "" if v is None else str(v) for k, v in (r.values or {}).items()},
+                list(r.errors or []),
+            )
+            for r in uow.intake.quarantined(source_id)
+        ]
+        audit(uow, who, "quarantine.view", "source", source_id, rows=[r.id for r in rows])
+        uow.commit()
+        return QuarantineView(src.id, src.name, dict(src.mapping or {}), rows)
+
+
+def row_fingerprint(values: dict[str, str], targets: dict[str, Target | None]) -> str:
+    """What a row says, as run_import fingerprints it: its mapped cells."""
+    return _digest(sorted((tg.value, values.get(h, "")) for h, tg in targets.items() if tg))
+
+
+@dataclass(frozen=True)
+class Resubmitted:
+    person_id: int
+    status: str  # imported (registered now) or matched (already registered: linked)
+    source_id: int
+    row_number: int
+
+
+def resubmit_row(
+    row_id: int, values: dict[str, str], who: Principal, system: System
+) -> Resubmitted:
+    """A quarantined row with corrected cells, checked again with the source's mapping: the
+    person is registered (or linked, if their document is registered already) and the row
+    marked resolved; InvalidInput with the remaining reasons otherwise. Nothing is deleted."""
+    with system.uow() as uow:
+        demand(uow, who, Action.LISTS_IMPORT, "source_row", row_id)
+        row = uow.intake.row(row_id)
+        if row is None:
+            if who.role is Role.COORDINATOR:
+                raise NotFound(f"no row {row_id}")
+            raise refuse(uow, who, "row.resubmit", "source_row", row_id, "not a row of yours")
+        src = _source(uow, who, row.source_id, "row.resubmit")
+        if row.status != "quarantined" or not row.current:
+            raise Conflict(f"row {row.row_number} is no longer in quarantine: it is {row.status}")
+        cells = {str(h): str(values.get(h, "")).strip() for h in (row.values or {})}
+        targets = _targets(dict(src.mapping or {}))
+        defaults = SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category)
+        m = map_row(cells, targets, defaults, uow.now().date())
+        if m.person is None:
+            raise InvalidInput(m.errors or [FieldError("", "the row still names nobody")])
+        p = m.person
+        if not may_write(who, PersonScope(p.sponsoring_nation, p.sponsor_org)):
+            raise InvalidInput(
+                f"the row names {p.sponsor_org!r}; you register people for {who.org!r} only",
+                field="sponsor_org",
+            )
+        key = row_key(cells, targets, m)
+        r = db.source_row.c
+        twin = uow.conn.execute(
+            sa.select(r.row_number, r.import_id).where(
+                r.source_id == src.id, r.current.is_(True), r.row_key == key, r.id != row.id
+            )
+        ).first()
+        if twin is not None:
+            raise InvalidInput(
+                f"row {twin.row_number} of import {twin.import_id} of this source is about the "
+                "same person (same list number, document, or names and birth date); "
+                "correct one of them"
+            )
+        now = uow.now()
+        known = uow.intake.persons_by_documents([d.number for d in p.documents])
+        existing = _match(known, p)
+        if existing is not None:
+            pid, status = existing, "matched"
+        else:
+            pid, status = uow.people.add(p, now), "imported"
+            uow.history.add(
+                "person",
+                pid,
+                now,
+                who.username,
+                "registered after correction",
+                {"source": [None, f"{src.name}, row {row.row_number} after correction"]},
+            )
+        uow.intake.resolve_row(row.id, pid, cells, row_fingerprint(cells, targets))
+        uow.conn.execute(
+            db.source_row.update().where(r.id == row.id).values(row_key=key, status=status)
+        )
+        audit(
+            uow,
+            who,
+            "row.resubmit",
+            "source_row",
+            row.id,
+            source_id=src.id,
+            person_id=pid,
+            status=status,
+        )
+        uow.commit()
+        return Resubmitted(pid, status, src.id, row.row_number)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput
@@ -33,6 +34,9 @@ _SEX = {
     "اناث": "F",
     "x": "X",
     "other": "X",
+    "u": "U",
+    "unknown": "U",
+    "not known": "U",
 }
 _DEMONYMS = {
     "afghan": "AF",
@@ -142,6 +146,7 @@ class MappedRow:
     source_id: str | None = None
 
 
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
 

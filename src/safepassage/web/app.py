@@ -15,7 +15,14 @@ from fastapi.staticfiles import StaticFiles
 
 from safepassage.bootstrap import System
 from safepassage.web import errors
-from safepassage.web.routes import api, pages_admin, pages_auth, pages_flights, pages_people
+from safepassage.web.routes import (
+    api,
+    pages_admin,
+    pages_auth,
+    pages_flights,
+    pages_lists,
+    pages_people,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -70,6 +77,6 @@ def create_app(system: System) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (pages_auth, pages_people, pages_flights, pages_admin, api):
+    for module in (pages_auth, pages_people, pages_flights, pages_lists, pages_admin, api):
         app.include_router(module.router)
     return app

@@ -156,9 +156,18 @@ class IntakeRepository:
             out.setdefault(row.household_key, []).append((row.person_id, row.relationship))
         return out
 
-    def persons_by_document(self, kind: str, number: str, country: str | None) -> list[int]:
+    def persons_by_documents(
+        self, numbers: Sequence[str]
+    ) -> dict[tuple[str, str, str | None], set[int]]:
+        """(kind, number, issuing country) -> the people holding that document."""
+        out: dict[tuple[str, str, str | None], set[int]] = {}
+        if not numbers:
+            return out
         d = t.document.c
-        q = sa.select(d.person_id).where(d.kind == kind, d.number == number)
-        if country:
-            q = q.where(d.issuing_country == country)
-        return list(self.conn.scalars(q.limit(2)))
+        for row in self.conn.execute(
+            sa.select(d.person_id, d.kind, d.number, d.issuing_country).where(
+                d.number.in_(sorted(set(numbers)))
+            )
+        ):
+            out.setdefault((row.kind, row.number, row.issuing_country), set()).add(row.person_id)
+        return out

@@ -109,6 +109,31 @@ class PeopleRepository:
                 )
             )
 
+    def set_households(self, rows: Sequence[tuple[int, int, str]], now: dt.datetime) -> None:
+        """Put many people in households at once: (person, household, relationship)."""
+        if rows:
+            self.conn.execute(
+                t.person.update()
+                .where(t.person.c.id == sa.bindparam("pid"))
+                .values(
+                    household_id=sa.bindparam("hid"),
+                    relationship=sa.bindparam("rel"),
+                    updated_at=now,
+                    version=t.person.c.version + 1,
+                ),
+                [{"pid": p, "hid": h, "rel": r} for p, h, r in rows],
+            )
+
+    def without_household(self, ids: Sequence[int]) -> set[int]:
+        if not ids:
+            return set()
+        p = t.person.c
+        return set(
+            self.conn.scalars(
+                sa.select(p.id).where(p.id.in_(sorted(set(ids))), p.household_id.is_(None))
+            )
+        )
+
     def _write_children(self, pairs: Iterable[tuple[int, Person]]) -> None:
         nats, docs, keys = [], [], []
         for pid, p in pairs:

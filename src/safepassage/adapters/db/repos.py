@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -50,6 +51,28 @@ class HouseholdRepository:
         )
         if res.rowcount != 1:
             raise Conflict("this household was changed by someone else; reload it and try again")
+
+    def add_numbered(self, heads: Sequence[int], now: dt.datetime) -> list[int]:
+        """New households for these heads, referenced H0000123 after their own id."""
+        if not heads:
+            return []
+        rows = [
+            {
+                "reference": "tmp" + secrets.token_hex(8),
+                "head_person_id": h,
+                "created_at": now,
+                "version": 0,
+            }
+            for h in heads
+        ]
+        ids = self.add_many(rows)
+        self.conn.execute(
+            t.household.update()
+            .where(t.household.c.id == sa.bindparam("hid"))
+            .values(reference=sa.bindparam("ref")),
+            [{"hid": i, "ref": f"H{i:07d}"} for i in ids],
+        )
+        return ids
 
     def set_heads(self, rows: Sequence[dict[str, int]]) -> None:
         """Point households at their heads after a bulk load (``hid`` → ``pid``)."""

@@ -1,0 +1,356 @@
+"""Lists in: sources, an upload that shows hidden content and the column mapping before anything
+is imported, the import's progress, and the quarantine where rows are corrected one by one.
+
+An upload is kept on the server between the preview and the import, in a private directory of
+the system's temporary folder (named by a random token that the form carries; never a path),
+and deleted once imported; uploads never imported are swept after 24 hours. The import runs in
+a background thread; the page polls its progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.errors import ConfigurationError, Conflict, InvalidInput, SafepassageError
+from safepassage.domain.intake import Target, check_mapping
+from safepassage.domain.people import Category
+from safepassage.services import intake
+from safepassage.services.common import authorize
+from safepassage.services.nations import list_nations
+from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.render import render
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 50 * 1024 * 1024
+KEEP_SECONDS = 24 * 3600
+START_WAIT = 10.0  # seconds to wait for an import's record before sending the user on
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+_GONE = "this upload is no longer kept (it was imported, or is older than a day); upload it again"
+_TOO_LARGE = "the file is larger than the limit of 50 MB; split the list into smaller files"
+_RUNNING: dict[int, dict[str, Any]] = {}  # source -> its import running in this process
+_LOCK = threading.Lock()
+
+
+# -- uploads kept between the preview and the import ----------------------------------------------
+def _uploads() -> Path:
+    folder = Path(tempfile.gettempdir()) / "safepassage-uploads"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+        raise ConfigurationError(f"{folder} is not this server's own folder; remove it")
+    folder.chmod(0o700)
+    return folder
+
+
+def _keep(data: bytes, meta: dict[str, Any]) -> str:
+    folder = _uploads()
+    cutoff = time.time() - KEEP_SECONDS
+    for old in folder.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:
+            pass
+    token = secrets.token_urlsafe(24)
+    for name, content in ((f"{token}.json", json.dumps(meta).encode()), (token, data)):
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+    return token
+
+
+def _kept(token: str, who: Principal) -> tuple[bytes, dict[str, Any]]:
+    """The upload behind ``token``, if the caller is the one who uploaded it."""
+    if not _TOKEN.fullmatch(token):
+        raise InvalidInput(_GONE, field="file")
+    folder = _uploads()
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text())
+        data = (folder / token).read_bytes()
+    except (OSError, ValueError) as e:
+        raise InvalidInput(_GONE, field="file") from e
+    if meta.get("user") != who.username:
+        raise InvalidInput(_GONE, field="file")
+    return data, meta
+
+
+def _forget(token: str) -> None:
+    for name in (token, f"{token}.json"):
+        (_uploads() / name).unlink(missing_ok=True)
+
+
+def _not_too_large(request: Request) -> None:
+    """Refuse an upload that is too large from its declared length, before it is read."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BYTES + 1024 * 1024:
+        raise InvalidInput(_TOO_LARGE, field="file")
+
+
+SmallEnough = Annotated[None, Depends(_not_too_large)]
+
+
+# -- pages ----------------------------------------------------------------------------------------
+def _lists_page(
+    request: Request,
+    who: Principal,
+    system: Sys,
+    errors: dict[str, str] | None = None,
+    v: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    sources = intake.list_sources(who, system.uow())
+    nations = []
+    if who.role is Role.COORDINATOR:
+        nations = [(n.code, n.name) for n in list_nations(who, system.uow()).nations]
+    return render(
+        request,
+        "pages/lists.html",
+        {
+            "sources": sources,
+            "nations": nations,
+            "categories": [(c.value, c.value.replace("_", " ")) for c in Category],
+            "errors": errors or {},
+            "v": v or {"category": "other"},
+        },
+        status_code=status,
+    )
+
+
+@router.get("/lists")
+def lists(request: Request, who: Who, system: Sys, starting: int = 0) -> Response:
+    return _lists_page(request, who, system, v={"category": "other", "starting": starting})
+
+
+@router.post("/lists/sources")
+async def source_create(request: Request, who: Who, system: Sys) -> Response:
+    form = await request.form()
+    v = {k: str(form.get(k, "")) for k in ("name", "sponsoring_nation", "sponsor_org", "category")}
+    cmd = intake.SourceInput(
+        v["name"],
+        v["sponsoring_nation"] or None,
+        v["sponsor_org"] or None,
+        v["category"] or "other",
+    )
+    try:
+        intake.save_source(cmd, who, system.uow())
+    except InvalidInput as e:
+        return _lists_page(request, who, system, e.by_field(), v, 422)
+    return RedirectResponse("/lists", status_code=303)
+
+
+def _preview_page(
+    request: Request,
+    who: Principal,
+    system: Sys,
+    pre: intake.Preview,
+    token: str,
+    source_id: int,
+    include_hidden: bool | None = None,
+    status: int = 200,
+) -> Response:
+    f = pre.file
+    hidden_rows = bool(pre.hidden_rows or pre.hidden_sheets)
+    examples: dict[str, str] = {}
+    for s in f.sheets:
+        for r in s.rows[:50]:
+            for h, cell in r.values.items():
+                if cell.strip() and h not in examples:
+                    examples[h] = cell
+    chosen = [t for t in pre.mapping.values() if t]
+    source = next((s for s in intake.list_sources(who, system.uow()) if s.id == source_id), None)
+    return render(
+        request,
+        "pages/list_preview.html",
+        {
+            "pre": pre,
+            "token": token,
+            "source": source,
+            "hidden": hidden_rows or any(s.hidden_columns for s in f.sheets),
+            "include_hidden": (not hidden_rows) if include_hidden is None else include_hidden,
+            "examples": examples,
+            "targets": [(t.value, t.value.replace("_", " ")) for t in Target],
+            "repeated": {t for t in chosen if chosen.count(t) > 1},
+        },
+        status_code=status,
+    )
+
+
+def _filename(name: str) -> str:
+    return (name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "list")[-200:]
+
+
+@router.post("/lists/preview")
+async def list_preview(request: Request, _: SmallEnough, who: Who, system: Sys) -> Response:
+    async with request.form() as form:  # closes the uploaded file's spool whatever happens
+        authorize(who, Action.LISTS_IMPORT, system.uow())
+        upload, sid = form.get("file"), str(form.get("source_id", ""))
+        errors: dict[str, str] = {}
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            errors["file"] = "choose the list's file: CSV or Excel workbook (.xlsx)"
+        elif (upload.size or 0) > MAX_BYTES:
+            errors["file"] = _TOO_LARGE
+        if not sid.isdigit():
+            errors["source_id"] = "choose the source the list comes from"
+        if errors or not isinstance(upload, UploadFile):
+            return _lists_page(request, who, system, errors, {"source_id": sid}, 422)
+        name, data = _filename(upload.filename or ""), await upload.read()
+    try:
+        pre = await asyncio.to_thread(intake.preview, data, name, int(sid), who, system.uow())
+    except InvalidInput as e:
+        return _lists_page(request, who, system, e.by_field(), {"source_id": sid}, 422)
+    token = _keep(data, {"user": who.username, "filename": name, "source_id": int(sid)})
+    return _preview_page(request, who, system, pre, token, int(sid))
+
+
+def _mapping(form: FormData) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for key, header in form.multi_items():
+        if key.startswith("col_") and isinstance(header, str):
+            mapping[header] = str(form.get("map_" + key[4:], "")) or None
+    return mapping
+
+
+def _problems(mapping: dict[str, str | None]) -> list[str]:
+    try:
+        return check_mapping({h: Target(t) if t else None for h, t in mapping.items()})
+    except ValueError:
+        return ["a column is mapped to a field that does not exist; choose again"]
+
+
+@router.post("/lists/import")
+async def list_import(request: Request, who: Who, system: Sys) -> Response:
+    authorize(who, Action.LISTS_IMPORT, system.uow())
+    form = await request.form()
+    token = str(form.get("token", ""))
+    data, meta = _kept(token, who)
+    filename, source_id = str(meta["filename"]), int(meta["source_id"])
+    mapping, include_hidden = _mapping(form), form.get("include_hidden") == "on"
+    problems = _problems(mapping)
+    if problems:
+        pre = await asyncio.to_thread(intake.preview, data, filename, source_id, who, system.uow())
+        pre = intake.Preview(pre.file, mapping, problems, pre.hidden_rows, pre.hidden_sheets)
+        return _preview_page(request, who, system, pre, token, source_id, include_hidden, 422)
+    started = threading.Event()
+    box: dict[str, Any] = {}
+    with _LOCK:  # one import per source at a time (also a double click on Import)
+        if source_id in _RUNNING:
+            running = _RUNNING[source_id].get("id", "")
+            raise Conflict(
+                f"a list is still being imported into this source (import {running}); "
+                "wait until it is done, then import this one"
+            )
+        _RUNNING[source_id] = box
+
+    def on_start(import_id: int) -> None:
+        box["id"] = import_id
+        started.set()
+
+    def work() -> None:
+        try:
+            intake.run_import(
+                data, filename, source_id, mapping, who, system, include_hidden, on_start=on_start
+            )
+        except Exception as e:
+            box["error"] = e
+            log.exception("import of %r (source %s) failed", filename, source_id)
+            if "id" in box:  # the import's record exists: it must not stay "running"
+                try:
+                    intake.fail_import(box["id"], f"{type(e).__name__}: {e}", system.uow(), who)
+                except Exception:
+                    log.exception("could not mark import %s failed", box["id"])
+        finally:
+            with _LOCK:
+                _RUNNING.pop(source_id, None)
+            started.set()
+            _forget(token)
+
+    threading.Thread(target=work, name=f"import-{source_id}", daemon=True).start()
+    await asyncio.to_thread(started.wait, START_WAIT)
+    if "id" in box:
+        return RedirectResponse(f"/lists/imports/{box['id']}", status_code=303)
+    if isinstance(box.get("error"), SafepassageError):
+        raise box["error"]
+    if "error" in box:
+        raise RuntimeError("the import could not start; the error is in the server's log")
+    return RedirectResponse("/lists?starting=1", status_code=303)  # listed once it has started
+
+
+@router.get("/lists/imports/{import_id}")
+def import_page(request: Request, import_id: int, who: Who, uow: UoW) -> Response:
+    imp = intake.import_status(import_id, who, uow)
+    return render(request, "pages/list_import.html", {"imp": imp})
+
+
+@router.get("/lists/imports/{import_id}/progress")
+def import_progress(request: Request, import_id: int, who: Who, uow: UoW) -> Response:
+    imp = intake.import_status(import_id, who, uow)
+    return render(request, "partials/import_progress.html", {"imp": imp})
+
+
+def _quarantine_page(
+    request: Request, who: Principal, system: Sys, source_id: int, status: int = 200, **ctx: Any
+) -> Response:
+    q = intake.quarantine(source_id, who, system.uow())
+    ctx = {"notice": "", "person": 0, "row_errors": {}, "row_values": {}, **ctx}
+    return render(request, "pages/quarantine.html", {"q": q, **ctx}, status_code=status)
+
+
+@router.get("/lists/sources/{source_id}/quarantine")
+def quarantine_page(
+    request: Request,
+    source_id: int,
+    who: Who,
+    system: Sys,
+    row: int = 0,
+    person: int = 0,
+    status: str = "",
+) -> Response:
+    notice = f"Row {row} is registered." if row and person else ""
+    if notice and status == "matched":
+        notice = f"Row {row} was registered already (same document): linked to that record."
+    return _quarantine_page(request, who, system, source_id, notice=notice, person=person)
+
+
+@router.post("/lists/rows/{row_id}")
+async def row_resubmit(request: Request, row_id: int, who: Who, system: Sys) -> Response:
+    form = await request.form()
+    values: dict[str, str] = {}
+    for key, header in form.multi_items():
+        if key.startswith("header_") and isinstance(header, str):
+            values[header] = str(form.get("cell_" + key[7:], ""))
+    try:
+        done = intake.resubmit_row(row_id, values, who, system)
+    except InvalidInput as e:
+        sid = str(form.get("source_id", ""))
+        if not sid.isdigit():
+            raise
+        return _quarantine_page(
+            request,
+            who,
+            system,
+            int(sid),
+            422,
+            row_errors={row_id: e.errors},
+            row_values={row_id: values},
+        )
+    return RedirectResponse(
+        f"/lists/sources/{done.source_id}/quarantine?row={done.row_number}"
+        f"&person={done.person_id}&status={done.status}",
+        status_code=303,
+    )
