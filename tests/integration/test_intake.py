@@ -196,3 +196,16 @@ def test_an_import_killed_half_way_leaves_whole_people_and_a_rerun_completes_it(
             c.execute(sa.text("select status, count(*) from list_import group by status")).all()
         )
     assert people_made == n and statuses == {"interrupted": 1, "done": 1}
+
+
+def test_a_person_keeps_the_list_rows_it_came_from(world: World) -> None:
+    sid = _source(world)
+    _import(world, csv(*ROWS[:1]), sid, "first.csv")
+    _import(world, csv(ROWS[0].replace("0701234567", "0709876543")), sid, "second.csv")
+    found = people.search_people("Ahmad Karimi", people.PeopleFilter(), SYSTEM, world.system.uow())
+    ahmad = next(p for p in found.people if p.given_name == "Ahmad")
+    rows = people.get_person(ahmad.id or 0, SYSTEM, world.system.uow()).provenance
+    assert [(r["source"], r["filename"], r["row_number"], r["status"]) for r in rows] == [
+        ("German embassy", "second.csv", 2, "updated"),
+        ("German embassy", "first.csv", 2, "imported"),
+    ]

@@ -48,7 +48,7 @@ from safepassage.services.common import SYSTEM, UnitOfWork, audit, demand, refus
 from safepassage.services.intake_rows import MappedRow, SourceDefaults, map_row
 from safepassage.services.people import changes_between
 
-BATCH = 1000
+BATCH = 2000
 Progress = Callable[[int, int], None]  # rows done, rows in all
 STATUSES = ("imported", "updated", "unchanged", "matched", "quarantined", "excluded")
 
@@ -374,19 +374,7 @@ def _import_batch(
         ids = uow.people.add_many([p for _, p in new_people], uow.now())
         for (i, _), pid in zip(new_people, ids, strict=True):
             records[i]["person_id"] = pid
-        uow.history.add_many(
-            [
-                {
-                    "entity": "person",
-                    "entity_id": pid,
-                    "at": uow.now(),
-                    "username": who.username,
-                    "action": "imported",
-                    "changes": {"source": [None, f"{src.name}, row {batch[i][1].number}"]},
-                }
-                for (i, _), pid in zip(new_people, ids, strict=True)
-            ]
-        )
+        # no history row per person: the row record (source, file, sheet, row) is the provenance
         uow.intake.retire(retire)
         uow.intake.add_rows(records)
         uow.intake.set_counts(import_id, report.counts)

@@ -249,6 +249,7 @@ class PersonView:
     can_edit: bool
     history: list[dict[str, Any]] = field(default_factory=list)
     station_view: bool = False
+    provenance: list[dict[str, Any]] = field(default_factory=list)  # the list rows behind it
 
 
 def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
@@ -274,8 +275,10 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             shown_ids = [m.id for m in shown]
         history: list[dict[str, Any]] = []
         station = who.role is Role.STATION
+        provenance: list[dict[str, Any]] = []
         if not station:
             history = [dict(r._mapping) for r in uow.history.of("person", person_id)]
+            provenance = [dict(r._mapping) for r in uow.intake.provenance(person_id)]
         audit(
             uow,
             who,
@@ -291,6 +294,7 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             may_write(who, scope) and who.role is not Role.STATION,
             history,
             station,
+            provenance,
         )
 
 

@@ -171,3 +171,27 @@ class IntakeRepository:
         ):
             out.setdefault((row.kind, row.number, row.issuing_country), set()).add(row.person_id)
         return out
+
+    def provenance(self, person_id: int) -> list[sa.Row]:
+        """Every list row that spoke of this person: source, file, sheet, row, when, status."""
+        r, i, s = t.source_row.c, t.list_import.c, t.source.c
+        return list(
+            self.conn.execute(
+                sa.select(
+                    s.name.label("source"),
+                    i.filename,
+                    i.started_at,
+                    r.sheet,
+                    r.row_number,
+                    r.status,
+                )
+                .select_from(
+                    t.source_row.join(t.list_import, i.id == r.import_id).join(
+                        t.source, s.id == r.source_id
+                    )
+                )
+                .where(r.person_id == person_id)
+                .order_by(i.id.desc(), r.row_number)
+                .limit(50)
+            )
+        )

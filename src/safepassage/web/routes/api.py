@@ -152,6 +152,7 @@ def api_person(person_id: int, who: Who, uow: UoW) -> dict[str, Any]:
         "household": v.household,
         "can_edit": v.can_edit,
         "history": v.history,
+        "provenance": v.provenance,
     }
 
 
