@@ -7,6 +7,7 @@ each role's API token.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -102,6 +103,14 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/users"): frozenset({C}),
     ("POST", "/api/v1/users"): frozenset({C}),
     ("GET", "/api/v1/audit"): frozenset({C}),
+    ("GET", "/signup"): PUBLIC,
+    ("POST", "/signup"): PUBLIC,
+    ("GET", "/signup/receipt"): PUBLIC,
+    ("POST", "/signup/receipt"): PUBLIC,
+}
+SIGNUP_FORMS = {  # public forms: posted with the token of their own page, as a browser would
+    ("POST", "/signup"): {"given_name": "Ali", "phone": "0701234599"},
+    ("POST", "/signup/receipt"): {"code": "ABCDE-FGHJK"},
 }
 
 
@@ -214,6 +223,14 @@ def test_route_allows_exactly_the_roles_in_its_entry(
         with TestClient(app, base_url="https://testserver") as anon:
             if route == ("POST", "/login"):
                 login(anon, "viewer.user")  # anyone may post the login form
+                return
+            if route in SIGNUP_FORMS:
+                page = anon.get(url).text
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+                assert token, f"no form token on {path}"
+                data = SIGNUP_FORMS[route] | {"csrf_token": token.group(1)}
+                r = anon.post(url, data=data, follow_redirects=False)
+                assert r.status_code == 200, f"{method} {path} should be public: {r.text[:300]}"
                 return
             r = anon.request(method, url, follow_redirects=False)
         assert r.status_code == 200, f"{method} {path} should be public"

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.engine import READONLY
 from safepassage.domain.errors import AccessDenied
 from safepassage.services import intake, people
 from safepassage.services.common import SYSTEM
@@ -33,7 +34,8 @@ def csv(*rows: str) -> bytes:
 
 
 def _count(world: World, table: sa.Table) -> int:
-    with world.system.engine.connect() as c:
+    # a read-only transaction: on SQLite it must not queue behind the importer's write lock
+    with world.system.engine.connect().execution_options(**{READONLY: True}) as c:
         return int(c.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 

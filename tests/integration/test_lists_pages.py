@@ -382,3 +382,18 @@ def test_a_correction_never_registers_a_person_twice(world: World) -> None:
     assert (done.status, done.person_id) == ("matched", first.person_id)
     with world.system.uow() as uow:
         assert uow.intake.quarantined(sid) == []
+
+
+def test_the_record_page_shows_the_list_rows_a_person_came_from(world, client_as) -> None:  # type: ignore[no-untyped-def]
+    from safepassage.services import intake, people
+    from safepassage.services.common import SYSTEM
+
+    sid = intake.save_source(
+        intake.SourceInput("Kabul office list", "RU"), SYSTEM, world.system.uow()
+    )
+    data = b"Name;Father Name;DOB\nFarid;Ghulam;1990\n"
+    pre = intake.preview(data, "office.csv", sid, SYSTEM, world.system.uow())
+    intake.run_import(data, "office.csv", sid, pre.mapping, SYSTEM, world.system)
+    found = people.search_people("Farid Ghulam", people.PeopleFilter(), SYSTEM, world.system.uow())
+    html = client_as("liaison").get(f"/people/{found.people[0].id}").text
+    assert "On lists" in html and "Kabul office list" in html and "office.csv" in html

@@ -22,6 +22,7 @@ from safepassage.web.routes import (
     pages_flights,
     pages_lists,
     pages_people,
+    pages_signup,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -79,4 +80,5 @@ def create_app(system: System) -> FastAPI:
 
     for module in (pages_auth, pages_people, pages_flights, pages_lists, pages_admin, api):
         app.include_router(module.router)
+    app.include_router(pages_signup.router)  # public: no login
     return app

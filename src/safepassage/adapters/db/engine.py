@@ -12,6 +12,8 @@ from alembic.config import Config
 from safepassage.domain.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READONLY = "safepassage_readonly"
+"""Execution option: a transaction that only reads, so SQLite need not wait for the write lock."""
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -40,7 +42,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
                 return  # each statement commits on its own; a BEGIN would swallow them
             # Nearly every use case writes (a read of a person writes its audit entry): take the
             # write lock at the start, so that two writers queue instead of failing on upgrade.
-            conn.exec_driver_sql("BEGIN" if conn.info.get("readonly") else "BEGIN IMMEDIATE")
+            readonly = conn.get_execution_options().get(READONLY)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":

@@ -150,6 +150,8 @@ person = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    # registered by the person themselves through the public sign-up page, not yet confirmed
+    sa.Column("self_declared", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_person_nation_id", "sponsoring_nation", "id"),
     sa.Index("ix_person_org_id", "sponsor_org", "id"),
     sa.Index("ix_person_household", "household_id"),
@@ -340,4 +342,17 @@ source_row = sa.Table(
     sa.Index("ix_source_row_import", "import_id", "sheet", "row_number", unique=True),
     sa.Index("ix_source_row_person", "person_id"),
     sa.Index("ix_source_row_status", "source_id", "status", "current"),
+)
+
+signup = sa.Table(
+    "signup",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # the SHA-256 of the receipt code; the code itself is shown once and never stored
+    sa.Column("receipt_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id"), nullable=False),
+    sa.Column("head_person_id", sa.Integer, sa.ForeignKey("person.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False, default=""),  # the client's address
+    sa.Column("persons", sa.Integer, nullable=False),
 )

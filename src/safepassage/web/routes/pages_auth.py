@@ -31,14 +31,15 @@ class LoginThrottle:
 
     MAX_KEYS = 10_000
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
+    def __init__(self, per_minute: int, window: float = 60) -> None:
+        self.per_minute = per_minute  # attempts allowed per window (a minute unless told)
+        self.window = window
         self.attempts: dict[str, deque[float]] = {}
         self.lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
         q = self.attempts.setdefault(key, deque())
-        while q and now - q[0] > 60:
+        while q and now - q[0] > self.window:
             q.popleft()
         return q
 
@@ -47,7 +48,8 @@ class LoginThrottle:
         with self.lock:
             now = time.monotonic()
             if len(self.attempts) > self.MAX_KEYS:
-                for k in [k for k, q in self.attempts.items() if not q or now - q[-1] > 60]:
+                stale = [k for k, q in self.attempts.items() if not q or now - q[-1] > self.window]
+                for k in stale:
                     del self.attempts[k]
             queues = [self._recent(k, now) for k in keys]
             if any(len(q) >= self.per_minute for q in queues):
