@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.people_repo import insert_many
 from safepassage.domain.errors import Conflict
 from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
@@ -32,11 +33,7 @@ class HouseholdRepository:
     def add_many(self, rows: Sequence[dict[str, object]]) -> list[int]:
         if not rows:
             return []
-        res = self.conn.execute(
-            t.household.insert().returning(t.household.c.id, sort_by_parameter_order=True),
-            list(rows),
-        )
-        return [r[0] for r in res]
+        return insert_many(self.conn, t.household, [dict(r) for r in rows])
 
     def get(self, household_id: int) -> sa.Row | None:
         return self.conn.execute(
