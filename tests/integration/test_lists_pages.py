@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import InvalidInput
-from safepassage.services import intake
+from safepassage.services import intake, intake_review
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes import pages_lists
 from tests.integration.conftest import World, csrf_of
@@ -376,9 +376,9 @@ def test_a_correction_never_registers_a_person_twice(world: World) -> None:
         (first,) = [r for r in uow.intake.rows_of_import(bad.import_id) if r.id != bad.id]
     assert "repeats row 2" in bad.errors[0]["message"]
     with pytest.raises(InvalidInput, match="same person"):  # the same list number again
-        intake.resubmit_row(bad.id, dict(bad.values), SYSTEM, world.system)
+        intake_review.resubmit_row(bad.id, dict(bad.values), SYSTEM, world.system)
     other = dict(bad.values, ID="A9")  # another number, but the same Tazkira: linked
-    done = intake.resubmit_row(bad.id, other, SYSTEM, world.system)
+    done = intake_review.resubmit_row(bad.id, other, SYSTEM, world.system)
     assert (done.status, done.person_id) == ("matched", first.person_id)
     with world.system.uow() as uow:
         assert uow.intake.quarantined(sid) == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from contextlib import suppress
 from dataclasses import dataclass
 
 from safepassage.domain.countries import country
@@ -262,10 +263,8 @@ def _country(code: str, what: str, where: str) -> str | None:
     if len(key) == 3 and key.isalpha():
         if key.startswith("X"):
             return None
-        try:
+        with suppress(InvalidInput):  # not ISO either: refused below, naming the field
             return country(key).alpha2
-        except InvalidInput:
-            pass
     raise InvalidInput(
         f"the {what} {code!r} ({where}) is not an ICAO country code: re-scan or check the line",
         field=_FIELD,

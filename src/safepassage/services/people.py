@@ -169,7 +169,8 @@ def changes_between(old: Person, new: Person) -> dict[str, list[Any]]:
     return out
 
 
-def _initial(p: Person) -> dict[str, list[Any]]:
+def initial_changes(p: Person) -> dict[str, list[Any]]:
+    """A new record as history shows it: every field given, from nothing."""
     return {
         f.name: [None, _plain(getattr(p, f.name))]
         for f in dataclasses.fields(Person)
@@ -199,7 +200,7 @@ def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
         demand(uow, who, Action.PERSON_WRITE, "person")
         person = to_person(_scope_input(cmd, who, uow), uow.now().date())
         pid = uow.people.add(person, uow.now())
-        uow.history.add("person", pid, uow.now(), who.username, "created", _initial(person))
+        uow.history.add("person", pid, uow.now(), who.username, "created", initial_changes(person))
         audit(uow, who, "person.create", "person", pid)
         uow.commit()
         return pid
@@ -250,6 +251,7 @@ class PersonView:
     history: list[dict[str, Any]] = field(default_factory=list)
     station_view: bool = False
     provenance: list[dict[str, Any]] = field(default_factory=list)  # the list rows behind it
+    self_declared: bool = False  # registered through the public sign-up, not yet confirmed
 
 
 def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
@@ -295,6 +297,7 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             history,
             station,
             provenance,
+            uow.signups.is_self_declared(person_id),
         )
 
 

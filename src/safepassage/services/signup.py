@@ -17,14 +17,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
-from safepassage.adapters.db import tables as t
 from safepassage.domain.access import Principal
 from safepassage.domain.errors import FieldError, InvalidInput, check
 from safepassage.domain.people import Person, Relationship
 from safepassage.services.common import SYSTEM, UnitOfWork, audit
-from safepassage.services.people import PersonInput, _initial, to_person
+from safepassage.services.people import PersonInput, initial_changes, to_person
 
 MAX_MEMBERS = 12
 """Members besides the head that one sign-up may register."""
@@ -155,7 +152,7 @@ def register_household(
         head_person, member_people = _validate(head, members, now.date())
         people = [head_person, *(p for p, _ in member_people)]
         ids = uow.people.add_many(people, now)
-        uow.conn.execute(t.person.update().where(t.person.c.id.in_(ids)).values(self_declared=True))
+        uow.signups.mark_self_declared(ids)
         (hid,) = uow.households.add_numbered([ids[0]], now)
         plan = [(ids[0], Relationship.HEAD.value)] + [
             (pid, rel.value) for pid, (_, rel) in zip(ids[1:], member_people, strict=True)
@@ -169,7 +166,7 @@ def register_household(
                     "at": now,
                     "username": who.username,
                     "action": HISTORY_ACTION,
-                    "changes": {**_initial(p), "self_declared": [None, True]},
+                    "changes": {**initial_changes(p), "self_declared": [None, True]},
                 }
                 for pid, p in zip(ids, people, strict=True)
             ]
@@ -185,20 +182,9 @@ def register_household(
             ]
         )
         code = new_code()
-        while uow.conn.scalar(
-            sa.select(t.signup.c.id).where(t.signup.c.receipt_hash == code_hash(code))
-        ):
+        while uow.signups.receipt_taken(code_hash(code)):
             code = new_code()  # about one chance in 10^14 per household already registered
-        uow.conn.execute(
-            t.signup.insert().values(
-                receipt_hash=code_hash(code),
-                household_id=hid,
-                head_person_id=ids[0],
-                created_at=now,
-                source=who.source,
-                persons=len(ids),
-            )
-        )
+        uow.signups.add(code_hash(code), hid, ids[0], now, who.source, len(ids))
         audit(uow, who, "signup", "household", hid, persons=ids)
         uow.commit()
         return Receipt(code, hid, len(ids))
@@ -210,21 +196,12 @@ def check_receipt(code: str, uow: UnitOfWork, source: str = "") -> ReceiptStatus
     who = _public(source)
     raw = normalise_code(code)
     with uow:
-        row = (
-            uow.conn.execute(
-                sa.select(t.signup).where(t.signup.c.receipt_hash == code_hash(raw))
-            ).first()
-            if raw
-            else None
-        )
+        row = uow.signups.by_receipt(code_hash(raw)) if raw else None
         if row is None:
             audit(uow, who, "signup.receipt", "household", "", outcome="not_found")
             uow.commit()
             return None
-        p = t.person.c
-        members = uow.conn.execute(
-            sa.select(p.status, p.self_declared).where(p.household_id == row.household_id)
-        ).all()
+        members = uow.signups.household_statuses(row.household_id)
         statuses = Counter(m.status for m in members)
         audit(uow, who, "signup.receipt", "household", row.household_id)
         uow.commit()
@@ -242,12 +219,3 @@ def record_refusal(action: str, reason: str, source: str, uow: UnitOfWork) -> No
     with uow:
         audit(uow, _public(source), action, "household", "", outcome="denied", reason=reason)
         uow.commit()
-
-
-def is_self_declared(person_id: int, uow: UnitOfWork) -> bool:
-    """Whether a person registered themselves and is not yet confirmed (for the record page;
-    whoever asks has been allowed to see the person)."""
-    with uow:
-        return bool(
-            uow.conn.scalar(sa.select(t.person.c.self_declared).where(t.person.c.id == person_id))
-        )

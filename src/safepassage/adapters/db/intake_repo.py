@@ -124,14 +124,55 @@ class IntakeRepository:
     def row(self, row_id: int) -> sa.Row | None:
         return self.conn.execute(sa.select(t.source_row).where(t.source_row.c.id == row_id)).first()
 
+    def quarantined_counts(self, source_ids: Sequence[int]) -> dict[int, int]:
+        """Rows waiting in quarantine, per source."""
+        r = t.source_row.c
+        return {
+            sid: int(n)
+            for sid, n in self.conn.execute(
+                sa.select(r.source_id, sa.func.count())
+                .where(r.source_id.in_(source_ids), r.current.is_(True), r.status == "quarantined")
+                .group_by(r.source_id)
+            )
+        }
+
+    def fail_import(self, import_id: int, warnings: list[str], now: dt.datetime) -> None:
+        """An import that stopped on an error: failed, with the reason among its warnings."""
+        c = t.list_import.c
+        self.conn.execute(
+            t.list_import.update()
+            .where(c.id == import_id, c.status == "running")
+            .values(status="failed", warnings=warnings, finished_at=now)
+        )
+
+    def twin_row(self, source_id: int, row_key: str, other_than: int) -> sa.Row | None:
+        """Another current row of the source about the same person."""
+        r = t.source_row.c
+        return self.conn.execute(
+            sa.select(r.row_number, r.import_id).where(
+                r.source_id == source_id,
+                r.current.is_(True),
+                r.row_key == row_key,
+                r.id != other_than,
+            )
+        ).first()
+
     def resolve_row(
-        self, row_id: int, person_id: int, values: dict[str, str], fingerprint: str
+        self,
+        row_id: int,
+        person_id: int,
+        values: dict[str, str],
+        fingerprint: str,
+        row_key: str,
+        status: str = "imported",
     ) -> None:
+        """A quarantined row, corrected: who it is now about, and the person it registered."""
         self.conn.execute(
             t.source_row.update()
             .where(t.source_row.c.id == row_id)
             .values(
-                status="imported",
+                status=status,
+                row_key=row_key,
                 errors=[],
                 person_id=person_id,
                 values=values,

@@ -24,6 +24,7 @@ from safepassage.adapters.db.repos import (
     OperationRepository,
     SiteRepository,
 )
+from safepassage.adapters.db.signup_repo import SignupRepository
 
 
 class SqlUnitOfWork:
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     history: HistoryRepository
     intake: IntakeRepository
+    signups: SignupRepository
 
     def __init__(
         self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(conn)
         self.history = HistoryRepository(conn)
         self.intake = IntakeRepository(conn)
+        self.signups = SignupRepository(conn)
         return self
 
     @property

@@ -18,6 +18,7 @@ import secrets
 import tempfile
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +30,7 @@ from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import ConfigurationError, Conflict, InvalidInput, SafepassageError
 from safepassage.domain.intake import Target, check_mapping
 from safepassage.domain.people import Category
-from safepassage.services import intake
+from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.web.deps import Sys, UoW, Who
@@ -62,11 +63,9 @@ def _keep(data: bytes, meta: dict[str, Any]) -> str:
     folder = _uploads()
     cutoff = time.time() - KEEP_SECONDS
     for old in folder.iterdir():
-        try:
+        with suppress(FileNotFoundError):  # another request may be sweeping at the same time
             if old.stat().st_mtime < cutoff:
                 old.unlink()
-        except FileNotFoundError:
-            pass
     token = secrets.token_urlsafe(24)
     for name, content in ((f"{token}.json", json.dumps(meta).encode()), (token, data)):
         fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -114,7 +113,7 @@ def _lists_page(
     v: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    sources = intake.list_sources(who, system.uow())
+    sources = intake_review.list_sources(who, system.uow())
     nations = []
     if who.role is Role.COORDINATOR:
         nations = [(n.code, n.name) for n in list_nations(who, system.uow()).nations]
@@ -173,7 +172,9 @@ def _preview_page(
                 if cell.strip() and h not in examples:
                     examples[h] = cell
     chosen = [t for t in pre.mapping.values() if t]
-    source = next((s for s in intake.list_sources(who, system.uow()) if s.id == source_id), None)
+    source = next(
+        (s for s in intake_review.list_sources(who, system.uow()) if s.id == source_id), None
+    )
     return render(
         request,
         "pages/list_preview.html",
@@ -271,7 +272,9 @@ async def list_import(request: Request, who: Who, system: Sys) -> Response:
             log.exception("import of %r (source %s) failed", filename, source_id)
             if "id" in box:  # the import's record exists: it must not stay "running"
                 try:
-                    intake.fail_import(box["id"], f"{type(e).__name__}: {e}", system.uow(), who)
+                    intake_review.fail_import(
+                        box["id"], f"{type(e).__name__}: {e}", system.uow(), who
+                    )
                 except Exception:
                     log.exception("could not mark import %s failed", box["id"])
         finally:
@@ -293,20 +296,20 @@ async def list_import(request: Request, who: Who, system: Sys) -> Response:
 
 @router.get("/lists/imports/{import_id}")
 def import_page(request: Request, import_id: int, who: Who, uow: UoW) -> Response:
-    imp = intake.import_status(import_id, who, uow)
+    imp = intake_review.import_status(import_id, who, uow)
     return render(request, "pages/list_import.html", {"imp": imp})
 
 
 @router.get("/lists/imports/{import_id}/progress")
 def import_progress(request: Request, import_id: int, who: Who, uow: UoW) -> Response:
-    imp = intake.import_status(import_id, who, uow)
+    imp = intake_review.import_status(import_id, who, uow)
     return render(request, "partials/import_progress.html", {"imp": imp})
 
 
 def _quarantine_page(
     request: Request, who: Principal, system: Sys, source_id: int, status: int = 200, **ctx: Any
 ) -> Response:
-    q = intake.quarantine(source_id, who, system.uow())
+    q = intake_review.quarantine(source_id, who, system.uow())
     ctx = {"notice": "", "person": 0, "row_errors": {}, "row_values": {}, **ctx}
     return render(request, "pages/quarantine.html", {"q": q, **ctx}, status_code=status)
 
@@ -335,7 +338,7 @@ async def row_resubmit(request: Request, row_id: int, who: Who, system: Sys) -> 
         if key.startswith("header_") and isinstance(header, str):
             values[header] = str(form.get("cell_" + key[7:], ""))
     try:
-        done = intake.resubmit_row(row_id, values, who, system)
+        done = intake_review.resubmit_row(row_id, values, who, system)
     except InvalidInput as e:
         sid = str(form.get("source_id", ""))
         if not sid.isdigit():

@@ -21,7 +21,7 @@ from safepassage.domain.people import Category, Relationship
 from safepassage.services import auth, signup
 from safepassage.services.people import DocumentInput, PersonInput
 from safepassage.web.deps import Sys, client_address
-from safepassage.web.render import TEMPLATES, render
+from safepassage.web.render import render
 from safepassage.web.routes.pages_auth import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
@@ -277,13 +277,3 @@ async def receipt_check(request: Request, system: Sys) -> Response:
     ctx["result"] = signup.check_receipt(code, system.uow(), source)
     ctx["checked"] = True
     return _page(request, system, "pages/signup_receipt.html", ctx)
-
-
-def _self_declared(request: Request, person_id: int | None) -> bool:
-    """For the record page's badge: a person who registered themselves, not yet confirmed."""
-    if person_id is None:
-        return False
-    return signup.is_self_declared(person_id, request.app.state.system.uow())
-
-
-TEMPLATES.env.globals["self_declared"] = _self_declared
