@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from safepassage.bootstrap import System, build
@@ -235,6 +242,52 @@ def import_list(
         result.add_row("[bold]total[/bold]", f"[bold]{sum(report.counts.values()):,}[/bold]")
         console.print(result)
         console.print(f"{report.households} households formed from the list's family numbers")
+
+    _run(body)
+
+
+@app.command("link")
+def link(
+    max_block: Annotated[
+        int, typer.Option(help="skip blocking keys shared by more records than this")
+    ] = 1000,
+    db: DbOption = None,
+) -> None:
+    """Link the registry's records of the same person: merge the certain, queue the rest."""
+    from safepassage.services import linkage
+    from safepassage.services.common import SYSTEM
+
+    def body() -> None:
+        system = _system(db)
+        system.migrate()
+        with Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total or None)
+                bar.update(tasks[stage], completed=done, total=total or None)
+
+            report = linkage.run_linkage(SYSTEM, system, progress, max_block=max_block)
+        result = Table(title=f"linkage run {report.run_id}")
+        result.add_column("")
+        result.add_column("", justify="right")
+        for label, value in (
+            ("records read", report.records),
+            ("candidate pairs compared", report.candidates),
+            ("records merged into another", report.merged),
+            ("pairs waiting for review", report.review),
+            ("blocking keys skipped (too common)", report.skipped_blocks),
+        ):
+            result.add_row(label, f"{value:,}")
+        console.print(result)
+        console.print("seconds: " + ", ".join(f"{k} {v}" for k, v in report.seconds.items() if v))
 
     _run(body)
 

@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safepassage.services import auth, intake
+from safepassage.services import auth, intake, linkage, people
 from safepassage.services.common import SYSTEM
 from tests.integration.conftest import World, csrf_of, login
+from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
 
 C, L, S, ST, V = "coordinator", "liaison", "sponsor", "station", "viewer"
 ALL = frozenset({C, L, S, ST, V})
@@ -80,6 +81,9 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/lists/imports/{import_id}/progress"): frozenset({C, L, S}),
     ("GET", "/lists/sources/{source_id}/quarantine"): frozenset({C, L, S}),
     ("POST", "/lists/rows/{row_id}"): frozenset({C, L, S}),
+    ("GET", "/people/duplicates"): frozenset({C, L}),
+    ("POST", "/people/duplicates/{pair_id}"): frozenset({C, L}),
+    ("POST", "/people/merges/{merge_id}/undo"): frozenset({C, L}),
     ("GET", "/api/v1/overview"): ALL,
     ("GET", "/api/v1/people"): frozenset({C, L, S, ST}),
     ("POST", "/api/v1/people"): frozenset({C, L, S}),
@@ -151,9 +155,29 @@ def _intake(w: World) -> dict[str, int]:
     return {"{source_id}": sid, "{import_id}": report.import_id, "{row_id}": bad.id}
 
 
+def _linkage(w: World) -> dict[str, int]:
+    """Two pairs of records on Russia's list waiting for review, and a merge of a third."""
+    twin = {"sponsoring_nation": "RU", "date_of_birth": "1991", "nationalities": ["AF"]}
+    for given in ("Muhammad", "Mohammad", "Mohamad"):
+        people.create_person(
+            people.PersonInput(given_name=given, family_name="Karimi", **twin),
+            SYSTEM,
+            w.system.uow(),
+        )
+    linkage.run_linkage(SYSTEM, w.system, model=EVERYTHING_FOR_REVIEW)
+    pairs, _ = linkage.review_queue(SYSTEM, w.system.uow())
+    kept = linkage.decide_pair(pairs[0].id, True, SYSTEM, w.system.uow())
+    assert kept is not None
+    (merge,) = linkage.merges_of(kept, SYSTEM, w.system.uow())
+    return {"{pair_id}": pairs[1].id, "{merge_id}": merge["id"]}
+
+
 def _fill(path: str, w: World) -> str:
     if "{source_id}" in path or "{import_id}" in path or "{row_id}" in path:
         for key, value in _intake(w).items():
+            path = path.replace(key, str(value))
+    if "{pair_id}" in path or "{merge_id}" in path:
+        for key, value in _linkage(w).items():
             path = path.replace(key, str(value))
     return (
         path.replace("{person_id}", str(w.ru_person))
@@ -167,7 +191,7 @@ def _fill(path: str, w: World) -> str:
 
 def _body(method: str, path: str, w: World) -> dict[str, Any]:
     """A valid body, so that an allowed caller is not stopped by validation before access."""
-    if path.endswith("/people") or "/people/{" in path:
+    if path.endswith("/people") or "/people/{person_id}" in path:
         return PERSON
     if path.endswith("/offers") or path.endswith("/offer"):
         return {"nation": "GB"}
@@ -193,6 +217,8 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
         return {"username": "new.user", "password": "another long password", "role": "viewer"}
     if path == "/lists/sources":
         return {"name": "Matrix source", "category": "student"}
+    if path.startswith("/people/duplicates/"):
+        return {"decision": "different"}
     return {}
 
 

@@ -41,6 +41,8 @@ class Action(StrEnum):
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
     LISTS_IMPORT = "lists.import"
+    LINKAGE_RUN = "linkage.run"
+    LINKAGE_REVIEW = "linkage.review"
 
 
 _EVERYONE = frozenset(Role)
@@ -60,6 +62,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.USERS_MANAGE: frozenset({Role.COORDINATOR}),
     Action.AUDIT_VIEW: frozenset({Role.COORDINATOR}),
     Action.LISTS_IMPORT: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR}),
+    Action.LINKAGE_RUN: frozenset({Role.COORDINATOR}),
+    Action.LINKAGE_REVIEW: frozenset({Role.COORDINATOR, Role.LIAISON}),
 }
 
 

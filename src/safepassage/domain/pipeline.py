@@ -23,6 +23,7 @@ class PersonStatus(StrEnum):
     REFUSED = "refused"
     DEFERRED = "deferred"
     NO_SHOW = "no_show"
+    MERGED = "merged"  # the same person as another record, which stands for them from then on
 
 
 FUNNEL: tuple[PersonStatus, ...] = (

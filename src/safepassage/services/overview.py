@@ -38,6 +38,8 @@ def overview(who: Principal, uow: UnitOfWork) -> Overview:
         category: Counter[str] = Counter()
         for r in rows:
             status[r.status] += int(r.n)
+            if r.status == PersonStatus.MERGED:
+                continue  # a duplicate record of someone counted under their kept record
             nation[r.nation or "—"] += int(r.n)
             category[r.category] += int(r.n)
         order = [s.value for s in FUNNEL] + [s.value for s in PersonStatus if s not in FUNNEL]
@@ -47,7 +49,7 @@ def overview(who: Principal, uow: UnitOfWork) -> Overview:
             Role.SPONSOR: f"people submitted by {who.org}",
         }.get(who.role, "the whole operation")
         return Overview(
-            total=sum(status.values()),
+            total=sum(n for s, n in status.items() if s != PersonStatus.MERGED),
             by_status=[(s, status.get(s, 0)) for s in order],
             by_nation=sorted(nation.items(), key=lambda kv: -kv[1]),
             by_category=sorted(category.items(), key=lambda kv: -kv[1]),

@@ -206,7 +206,7 @@ def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
         return pid
 
 
-def _load_visible(
+def load_visible(
     uow: UnitOfWork, who: Principal, person_id: int, action: str, write: bool = False
 ) -> Person:
     scope = uow.people.scope(person_id)
@@ -233,7 +233,7 @@ def _load_visible(
 def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfWork) -> None:
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "person", person_id)
-        old = _load_visible(uow, who, person_id, "person.update", write=True)
+        old = load_visible(uow, who, person_id, "person.update", write=True)
         new = to_person(_scope_input(cmd, who, uow, old), uow.now().date(), keep=old)
         changes = changes_between(old, new)
         if changes:
@@ -252,13 +252,15 @@ class PersonView:
     station_view: bool = False
     provenance: list[dict[str, Any]] = field(default_factory=list)  # the list rows behind it
     self_declared: bool = False  # registered through the public sign-up, not yet confirmed
+    merges: list[dict[str, Any]] = field(default_factory=list)  # merges keeping or merging it
+    merged_into: tuple[int, str] | None = None  # (record, its status) standing for the person
 
 
 def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
     """One person's record; the read is audited, and so is a refusal."""
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "person", person_id)
-        person = _load_visible(uow, who, person_id, "person.view")
+        person = load_visible(uow, who, person_id, "person.view")
         scope = uow.people.scope(person_id)
         assert scope is not None
         household: dict[str, Any] | None = None
@@ -281,6 +283,13 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
         if not station:
             history = [dict(r._mapping) for r in uow.history.of("person", person_id)]
             provenance = [dict(r._mapping) for r in uow.intake.provenance(person_id)]
+            merges = [dict(r._mapping) for r in uow.linkage.merges_of(person_id)]
+        else:
+            merges = []
+        merged_into = None
+        if person.status is PersonStatus.MERGED:
+            canon = uow.linkage.canonical(person_id)
+            merged_into = (canon, uow.linkage.states([canon])[canon].status)
         audit(
             uow,
             who,
@@ -298,6 +307,8 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             station,
             provenance,
             uow.signups.is_self_declared(person_id),
+            merges,
+            merged_into,
         )
 
 

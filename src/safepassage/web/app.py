@@ -20,6 +20,7 @@ from safepassage.web.routes import (
     pages_admin,
     pages_auth,
     pages_flights,
+    pages_linkage,
     pages_lists,
     pages_people,
     pages_signup,
@@ -78,7 +79,9 @@ def create_app(system: System) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (pages_auth, pages_people, pages_flights, pages_lists, pages_admin, api):
+    # the linkage pages first: "/people/duplicates" is not a "/people/{person_id}"
+    routers = (pages_auth, pages_linkage, pages_people, pages_flights, pages_lists, pages_admin, api)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login
     return app

@@ -23,6 +23,7 @@ from safepassage.domain.people import (
     Person,
     Relationship,
 )
+from safepassage.domain.pipeline import PersonStatus
 
 SEARCH_CAP = 1000
 """Name searches stop collecting candidates here; the page asks the user to narrow down."""
@@ -182,9 +183,15 @@ class PeopleRepository:
                 self.conn.execute(table.insert(), rows)
 
     def _bump_counts(self, changes: Iterable[tuple[Person, int]]) -> None:
+        self.bump_counts(
+            ((p.status.value, p.sponsoring_nation or "", p.category.value, p.sponsor_org or ""), d)
+            for p, d in changes
+        )
+
+    def bump_counts(self, changes: Iterable[tuple[tuple[str, str, str, str], int]]) -> None:
+        """Move the counters: ((status, nation, category, org), +n or -n) for each change."""
         delta: dict[tuple[str, str, str, str], int] = {}
-        for p, d in changes:
-            k = (p.status.value, p.sponsoring_nation or "", p.category.value, p.sponsor_org or "")
+        for k, d in changes:
             delta[k] = delta.get(k, 0) + d
         delta = {k: d for k, d in delta.items() if d}
         if not delta:
@@ -282,7 +289,10 @@ class PeopleRepository:
         ids = list(
             self.conn.scalars(
                 sa.select(t.person.c.id)
-                .where(t.person.c.household_id == household_id)
+                .where(
+                    t.person.c.household_id == household_id,
+                    t.person.c.status != PersonStatus.MERGED.value,  # they count under another
+                )
                 .order_by(t.person.c.id)
             )
         )

@@ -152,7 +152,10 @@ person = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=0),
     # registered by the person themselves through the public sign-up page, not yet confirmed
     sa.Column("self_declared", sa.Boolean, nullable=False, server_default=sa.false()),
+    # the record of the same person this one was merged into (its status is then "merged")
+    sa.Column("merged_into", sa.Integer, sa.ForeignKey("person.id")),
     sa.Index("ix_person_nation_id", "sponsoring_nation", "id"),
+    sa.Index("ix_person_merged_into", "merged_into"),
     sa.Index("ix_person_org_id", "sponsor_org", "id"),
     sa.Index("ix_person_household", "household_id"),
     sa.Index("ix_person_phone", "phone"),
@@ -355,4 +358,53 @@ signup = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("source", sa.String(64), nullable=False, default=""),  # the client's address
     sa.Column("persons", sa.Integer, nullable=False),
+)
+
+link_run = sa.Table(
+    "link_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(12), nullable=False),  # running, done, failed
+    sa.Column("started_by", sa.String(80), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("records", sa.Integer, nullable=False, default=0),
+    sa.Column("candidates", sa.Integer, nullable=False, default=0),
+    sa.Column("merged", sa.Integer, nullable=False, default=0),
+    sa.Column("review", sa.Integer, nullable=False, default=0),
+    sa.Column("detail", sa.JSON, nullable=False),  # timings, thresholds, skipped blocks
+)
+
+# pairs a person must look at ("review") and what people decided about pairs
+link_pair = sa.Table(
+    "link_pair",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("person_a", sa.Integer, sa.ForeignKey("person.id"), nullable=False),
+    sa.Column("person_b", sa.Integer, sa.ForeignKey("person.id"), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("levels", sa.JSON, nullable=False),  # one comparison level per field
+    sa.Column("status", sa.String(10), nullable=False),  # review, merged, not_same
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("link_run.id")),
+    sa.Column("decided_by", sa.String(80)),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Index("ix_link_pair_persons", "person_a", "person_b", unique=True),
+    sa.Index("ix_link_pair_b", "person_b"),
+    sa.Index("ix_link_pair_status", "status", "score"),
+)
+
+# every merge, with what it changed so that it can be undone
+person_merge = sa.Table(
+    "person_merge",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kept_id", sa.Integer, sa.ForeignKey("person.id"), nullable=False, index=True),
+    sa.Column("merged_id", sa.Integer, sa.ForeignKey("person.id"), nullable=False, index=True),
+    sa.Column("score", sa.Float),
+    sa.Column("levels", sa.JSON),
+    sa.Column("prior", sa.JSON, nullable=False),  # what the merge changed, for its undo
+    sa.Column("merged_by", sa.String(80), nullable=False),
+    sa.Column("merged_at", UTCDateTime, nullable=False),
+    sa.Column("undone_by", sa.String(80)),
+    sa.Column("undone_at", UTCDateTime),
 )

@@ -16,6 +16,7 @@ from safepassage.adapters.db.auth_repo import (
     UserRepository,
 )
 from safepassage.adapters.db.intake_repo import IntakeRepository
+from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.adapters.db.repos import (
     FlightRepository,
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     history: HistoryRepository
     intake: IntakeRepository
     signups: SignupRepository
+    linkage: LinkageRepository
 
     def __init__(
         self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.history = HistoryRepository(conn)
         self.intake = IntakeRepository(conn)
         self.signups = SignupRepository(conn)
+        self.linkage = LinkageRepository(conn)
         return self
 
     @property

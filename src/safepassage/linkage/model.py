@@ -1,0 +1,234 @@
+"""The linkage model: a weight in bits for each comparison level of each field, and two
+thresholds.
+
+A weight is the Fellegi-Sunter log-likelihood ratio log2(m / u): m is how often the level is
+seen for two records of the same person, u how often for two different people *among the
+candidate pairs* (so namesakes, siblings and twins, not random strangers, set the u: they are
+the people a linkage must tell apart on evacuation lists). Both are counted on a labelled set
+(``python -m bench.linkage fit``, see docs/benchmarks.md) that is never the set the accuracy is
+reported on, and written to ``model.json`` beside this module with what they were counted on.
+
+Fields are not independent on these lists (a missing father's name usually comes with a missing
+family name; twins agree on everything but the given name), so a sum of weights ranks pairs
+poorly. The score of a pair is therefore the log-odds of the match rate seen for its exact
+combination of levels in the labelled set, shrunk towards the sum of weights (``PSEUDO``
+pseudo-pairs of it) so that a combination seen a few times is not trusted more than its
+evidence; a combination never seen scores as the sum of weights. The weights remain what the
+review page shows, field by field.
+
+Thresholds: a pair whose score (prior + the sum of its weights) reaches ``upper`` is linked
+without a person; between ``lower`` and ``upper`` it waits for review; below ``lower`` it is
+forgotten. ``upper`` is the lowest score at which the training set's links stay above the
+precision target; ``lower`` the score above which nearly every true pair lies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIELDS = ("given", "father", "family", "dob", "sex", "doc", "phone", "context")
+
+_NAME = {
+    -1: "not known",
+    0: "different",
+    1: "one name in common",
+    2: "similar",
+    3: "same consonants",
+    4: "a variant spelling",
+    5: "the same",
+}
+LEVELS: dict[str, dict[int, str]] = {
+    "given": _NAME,
+    "father": _NAME,
+    "family": _NAME,
+    "dob": {
+        -1: "not known",
+        0: "different",
+        1: "within about a year",
+        2: "one part differs",
+        3: "day and month swapped",
+        4: "consistent (one is partial)",
+        5: "the same day",
+    },
+    "sex": {-1: "not known", 0: "different", 1: "the same"},
+    "doc": {-1: "not known", 0: "different", 1: "one character apart", 2: "the same number"},
+    "phone": {-1: "not known", 0: "different", 1: "the same"},
+    "context": {0: "different lists", 1: "the same list", 2: "the same household"},
+}
+"""What each level means, in the words the review page shows."""
+
+LABELS = {
+    "given": "Given name",
+    "father": "Father's name",
+    "family": "Family name",
+    "dob": "Date of birth",
+    "sex": "Sex",
+    "doc": "Document",
+    "phone": "Phone",
+    "context": "Where they were listed",
+}
+
+DEFAULT_PATH = Path(__file__).with_name("model.json")
+PSEUDO = 4.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    field: str
+    label: str
+    level: int
+    meaning: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: dict[str, dict[int, float]]
+    prior: float
+    upper: float
+    lower: float
+    trained_on: str = ""
+    table: dict[tuple[int, ...], float] = field(default_factory=dict)  # levels -> score
+
+    def weight(self, field: str, level: int) -> float:
+        return self.weights[field].get(level, 0.0)
+
+    def additive(self, levels: Iterable[int]) -> float:
+        return self.prior + sum(self.weight(f, lv) for f, lv in zip(FIELDS, levels, strict=True))
+
+    def score(self, levels: Iterable[int]) -> float:
+        lv = tuple(levels)
+        found = self.table.get(lv)
+        return self.additive(lv) if found is None else found
+
+    def evidence(self, levels: Iterable[int]) -> list[Evidence]:
+        return [
+            Evidence(f, LABELS[f], lv, LEVELS[f].get(lv, str(lv)), self.weight(f, lv))
+            for f, lv in zip(FIELDS, levels, strict=True)
+        ]
+
+    def probability(self, score: float) -> float:
+        """The match probability a score stands for."""
+        return 1.0 / (1.0 + 2.0 ** (-score))
+
+    def additive_sql(self) -> str:
+        """The sum of weights as a SQL expression over columns named after FIELDS."""
+        terms = [f"{self.prior!r}"]
+        for f in FIELDS:
+            cases = " ".join(f"WHEN {lv} THEN {w!r}" for lv, w in sorted(self.weights[f].items()))
+            if cases:
+                terms.append(f"(CASE {f} {cases} ELSE 0.0 END)")
+        return " + ".join(terms)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "trained_on": self.trained_on,
+                "prior": round(self.prior, 4),
+                "upper": round(self.upper, 4),
+                "lower": round(self.lower, 4),
+                "weights": {
+                    f: {str(lv): round(w, 4) for lv, w in sorted(ws.items())}
+                    for f, ws in self.weights.items()
+                },
+                "table": [[*lv, round(sc, 3)] for lv, sc in sorted(self.table.items())],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Model:
+        d = json.loads(text)
+        return cls(
+            weights={
+                f: {int(lv): float(w) for lv, w in ws.items()} for f, ws in d["weights"].items()
+            },
+            prior=float(d["prior"]),
+            upper=float(d["upper"]),
+            lower=float(d["lower"]),
+            trained_on=str(d.get("trained_on", "")),
+            table={tuple(int(x) for x in r[:-1]): float(r[-1]) for r in d.get("table", [])},
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Model:
+        return cls.from_json((path or DEFAULT_PATH).read_text(encoding="utf-8"))
+
+
+def fit_weights(
+    counts: Iterable[tuple[tuple[int, ...], bool, int]], smoothing: float = 1.0
+) -> tuple[dict[str, dict[int, float]], float]:
+    """Weights and prior from (levels, same person?, how many pairs) of labelled candidate pairs.
+
+    Add-``smoothing`` counts keep a level never seen on one side from an infinite weight."""
+    m: dict[str, dict[int, float]] = {f: {} for f in FIELDS}
+    u: dict[str, dict[int, float]] = {f: {} for f in FIELDS}
+    matches = non_matches = 0
+    for levels, same, n in counts:
+        side = m if same else u
+        if same:
+            matches += n
+        else:
+            non_matches += n
+        for f, lv in zip(FIELDS, levels, strict=True):
+            side[f][lv] = side[f].get(lv, 0) + n
+    weights: dict[str, dict[int, float]] = {}
+    for f in FIELDS:
+        seen = sorted(set(m[f]) | set(u[f]))
+        mt = sum(m[f].values()) + smoothing * len(seen)
+        ut = sum(u[f].values()) + smoothing * len(seen)
+        weights[f] = {
+            lv: math.log2(
+                ((m[f].get(lv, 0) + smoothing) / mt) / ((u[f].get(lv, 0) + smoothing) / ut)
+            )
+            for lv in seen
+        }
+    prior = math.log2(max(matches, 1) / max(non_matches, 1))
+    return weights, prior
+
+
+def fit_table(
+    counts: Iterable[tuple[tuple[int, ...], bool, int]],
+    weights: dict[str, dict[int, float]],
+    prior: float,
+) -> dict[tuple[int, ...], float]:
+    """The score of each combination of levels seen: its match rate's log-odds, shrunk towards
+    the sum of weights by PSEUDO pseudo-pairs."""
+    seen: dict[tuple[int, ...], list[int]] = {}
+    for levels, same, n in counts:
+        c = seen.setdefault(tuple(levels), [0, 0])
+        c[0 if same else 1] += n
+    additive = Model(weights, prior, 0.0, 0.0)
+    table = {}
+    for lv, (m, u) in seen.items():
+        p = additive.probability(additive.additive(lv))
+        table[lv] = math.log2((m + PSEUDO * p) / (u + PSEUDO * (1 - p)))
+    return table
+
+
+def choose_thresholds(
+    scored: Iterable[tuple[float, bool]], precision: float, review_recall: float
+) -> tuple[float, float]:
+    """(upper, lower): the lowest score at which everything above keeps ``precision``, and the
+    score above which ``review_recall`` of the true pairs lie."""
+    ranked = sorted(scored, key=lambda s: -s[0])
+    true_total = sum(1 for _, same in ranked if same)
+    upper = ranked[0][0] if ranked else 0.0
+    tp = fp = 0
+    lower = upper
+    reached = False
+    for score, same in ranked:
+        if same:
+            tp += 1
+        else:
+            fp += 1
+        if tp / (tp + fp) >= precision:
+            upper = score
+        if not reached and true_total and tp / true_total >= review_recall:
+            lower, reached = score, True
+    return upper, min(lower, upper)
