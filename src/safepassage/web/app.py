@@ -80,8 +80,15 @@ def create_app(system: System) -> FastAPI:
         return {"status": "ok"}
 
     # the linkage pages first: "/people/duplicates" is not a "/people/{person_id}"
-    routers = (pages_auth, pages_linkage, pages_people, pages_flights, pages_lists, pages_admin, api)
-    for module in routers:
+    for module in (
+        pages_auth,
+        pages_linkage,
+        pages_people,
+        pages_flights,
+        pages_lists,
+        pages_admin,
+        api,
+    ):
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login
     return app
