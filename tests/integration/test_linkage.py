@@ -112,7 +112,7 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
     queue, total = linkage.review_queue(world.who["coordinator"], world.system.uow())
     assert total == report.review
     pair = next(p for p in queue if {p.a.id, p.b.id} == {signed, world.ru_person})
-    assert [e.field for e in pair.evidence] == list(FIELDS)
+    assert [e.field for e in pair.evidence] == [*FIELDS, "house"]
     counts_before = overview(world.who["coordinator"], world.system.uow()).total
 
     kept = linkage.decide_pair(pair.id, True, world.who["coordinator"], world.system.uow())

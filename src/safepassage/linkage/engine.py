@@ -22,7 +22,8 @@ short):
    given name + father's name, given + family name in either order (lists swap them), father +
    family name + birth year (a badly spelled given name), a document number, a phone number.
    Keys shared by more than ``max_block`` records say too little (a phone shared by a whole
-   office) and are skipped; how many is reported.
+   office) and are skipped, and how many is reported; a fifth of that for given + surname
+   without a year, a quarter for the one-typo neighbourhoods.
 3. *Comparison*: each candidate pair gets one level per field (exact, close, same consonants,
    similar, one name in common, different, unknown; for dates exact, consistent, day and month
    swapped, one part wrong, within a year, different).
@@ -100,13 +101,14 @@ CREATE TABLE block AS SELECT k, count(*) AS n FROM keys GROUP BY k;
 _PAIRS = """
 CREATE TABLE pairs AS
 WITH usable AS (
-    SELECT keys.k, keys.id FROM keys JOIN block USING (k) WHERE block.n BETWEEN 2 AND $max_block
+    SELECT keys.k, keys.id FROM keys JOIN block USING (k)
+    WHERE block.n BETWEEN 2 AND $max_block / CASE left(k, 1) WHEN 's' THEN 5 WHEN 'e' THEN 4
+        ELSE 1 END
 )
 SELECT DISTINCT a.id AS a, b.id AS b FROM usable a JOIN usable b ON a.k = b.k AND a.id < b.id
 """
 
 _COMPARE = """
-CREATE TABLE cmp AS
 SELECT a, b, CASE WHEN swapped THEN 4 ELSE given END AS given, father,
     CASE WHEN swapped THEN 4 ELSE family END AS family, dob, sex, doc, phone, context
 FROM (
@@ -136,8 +138,59 @@ SELECT p.a, p.b,
     CASE WHEN x.phone = '' OR y.phone = '' THEN -1 WHEN x.phone = y.phone THEN 1 ELSE 0 END
         AS phone,
     CASE WHEN x.hh = y.hh THEN 2 WHEN x.src = y.src THEN 1 ELSE 0 END AS context
-FROM pairs p JOIN rec x ON x.id = p.a JOIN rec y ON y.id = p.b
+FROM {pairs} p JOIN rec x ON x.id = p.a JOIN rec y ON y.id = p.b
 )
+"""
+
+
+HOUSE_EXTRA = 10.0
+"""Households matched this strongly (bits) have all their members compared."""
+
+_HOUSEHOLD_PAIRS = """
+CREATE OR REPLACE TABLE hpair AS
+WITH m AS (
+    SELECT s1.a, s1.b, s1.score, least(x.hh, y.hh) AS h1, greatest(x.hh, y.hh) AS h2,
+        x.hh AS ha, y.hh AS hb
+    FROM s1 JOIN rec x ON x.id = s1.a JOIN rec y ON y.id = s1.b
+    WHERE s1.score > 0 AND x.hh IS NOT NULL AND y.hh IS NOT NULL AND x.hh <> y.hh
+), best AS (
+    SELECT * FROM m
+    QUALIFY row_number() OVER (PARTITION BY a, hb ORDER BY score DESC, b) = 1
+        AND row_number() OVER (PARTITION BY b, ha ORDER BY score DESC, a) = 1
+)
+SELECT h1, h2, sum(score) AS strength, list(a) AS la, list(b) AS lb FROM best GROUP BY h1, h2
+"""
+
+_HOUSEHOLD_EXTRA = """
+CREATE TABLE pairs AS
+SELECT DISTINCT least(x.id, y.id) AS a, greatest(x.id, y.id) AS b
+FROM hpair JOIN rec x ON x.hh = hpair.h1 JOIN rec y ON y.hh = hpair.h2
+WHERE hpair.strength >= $strong
+    AND NOT EXISTS (
+        SELECT 1 FROM s1 WHERE s1.a = least(x.id, y.id) AND s1.b = greatest(x.id, y.id)
+    )
+"""
+
+_HOUSE_LEVEL = """
+CREATE TABLE scored AS
+WITH h AS (
+    SELECT s1.*, CASE
+        WHEN x.hh IS NULL OR y.hh IS NULL OR x.hh = y.hh THEN -1
+        ELSE coalesce(hp.strength, 0)
+            - CASE WHEN list_contains(hp.la, s1.a) AND list_contains(hp.lb, s1.b)
+                   THEN greatest(s1.score, 0) ELSE 0 END
+        END AS other
+    FROM s1 JOIN rec x ON x.id = s1.a JOIN rec y ON y.id = s1.b
+    LEFT JOIN hpair hp ON hp.h1 = least(x.hh, y.hh) AND hp.h2 = greatest(x.hh, y.hh)
+)
+SELECT h.* EXCLUDE (other, score), h.score AS score1,
+    CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
+         WHEN other < 30 THEN 2 ELSE 3 END AS house,
+    coalesce(ht.score, h.score) AS score
+FROM h LEFT JOIN house_table ht
+    ON ht.bucket = least(greatest(round(h.score), -20), 20)
+    AND ht.house = (CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
+         WHEN other < 30 THEN 2 ELSE 3 END)
 """
 
 
@@ -148,7 +201,7 @@ class ScoredPair:
     a: int
     b: int
     score: float
-    levels: tuple[int, ...]
+    levels: tuple[int, ...]  # one per model.FIELDS, then the household evidence level
 
 
 @dataclass
@@ -157,6 +210,7 @@ class RunStats:
     keys: int = 0
     skipped_blocks: int = 0  # keys shared by more than max_block records
     candidates: int = 0
+    household_candidates: int = 0  # compared because their households matched
     linked: int = 0
     review: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -236,7 +290,9 @@ class Linker:
         self.progress("blocking", 0, 1)
         self.db.execute(_KEYS)
         row = self.db.execute(
-            "SELECT count(*), count(*) FILTER (WHERE n > $m) FROM block", {"m": self.max_block}
+            "SELECT count(*), count(*) FILTER (WHERE n > $m / CASE left(k, 1) WHEN 's' THEN 5 "
+            "WHEN 'e' THEN 4 ELSE 1 END) FROM block",
+            {"m": self.max_block},
         ).fetchone()
         assert row is not None
         self.stats.keys, self.stats.skipped_blocks = int(row[0]), int(row[1])
@@ -252,45 +308,83 @@ class Linker:
         """One level per field for every candidate pair."""
         t0 = time.perf_counter()
         self.progress("comparing", 0, 1)
-        self.db.execute(_COMPARE)
+        self.db.execute("CREATE TABLE cmp AS " + _COMPARE.format(pairs="pairs"))
         self.db.execute("DROP TABLE pairs")
         self.progress("comparing", 1, 1)
         self._timed("comparing", t0)
 
-    def level_counts(self) -> duckdb.DuckDBPyConnection:
-        """The comparison table (a, b, one column per field), for fitting a model."""
-        return self.db
-
     def _score_table(self) -> None:
-        """The model's scores by combination of levels, as a table to join."""
+        """The model's scores by combination of levels, and by first score and household
+        evidence, as tables to join."""
         cols = ", ".join(f"{f} TINYINT" for f in FIELDS)
         self.db.execute(f"CREATE OR REPLACE TABLE model_table ({cols}, score DOUBLE)")
-        if self.model.table:
-            path = Path(self._dir.name) / "model_table.csv"
-            with path.open("w", newline="") as fh:
-                csv.writer(fh).writerows([*lv, sc] for lv, sc in self.model.table.items())
-            self.db.execute(
-                "INSERT INTO model_table SELECT * FROM read_csv($p, header = false)",
-                {"p": str(path)},
-            )
+        self.db.execute(
+            "CREATE OR REPLACE TABLE house_table (bucket TINYINT, house TINYINT, score DOUBLE)"
+        )
+        for table, rows in (
+            ("model_table", [[*lv, sc] for lv, sc in self.model.table.items()]),
+            ("house_table", [[*k, sc] for k, sc in self.model.house_table.items()]),
+        ):
+            if rows:
+                path = Path(self._dir.name) / f"{table}.csv"
+                with path.open("w", newline="") as fh:
+                    csv.writer(fh).writerows(rows)
+                self.db.execute(
+                    f"INSERT INTO {table} SELECT * FROM read_csv($p, header = false)",
+                    {"p": str(path)},
+                )
 
-    def scored(self, at_least: float | None = None) -> list[ScoredPair]:
-        """The candidate pairs scoring at least ``at_least`` (default: the review threshold)."""
-        t0 = time.perf_counter()
-        self._score_table()
-        floor = self.model.lower if at_least is None else at_least
+    def _score_pairs(self, source: str) -> None:
+        """Append the first score of the compared pairs in ``source`` to table s1."""
         cols = ", ".join(f"c.{f}" for f in FIELDS)
         score = f"coalesce(t.score, {self.model.additive_sql()})"
+        self.db.execute(
+            f"INSERT INTO s1 SELECT c.a, c.b, {cols}, {score} FROM {source} c "
+            f"LEFT JOIN model_table t USING ({', '.join(FIELDS)})"
+        )
+
+    def score(self) -> None:
+        """Every pair's first score, from its own evidence (table s1)."""
+        t0 = time.perf_counter()
+        self._score_table()
+        cols = ", ".join(f"{f} TINYINT" for f in FIELDS)
+        self.db.execute(f"CREATE TABLE s1 (a BIGINT, b BIGINT, {cols}, score DOUBLE)")
+        self._score_pairs("cmp")
+        self.db.execute("DROP TABLE cmp")
+        self._timed("scoring", t0)
+
+    def households(self) -> None:
+        """Household evidence: families are listed together, so two records whose households
+        hold other records of the same people are more likely the same person (a child with
+        only a given name and a year is found through its parents). Each record is matched to
+        at most its best partner in the other household; the household pair's strength is the
+        sum of those matches' scores, less the pair's own. Members of strongly matched
+        households that no blocking key brought together are compared too."""
+        t0 = time.perf_counter()
+        self.progress("households", 0, 1)
+        self.db.execute(_HOUSEHOLD_PAIRS)
+        self.db.execute(_HOUSEHOLD_EXTRA, {"strong": HOUSE_EXTRA})
+        extra = self.db.execute("SELECT count(*) FROM pairs").fetchone()
+        self.stats.household_candidates = int(extra[0]) if extra else 0
+        self.db.execute("CREATE TABLE cmp AS " + _COMPARE.format(pairs="pairs"))
+        self._score_pairs("cmp")
+        self.db.execute("DROP TABLE cmp; DROP TABLE pairs; DROP TABLE hpair")
+        self.db.execute(_HOUSEHOLD_PAIRS)
+        self.db.execute(_HOUSE_LEVEL)
+        self.progress("households", 1, 1)
+        self._timed("households", t0)
+
+    def scored(self, at_least: float | None = None) -> list[ScoredPair]:
+        """The pairs scoring at least ``at_least`` (default: the review threshold)."""
+        floor = self.model.lower if at_least is None else at_least
         rows = self.db.execute(
-            f"SELECT * FROM (SELECT c.a, c.b, {score} AS score, {cols} FROM cmp c "
-            f"LEFT JOIN model_table t USING ({', '.join(FIELDS)})) WHERE score >= $floor "
-            "ORDER BY a, b",
+            f"SELECT a, b, score, {', '.join(FIELDS)}, house FROM scored "
+            "WHERE score >= $floor ORDER BY a, b",
             {"floor": floor},
         ).fetchall()
         pairs = [ScoredPair(int(r[0]), int(r[1]), float(r[2]), tuple(r[3:])) for r in rows]
         self.stats.linked = sum(1 for p in pairs if p.score >= self.model.upper)
         self.stats.review = len(pairs) - self.stats.linked
-        self._timed("scoring", t0)
         return pairs
 
     def run(
@@ -299,6 +393,8 @@ class Linker:
         self.load(records, total)
         self.block()
         self.compare()
+        self.score()
+        self.households()
         return self.scored(), self.stats
 
 

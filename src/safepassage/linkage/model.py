@@ -19,7 +19,8 @@ review page shows, field by field.
 Thresholds: a pair whose score (prior + the sum of its weights) reaches ``upper`` is linked
 without a person; between ``lower`` and ``upper`` it waits for review; below ``lower`` it is
 forgotten. ``upper`` is the lowest score at which the training set's links stay above the
-precision target; ``lower`` the score above which nearly every true pair lies.
+precision target (with a margin); ``lower`` is a one-in-four chance of the same person: a queue
+of mostly strangers would train reviewers to click "not the same".
 """
 
 from __future__ import annotations
@@ -61,7 +62,16 @@ LEVELS: dict[str, dict[int, str]] = {
 }
 """What each level means, in the words the review page shows."""
 
+HOUSE = {
+    -1: "no household to compare",
+    0: "no other member matches",
+    1: "another member may match",
+    2: "other members match",
+    3: "the families match",
+}
+
 LABELS = {
+    "house": "Household",
     "given": "Given name",
     "father": "Father's name",
     "family": "Family name",
@@ -93,6 +103,8 @@ class Model:
     lower: float
     trained_on: str = ""
     table: dict[tuple[int, ...], float] = field(default_factory=dict)  # levels -> score
+    # (first score rounded to a bit, household evidence level) -> score
+    house_table: dict[tuple[int, int], float] = field(default_factory=dict)
 
     def weight(self, field: str, level: int) -> float:
         return self.weights[field].get(level, 0.0)
@@ -105,11 +117,19 @@ class Model:
         found = self.table.get(lv)
         return self.additive(lv) if found is None else found
 
-    def evidence(self, levels: Iterable[int]) -> list[Evidence]:
-        return [
-            Evidence(f, LABELS[f], lv, LEVELS[f].get(lv, str(lv)), self.weight(f, lv))
-            for f, lv in zip(FIELDS, levels, strict=True)
+    def evidence(self, levels: Iterable[int], score: float | None = None) -> list[Evidence]:
+        """Each field's level and weight; with the pair's ``score`` and a household level after
+        the fields, the household's part of the score as well."""
+        lv = tuple(levels)
+        out = [
+            Evidence(f, LABELS[f], x, LEVELS[f].get(x, str(x)), self.weight(f, x))
+            for f, x in zip(FIELDS, lv[: len(FIELDS)], strict=True)
         ]
+        if len(lv) > len(FIELDS) and score is not None:
+            house = lv[len(FIELDS)]
+            own = self.score(lv[: len(FIELDS)])
+            out.append(Evidence("house", LABELS["house"], house, HOUSE[house], score - own))
+        return out
 
     def probability(self, score: float) -> float:
         """The match probability a score stands for."""
@@ -136,6 +156,7 @@ class Model:
                     for f, ws in self.weights.items()
                 },
                 "table": [[*lv, round(sc, 3)] for lv, sc in sorted(self.table.items())],
+                "house_table": [[*k, round(sc, 3)] for k, sc in sorted(self.house_table.items())],
             },
             indent=2,
             ensure_ascii=False,
@@ -153,6 +174,7 @@ class Model:
             lower=float(d["lower"]),
             trained_on=str(d.get("trained_on", "")),
             table={tuple(int(x) for x in r[:-1]): float(r[-1]) for r in d.get("table", [])},
+            house_table={(int(r[0]), int(r[1])): float(r[2]) for r in d.get("house_table", [])},
         )
 
     @classmethod
@@ -211,17 +233,32 @@ def fit_table(
     return table
 
 
+def fit_house_table(
+    counts: Iterable[tuple[float, int, bool, int]],
+) -> dict[tuple[int, int], float]:
+    """The final score by (first score rounded, household level) from labelled pairs
+    (score1, house, same?, n), shrunk towards the first score by PSEUDO pseudo-pairs."""
+    seen: dict[tuple[int, int], list[float]] = {}
+    for score1, house, same, n in counts:
+        key = (max(-20, min(20, round(score1))), house)
+        c = seen.setdefault(key, [0.0, 0.0])
+        c[0 if same else 1] += n
+    table = {}
+    for (bucket, house), (m, u) in seen.items():
+        p = 1.0 / (1.0 + 2.0 ** (-bucket))
+        table[(bucket, house)] = math.log2((m + PSEUDO * p) / (u + PSEUDO * (1 - p)))
+    return table
+
+
 def choose_thresholds(
-    scored: Iterable[tuple[float, bool]], precision: float, review_recall: float
+    scored: Iterable[tuple[float, bool]], precision: float, review_probability: float
 ) -> tuple[float, float]:
     """(upper, lower): the lowest score at which everything above keeps ``precision``, and the
-    score above which ``review_recall`` of the true pairs lie."""
+    score of a pair that is the same person with ``review_probability`` (scores are calibrated
+    log-odds): below it a reviewer would mostly be shown strangers."""
     ranked = sorted(scored, key=lambda s: -s[0])
-    true_total = sum(1 for _, same in ranked if same)
     upper = ranked[0][0] if ranked else 0.0
     tp = fp = 0
-    lower = upper
-    reached = False
     for score, same in ranked:
         if same:
             tp += 1
@@ -229,6 +266,5 @@ def choose_thresholds(
             fp += 1
         if tp / (tp + fp) >= precision:
             upper = score
-        if not reached and true_total and tp / true_total >= review_recall:
-            lower, reached = score, True
+    lower = math.log2(review_probability / (1 - review_probability))
     return upper, min(lower, upper)

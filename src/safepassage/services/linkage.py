@@ -64,8 +64,8 @@ def run_linkage(
             with reader as conn, conn.begin():
                 repo = LinkageRepository(conn)
                 linker.load(repo.records(), repo.active_count())
-            linker.block()
-            linker.compare()
+            for stage in (linker.block, linker.compare, linker.score, linker.households):
+                stage()
             pairs = linker.scored()
             stats = linker.stats
         with uow:
@@ -191,7 +191,7 @@ def _pair_view(row: Any, a: Person, b: Person, model: Model) -> PairView:
         float(row.score),
         model.probability(float(row.score)),
         str(row.status),
-        model.evidence(levels) if levels else [],
+        model.evidence(levels, float(row.score)) if levels else [],
     )
 
 
