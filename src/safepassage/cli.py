@@ -331,6 +331,10 @@ def demo(
         for username, (role, password) in result.logins.items():
             table.add_row(username, role, password)
         console.print(table)
+        console.print(
+            f"Linkage: {result.merged:,} records merged as the same person as another, "
+            f"{result.review:,} pairs waiting under 'Same person?'"
+        )
         if serve_after:
             console.print(
                 f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above."

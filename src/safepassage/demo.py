@@ -26,6 +26,7 @@ from safepassage.domain.people import Category, Person, Relationship
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.services import auth
 from safepassage.services.common import SYSTEM, audit
+from safepassage.services.linkage import run_linkage
 
 Progress = Callable[[int], None]
 
@@ -197,6 +198,8 @@ class DemoResult:
     households: int
     flights: int
     logins: dict[str, tuple[str, str]]  # role -> (username, password)
+    merged: int = 0  # records merged by the linkage as the same person as another
+    review: int = 0  # pairs waiting in the review queue
 
 
 def build_demo(
@@ -274,6 +277,8 @@ def build_demo(
         if progress:
             progress(len(batch))
     optimize(system.engine)
+    # the lists overlap (the same people under other spellings): link them as an operation would
+    link = run_linkage(SYSTEM, system)
     logins: dict[str, tuple[str, str]] = {}
     if with_users:
         for role, username, nation, org, station in (
@@ -291,4 +296,4 @@ def build_demo(
                 system.uow(),
             )
             logins[username] = (role.value, password)
-    return DemoResult(people, households, len(flights), logins)
+    return DemoResult(people, households, len(flights), logins, link.merged, link.review)

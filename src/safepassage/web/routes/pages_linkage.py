@@ -21,7 +21,7 @@ PAGE = 20
 
 @router.get("/people/duplicates")
 def duplicates(
-    request: Request, who: Who, system: Sys, page: int = 1, notice: str = ""
+    request: Request, who: Who, system: Sys, page: int = 1, done: str = "", kept: int = 0
 ) -> Response:
     page = max(page, 1)
     pairs, total = linkage.review_queue(who, system.uow(), PAGE, (page - 1) * PAGE)
@@ -35,7 +35,11 @@ def duplicates(
             "page": page,
             "pages": max(1, -(-total // PAGE)),
             "runs": runs,
-            "notice": notice,
+            # what was just decided, from a fixed set: a link cannot put words in the page
+            "notice": {
+                "merged": f"Merged: record #{kept} stands for the person now.",
+                "apart": "Marked as two different people; they will not be proposed again.",
+            }.get(done, ""),
         },
     )
 
@@ -47,12 +51,8 @@ async def decide(request: Request, pair_id: int, who: Who, system: Sys) -> Respo
     if decision not in ("same", "different"):
         raise InvalidInput("choose 'the same person' or 'not the same person'", field="decision")
     kept = linkage.decide_pair(pair_id, decision == "same", who, system.uow())
-    notice = (
-        f"merged: record #{kept} stands for the person now"
-        if kept is not None
-        else "marked as two different people; they will not be proposed again"
-    )
-    return RedirectResponse(f"/people/duplicates?notice={notice}", status_code=303)
+    done = f"done=merged&kept={kept}" if kept is not None else "done=apart"
+    return RedirectResponse(f"/people/duplicates?{done}", status_code=303)
 
 
 @router.post("/people/merges/{merge_id}/undo")
