@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 
@@ -174,3 +176,30 @@ def test_who_may_run_and_review(world: World):
     with pytest.raises(AccessDenied):
         linkage.decide_pair(pair_id, True, world.who["liaison"], world.system.uow())
     assert "linkage.decide" in _audit_actions(world)
+
+
+def test_a_sponsor_sees_the_status_of_its_merged_person_but_not_the_other_sponsors_record(
+    world: World,
+):
+    from safepassage.domain.access import Principal, Role
+    from safepassage.services import auth
+
+    org = "American University of Afghanistan"
+    uid = auth.create_user(
+        auth.NewUser("auaf.sponsor", "a long sponsor password", "sponsor", None, org),
+        SYSTEM,
+        world.system.uow(),
+    )
+    auaf = Principal(uid, "auaf.sponsor", Role.SPONSOR, None, org, None, "test")
+    theirs = people.create_person(
+        dataclasses.replace(SAME_STUDENT, sponsor_org=org), auaf, world.system.uow()
+    )
+    linkage.run_linkage(world.who["coordinator"], world.system)
+
+    view = people.get_person(theirs, auaf, world.system.uow())
+    assert view.person.status.value == "merged"
+    assert view.merged_into == (world.ru_person, "registered")  # the person's status, no more
+    with pytest.raises(AccessDenied):
+        people.get_person(world.ru_person, auaf, world.system.uow())
+    with pytest.raises(AccessDenied):  # nor the merge history of the other sponsor's record
+        linkage.merges_of(world.ru_person, auaf, world.system.uow())

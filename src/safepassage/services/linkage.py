@@ -10,6 +10,7 @@ the queue, decision and undo is audited.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +70,9 @@ def run_linkage(
             pairs = linker.scored()
             stats = linker.stats
         with uow:
+            started = time.perf_counter()
             merged, review = _apply(uow, run_id, pairs, model, progress)
-            stats.seconds["writing"] = 0.0
+            stats.seconds["writing"] = round(time.perf_counter() - started, 2)
             detail = {
                 "seconds": stats.seconds,
                 "skipped_blocks": stats.skipped_blocks,
