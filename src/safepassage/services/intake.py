@@ -19,12 +19,12 @@ and by a fingerprint of what it says.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterator
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from safepassage.adapters.db.people_rows import PersonRows
 from safepassage.adapters.files import ListFile, Row, Sheet, read_list
 from safepassage.bootstrap import System
 from safepassage.domain.access import (
@@ -37,12 +37,18 @@ from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.intake import Target, check_mapping, suggest_mapping
 from safepassage.domain.people import Category, DocumentKind, Person
-from safepassage.linkage.names import normalise
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.intake_rows import MappedRow, SourceDefaults, map_row
+from safepassage.services.intake_rows import CheckedRow, RowChecker, SourceDefaults, map_row
+
+# the intake pages take these two from here
+from safepassage.services.intake_rows import row_fingerprint as row_fingerprint
+from safepassage.services.intake_rows import row_key as row_key
 from safepassage.services.people import changes_between
 
 BATCH = 2000
+PARALLEL_FROM_BYTES = 500_000
+"""Files from this size have their rows checked in a second process (smaller ones are done
+before it would have started)."""
 Progress = Callable[[int, int], None]  # rows done, rows in all
 STATUSES = ("imported", "updated", "unchanged", "matched", "quarantined", "excluded")
 
@@ -158,32 +164,6 @@ def targets_of(mapping: dict[str, str | None]) -> dict[str, Target | None]:
     return out
 
 
-def _digest(*parts: object) -> str:
-    return hashlib.sha256(
-        json.dumps(parts, ensure_ascii=False, sort_keys=True).encode()
-    ).hexdigest()
-
-
-def row_key(values: dict[str, str], mapping: dict[str, Target | None], m: MappedRow) -> str:
-    """Who a row is about, within its source: the list's own id, a document, or names + birth."""
-    if m.source_id:
-        return _digest("id", m.source_id.strip().upper())
-    p = m.person
-    if p is not None:
-        doc = p.passport() or next(iter(p.documents), None)
-        if doc is not None:
-            return _digest("doc", doc.kind.value, doc.number)
-        return _digest(
-            "who",
-            normalise(p.given_name),
-            normalise(p.father_name),
-            normalise(p.family_name),
-            p.date_of_birth.original if p.date_of_birth else "",
-        )
-    mapped = {t.value: values.get(h, "").strip() for h, t in mapping.items() if t}
-    return _digest("raw", mapped)
-
-
 @dataclass
 class ImportReport:
     import_id: int
@@ -197,10 +177,9 @@ class ImportReport:
         return sum(self.counts.values()) == self.rows
 
 
-def _rows(f: ListFile) -> Iterator[tuple[Sheet, Row]]:
-    for s in f.sheets:
-        for r in s.rows:
-            yield s, r
+def _batches(f: ListFile) -> list[list[tuple[Sheet, Row]]]:
+    rows = [(s, r) for s in f.sheets for r in s.rows]
+    return [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
 
 
 def run_import(
@@ -222,54 +201,60 @@ def run_import(
         raise InvalidInput(problems[0], field="mapping")
     with system.uow() as uow:
         src = owned_source(uow, who, source_id, "list.import")
-    f = read_list(data, filename)  # outside any transaction: parsing a big file takes seconds
-    with system.uow() as uow:
-        uow.intake.interrupt_running(source_id)
-        uow.intake.remember_mapping(source_id, {h: t for h, t in mapping.items()})
-        import_id = uow.intake.start_import(
-            source_id=source_id,
-            filename=filename,
-            sha256=f.sha256,
-            status="running",
-            rows_total=f.row_count,
-            counts={},
-            warnings=f.warnings,
-            started_by=who.username,
-            started_at=uow.now(),
-        )
-        audit(
-            uow,
-            who,
-            "list.import",
-            "source",
-            source_id,
-            import_id=import_id,
-            filename=filename,
-            sha256=f.sha256,
-            rows=f.row_count,
-        )
-        uow.commit()
-        if on_start:
-            on_start(import_id)
-    defaults = SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category)
-    report = ImportReport(import_id, f.row_count, warnings=list(f.warnings))
-    batch: list[tuple[Sheet, Row]] = []
-    done = 0
-    for item in _rows(f):
-        batch.append(item)
-        if len(batch) == BATCH:
-            _import_batch(
-                system, who, src, import_id, batch, targets, defaults, include_hidden, report
+    # a big file's rows are checked in a second process, started now so that it is ready
+    # once the file has been read
+    with RowChecker(parallel=len(data) >= PARALLEL_FROM_BYTES) as checker:
+        f = read_list(data, filename)  # outside any transaction: parsing takes seconds
+        with system.uow() as uow:
+            uow.intake.interrupt_running(source_id)
+            uow.intake.remember_mapping(source_id, {h: t for h, t in mapping.items()})
+            import_id = uow.intake.start_import(
+                source_id=source_id,
+                filename=filename,
+                sha256=f.sha256,
+                status="running",
+                rows_total=f.row_count,
+                counts={},
+                warnings=f.warnings,
+                started_by=who.username,
+                started_at=uow.now(),
             )
+            audit(
+                uow,
+                who,
+                "list.import",
+                "source",
+                source_id,
+                import_id=import_id,
+                filename=filename,
+                sha256=f.sha256,
+                rows=f.row_count,
+            )
+            today = uow.now().date()
+            uow.commit()
+            if on_start:
+                on_start(import_id)
+        run = _Run(
+            who,
+            src,
+            import_id,
+            include_hidden,
+            targets,
+            SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category),
+            today,
+            ImportReport(import_id, f.row_count, warnings=list(f.warnings)),
+        )
+        batches = _batches(f)
+        checked = checker.batches(
+            [[r.values for _, r in b] for b in batches], targets, run.defaults, today
+        )
+        done = 0
+        for batch, rows in zip(batches, checked, strict=True):
+            _import_batch(system, run, batch, rows)
             done += len(batch)
-            batch = []
             if progress:
                 progress(done, f.row_count)
-    if batch:
-        _import_batch(system, who, src, import_id, batch, targets, defaults, include_hidden, report)
-        done += len(batch)
-        if progress:
-            progress(done, f.row_count)
+    report = run.report
     report.households = _form_households(system, who, import_id)
     with system.uow() as uow:
         uow.intake.finish_import(import_id, report.counts, uow.now())
@@ -277,106 +262,127 @@ def run_import(
     return report
 
 
+@dataclass
+class _Run:
+    """What the batches of one import share."""
+
+    who: Principal
+    src: Any
+    import_id: int
+    include_hidden: bool
+    targets: dict[str, Target | None]
+    defaults: SourceDefaults
+    today: dt.date
+    report: ImportReport
+    seen: dict[str, int] = field(default_factory=dict)  # row key -> its first row in the file
+
+
 def _import_batch(
-    system: System,
-    who: Principal,
-    src: Any,
-    import_id: int,
-    batch: list[tuple[Sheet, Row]],
-    targets: dict[str, Target | None],
-    defaults: SourceDefaults,
-    include_hidden: bool,
-    report: ImportReport,
+    system: System, run: _Run, batch: list[tuple[Sheet, Row]], checked: list[CheckedRow]
 ) -> None:
+    """One batch, in one transaction: its new people and the record of every row."""
     with system.uow() as uow:
-        today = uow.now().date()
-        mapped = [map_row(r.values, targets, defaults, today) for _, r in batch]
-        keys = [row_key(r.values, targets, m) for (_, r), m in zip(batch, mapped, strict=True)]
-        fingerprints = [row_fingerprint(r.values, targets) for _, r in batch]
-        current = uow.intake.current_rows(src.id, keys)
+        uow.intake.refresh_statistics()  # the tables grow as the import goes
+        # what the source said before about each key (the first row is the main one)
+        current = uow.intake.current_rows(run.src.id, [c.key for c in checked])
+        registered = {key: rows[0].person_id for key, rows in current.items()}
         known = uow.intake.persons_by_documents(
-            [d.number for m in mapped if m.person for d in m.person.documents]
+            [
+                number
+                for c in checked
+                if c.person and registered.get(c.key) is None  # they may be registered already
+                for kind, number, _, _ in c.person.documents
+                if kind in MATCHED_BY
+            ]
         )
-        seen: dict[str, int] = {}
-        new_people: list[tuple[int, Person]] = []
+        new_people: list[tuple[int, PersonRows]] = []
         records: list[dict[str, Any]] = []
         retire: list[int] = []
-        for i, ((sheet, row), m, key, fp) in enumerate(
-            zip(batch, mapped, keys, fingerprints, strict=True)
-        ):
+        for i, ((sheet, row), c) in enumerate(zip(batch, checked, strict=True)):
             hidden = row.hidden or sheet.state != "visible"
-            errors = [{"field": e.field, "message": e.message} for e in m.errors]
-            before = current.get(key)
-            person_id = before.person_id if before else None
-            if hidden and not include_hidden:
+            errors = list(c.errors)
+            said = current.get(c.key, [])
+            person_id = registered.get(c.key)
+            repeats = run.seen.get(c.key)
+            if hidden and not run.include_hidden:
                 status = "excluded"
-            elif key in seen:
+            elif repeats is not None:
                 status = "quarantined"
                 errors.append(
                     {
                         "field": "",
-                        "message": f"repeats row {seen[key]} of this file "
+                        "message": f"repeats row {repeats} of this file "
                         "(same person); correct one of them",
                     }
                 )
-            elif m.person is None:
+            elif c.person is None:
                 status = "quarantined"
-            elif before is not None and before.fingerprint == fp and person_id is not None:
+            elif person_id is not None and said[0].fingerprint == c.fingerprint:
                 status = "unchanged"
             elif person_id is not None:
                 status = "updated"
-                _update(uow, who, person_id, m.person, src.name, row.number)
+                person = map_row(row.values, run.targets, run.defaults, run.today).person
+                assert person is not None  # the same row, checked again
+                _update(uow, run.who, person_id, person, run.src.name, row.number)
             else:
-                existing = match_document(known, m.person)
+                existing = _match(known, c.person.documents)
                 if existing is not None:
                     status, person_id = "matched", existing
                 else:
                     status = "imported"
-                    new_people.append((i, m.person))
-            seen.setdefault(key, row.number)
-            if before is not None and status != "excluded":
-                retire.append(before.id)
+                    new_people.append((i, c.person))
+            run.seen.setdefault(c.key, row.number)
+            if status != "excluded" and repeats is None:
+                retire += [r.id for r in said]
             records.append(
                 {
-                    "source_id": src.id,
-                    "import_id": import_id,
+                    "source_id": run.src.id,
+                    "import_id": run.import_id,
                     "sheet": sheet.name,
                     "row_number": row.number,
-                    "row_key": key,
-                    "fingerprint": fp,
-                    "values": {
-                        **row.values,
-                        **(
-                            {"(cells beyond the header)": " | ".join(row.extra)}
-                            if row.extra
-                            else {}
-                        ),
-                    },
+                    "row_key": c.key,
+                    "fingerprint": c.fingerprint,
+                    "values": (
+                        {**row.values, "(cells beyond the header)": " | ".join(row.extra)}
+                        if row.extra
+                        else row.values
+                    ),
                     "hidden": hidden,
                     "status": status,
                     "errors": errors,
                     "person_id": person_id,
-                    "household_key": m.household_key,
-                    "relationship": m.relationship,
+                    "household_key": c.household_key,
+                    "relationship": c.relationship,
                     "current": status != "excluded",
                 }
             )
-            report.counts[status] += 1
-        ids = uow.people.add_many([p for _, p in new_people], uow.now())
+            run.report.counts[status] += 1
+        ids = uow.people.add_rows([p for _, p in new_people], uow.now())
         for (i, _), pid in zip(new_people, ids, strict=True):
             records[i]["person_id"] = pid
         # no history row per person: the row record (source, file, sheet, row) is the provenance
         uow.intake.retire(retire)
         uow.intake.add_rows(records)
-        uow.intake.set_counts(import_id, report.counts)
+        uow.intake.set_counts(run.import_id, run.report.counts)
         uow.commit()
+
+
+MATCHED_BY = (DocumentKind.PASSPORT.value, DocumentKind.NATIONAL_ID.value)
+"""The documents by which a row is linked to a person already registered."""
 
 
 def match_document(known: dict[tuple[str, str, str | None], set[int]], p: Person) -> int | None:
     """An exact document match to a person already registered (one, not several)."""
-    for d in p.documents:
-        if d.kind in (DocumentKind.PASSPORT, DocumentKind.NATIONAL_ID):
-            found = known.get((d.kind.value, d.number, d.issuing_country), set())
+    return _match(known, [(d.kind.value, d.number, d.issuing_country, None) for d in p.documents])
+
+
+def _match(
+    known: dict[tuple[str, str, str | None], set[int]],
+    documents: Iterable[tuple[str, str, str | None, Any]],
+) -> int | None:
+    for kind, number, country, _ in documents:
+        if kind in MATCHED_BY:
+            found = known.get((kind, number, country), set())
             if len(found) == 1:
                 return next(iter(found))
     return None
@@ -413,18 +419,21 @@ def _form_households(system: System, who: Principal, import_id: int) -> int:
     """Group the people of an import by the list's household key, in one transaction; people
     already in a household keep it. The head is the row marked head, else the first row."""
     with system.uow() as uow:
-        groups = uow.intake.household_keys(import_id)
-        free = uow.people.without_household([pid for g in groups.values() for pid, _ in g])
+        uow.intake.refresh_statistics()
+        uow.commit()
         plans: list[list[tuple[int, str]]] = []
-        for group in groups.values():
-            pids = [pid for pid, _ in group]
-            if not group or len(set(pids)) != len(pids) or not set(pids) <= free:
+        taken: set[int] = set()
+        for group in uow.intake.household_members(import_id).values():
+            pids = [pid for pid, _, _ in group]
+            free = all(f for _, _, f in group) and taken.isdisjoint(pids)
+            if len(set(pids)) != len(pids) or not free:
                 continue
-            head = next((pid for pid, rel in group if rel == "head"), pids[0])
+            taken.update(pids)
+            head = next((pid for pid, rel, _ in group if rel == "head"), pids[0])
             plans.append(
                 [
                     (pid, "head" if pid == head else (rel if rel and rel != "head" else "other"))
-                    for pid, rel in group
+                    for pid, rel, _ in group
                 ]
             )
         now = uow.now()
@@ -469,11 +478,3 @@ def find_source(name: str, uow: UnitOfWork) -> int:
         if src is None:
             raise NotFound(f"no source named {name!r}; create it first")
         return int(src.id)
-
-
-# -- the intake pages ------------------------------------------------------------------------------
-
-
-def row_fingerprint(values: dict[str, str], targets: dict[str, Target | None]) -> str:
-    """What a row says, as run_import fingerprints it: its mapped cells."""
-    return _digest(sorted((tg.value, values.get(h, "")) for h, tg in targets.items() if tg))

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.bulk import write_rows
 
 
 class UserRepository:
@@ -200,8 +201,7 @@ class HistoryRepository:
         )
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.conn.execute(t.history.insert(), list(rows))
+        write_rows(self.conn, t.history, rows)
 
     def of(self, entity: str, entity_id: int) -> list[sa.Row]:
         c = t.history.c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -20,7 +21,8 @@ from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.names import name_keys
 
 
-def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
+def person_fields(p: Person) -> dict[str, object]:
+    """The person's columns but id, times and version."""
     dob = p.date_of_birth
     return {
         "given_name": p.given_name,
@@ -43,8 +45,42 @@ def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
         "status": p.status.value,
         "household_id": p.household_id,
         "relationship": p.relationship.value if p.relationship else None,
-        "updated_at": now,
     }
+
+
+def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
+    return {**person_fields(p), "updated_at": now}
+
+
+class PersonRows(NamedTuple):
+    """A person as the registry stores them, in plain values (cheap to send to another process):
+    the person's columns (``person_fields``), nationalities, documents as (kind, number, issuing
+    country, expiry), and name search keys."""
+
+    fields: dict[str, object]
+    nationalities: tuple[str, ...]
+    documents: tuple[tuple[str, str, str | None, dt.date | None], ...]
+    keys: tuple[str, ...]
+
+    @property
+    def count_key(self) -> tuple[str, str, str, str]:
+        """The counter the person counts under: status, nation, category, organisation."""
+        f = self.fields
+        return (
+            str(f["status"]),
+            str(f["sponsoring_nation"] or ""),
+            str(f["category"]),
+            str(f["sponsor_org"] or ""),
+        )
+
+
+def rows_of(p: Person) -> PersonRows:
+    return PersonRows(
+        person_fields(p),
+        p.nationalities,
+        tuple((d.kind.value, d.number, d.issuing_country, d.expiry) for d in p.documents),
+        tuple(sorted(keys_of(p))),
+    )
 
 
 def keys_of(p: Person) -> set[str]:

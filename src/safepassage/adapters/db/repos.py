@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import insert_many
+from safepassage.adapters.db.bulk import insert_many, new_ids, write_rows
 from safepassage.domain.errors import Conflict
 from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
@@ -51,23 +50,20 @@ class HouseholdRepository:
 
     def add_numbered(self, heads: Sequence[int], now: dt.datetime) -> list[int]:
         """New households for these heads, referenced H0000123 after their own id."""
-        if not heads:
-            return []
-        rows = [
-            {
-                "reference": "tmp" + secrets.token_hex(8),
-                "head_person_id": h,
-                "created_at": now,
-                "version": 0,
-            }
-            for h in heads
-        ]
-        ids = self.add_many(rows)
-        self.conn.execute(
-            t.household.update()
-            .where(t.household.c.id == sa.bindparam("hid"))
-            .values(reference=sa.bindparam("ref")),
-            [{"hid": i, "ref": f"H{i:07d}"} for i in ids],
+        ids = new_ids(self.conn, t.household, len(heads))
+        write_rows(
+            self.conn,
+            t.household,
+            [
+                {
+                    "id": i,
+                    "reference": f"H{i:07d}",
+                    "head_person_id": h,
+                    "created_at": now,
+                    "version": 0,
+                }
+                for i, h in zip(ids, heads, strict=True)
+            ],
         )
         return ids
 
