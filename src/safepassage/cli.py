@@ -250,7 +250,7 @@ def import_list(
 def link(
     max_block: Annotated[
         int, typer.Option(help="skip blocking keys shared by more records than this")
-    ] = 1000,
+    ] = 150,
     db: DbOption = None,
 ) -> None:
     """Link the registry's records of the same person: merge the certain, queue the rest."""

@@ -110,7 +110,8 @@ SELECT DISTINCT a.id AS a, b.id AS b FROM usable a JOIN usable b ON a.k = b.k AN
 
 _COMPARE = """
 SELECT a, b, CASE WHEN swapped THEN 4 ELSE given END AS given, father,
-    CASE WHEN swapped THEN 4 ELSE family END AS family, dob, sex, doc, phone, context
+    CASE WHEN swapped THEN 4 ELSE family END AS family, dob, sex, doc, phone, context,
+    namesakes
 FROM (
 SELECT p.a, p.b,
     x.g_skel <> '' AND x.fam_skel <> '' AND x.g_skel <> x.fam_skel
@@ -137,7 +138,10 @@ SELECT p.a, p.b,
         ELSE 0 END AS doc,
     CASE WHEN x.phone = '' OR y.phone = '' THEN -1 WHEN x.phone = y.phone THEN 1 ELSE 0 END
         AS phone,
-    CASE WHEN x.hh = y.hh THEN 2 WHEN x.src = y.src THEN 1 ELSE 0 END AS context
+    CASE WHEN x.hh = y.hh THEN 2 WHEN x.src = y.src THEN 1 ELSE 0 END AS context,
+    CASE WHEN greatest(x.amb, y.amb) <= 2 THEN 0 WHEN greatest(x.amb, y.amb) <= 5 THEN 1
+         WHEN greatest(x.amb, y.amb) <= 20 THEN 2 WHEN greatest(x.amb, y.amb) <= 100 THEN 3
+         ELSE 4 END AS namesakes
 FROM {pairs} p JOIN rec x ON x.id = p.a JOIN rec y ON y.id = p.b
 )
 """
@@ -225,7 +229,7 @@ class Linker:
         *,
         threads: int = 2,
         memory_limit: str = "3GB",
-        max_block: int = 1000,
+        max_block: int = 150,
         progress: Progress = _quiet,
     ) -> None:
         self.model = model
@@ -280,6 +284,12 @@ class Linker:
             {"p": str(path), "c": types},
         )
         path.unlink()
+        # how many records share the given name and birth year: "two Nilufars born in 1987"
+        # says more than "two hundred Mohammads born in 1990", whatever the registry's size
+        self.db.execute(
+            "CREATE TABLE rec2 AS SELECT *, count(*) OVER (PARTITION BY g_key, year(dob_lo)) "
+            "AS amb FROM rec; DROP TABLE rec; ALTER TABLE rec2 RENAME TO rec"
+        )
         self.stats.records = n
         self._timed("features", t0)
         return n

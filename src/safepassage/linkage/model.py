@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FIELDS = ("given", "father", "family", "dob", "sex", "doc", "phone", "context")
+FIELDS = ("given", "father", "family", "dob", "sex", "doc", "phone", "context", "namesakes")
 
 _NAME = {
     -1: "not known",
@@ -59,6 +59,7 @@ LEVELS: dict[str, dict[int, str]] = {
     "doc": {-1: "not known", 0: "different", 1: "one character apart", 2: "the same number"},
     "phone": {-1: "not known", 0: "different", 1: "the same"},
     "context": {0: "different lists", 1: "the same list", 2: "the same household"},
+    "namesakes": {0: "two at most", 1: "up to 5", 2: "up to 20", 3: "up to 100", 4: "over 100"},
 }
 """What each level means, in the words the review page shows."""
 
@@ -80,6 +81,7 @@ LABELS = {
     "doc": "Document",
     "phone": "Phone",
     "context": "Where they were listed",
+    "namesakes": "Records with this given name and birth year",
 }
 
 DEFAULT_PATH = Path(__file__).with_name("model.json")

@@ -49,7 +49,7 @@ def run_linkage(
     system: System,
     progress: Progress = _quiet,
     model: Model | None = None,
-    max_block: int = 1000,
+    max_block: int = 150,
 ) -> LinkReport:
     """Link the registry: merge what is certain, queue what is not."""
     model = model or Model.load()
