@@ -20,7 +20,9 @@ and by a fingerprint of what it says.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -205,61 +207,87 @@ def run_import(
     # once the file has been read
     with RowChecker(parallel=len(data) >= PARALLEL_FROM_BYTES) as checker:
         f = read_list(data, filename)  # outside any transaction: parsing takes seconds
-        with system.uow() as uow:
-            uow.intake.interrupt_running(source_id)
-            uow.intake.remember_mapping(source_id, {h: t for h, t in mapping.items()})
-            import_id = uow.intake.start_import(
-                source_id=source_id,
-                filename=filename,
-                sha256=f.sha256,
-                status="running",
-                rows_total=f.row_count,
-                counts={},
-                warnings=f.warnings,
-                started_by=who.username,
-                started_at=uow.now(),
+        with _collector_aside():
+            run = _start(system, who, src, f, filename, mapping, include_hidden, on_start)
+            batches = _batches(f)
+            checked = checker.batches(
+                [[r.values for _, r in b] for b in batches], run.targets, run.defaults, run.today
             )
-            audit(
-                uow,
-                who,
-                "list.import",
-                "source",
-                source_id,
-                import_id=import_id,
-                filename=filename,
-                sha256=f.sha256,
-                rows=f.row_count,
-            )
-            today = uow.now().date()
-            uow.commit()
-            if on_start:
-                on_start(import_id)
-        run = _Run(
-            who,
-            src,
-            import_id,
-            include_hidden,
-            targets,
-            SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category),
-            today,
-            ImportReport(import_id, f.row_count, warnings=list(f.warnings)),
-        )
-        batches = _batches(f)
-        checked = checker.batches(
-            [[r.values for _, r in b] for b in batches], targets, run.defaults, today
-        )
-        done = 0
-        for batch, rows in zip(batches, checked, strict=True):
-            _import_batch(system, run, batch, rows)
-            done += len(batch)
-            if progress:
-                progress(done, f.row_count)
-    report = run.report
-    report.households = _form_households(system, who, import_id)
+            done = 0
+            for batch, rows in zip(batches, checked, strict=True):
+                _import_batch(system, run, batch, rows)
+                done += len(batch)
+                if progress:
+                    progress(done, f.row_count)
+            run.report.households = _form_households(system, who, run.import_id)
     with system.uow() as uow:
-        uow.intake.finish_import(import_id, report.counts, uow.now())
+        uow.intake.finish_import(run.import_id, run.report.counts, uow.now())
         uow.commit()
-    return report
+    return run.report
+
+
+def _start(
+    system: System,
+    who: Principal,
+    src: Any,
+    f: ListFile,
+    filename: str,
+    mapping: dict[str, str | None],
+    include_hidden: bool,
+    on_start: Callable[[int], None] | None,
+) -> _Run:
+    """The import's record, committed; imports of the source left running are interrupted."""
+    with system.uow() as uow:
+        uow.intake.interrupt_running(src.id)
+        uow.intake.remember_mapping(src.id, {h: t for h, t in mapping.items()})
+        import_id = uow.intake.start_import(
+            source_id=src.id,
+            filename=filename,
+            sha256=f.sha256,
+            status="running",
+            rows_total=f.row_count,
+            counts={},
+            warnings=f.warnings,
+            started_by=who.username,
+            started_at=uow.now(),
+        )
+        audit(
+            uow,
+            who,
+            "list.import",
+            "source",
+            src.id,
+            import_id=import_id,
+            filename=filename,
+            sha256=f.sha256,
+            rows=f.row_count,
+        )
+        today = uow.now().date()
+        uow.commit()
+    if on_start:
+        on_start(import_id)
+    return _Run(
+        who,
+        src,
+        import_id,
+        include_hidden,
+        targets_of(mapping),
+        SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category),
+        today,
+        ImportReport(import_id, f.row_count, warnings=list(f.warnings)),
+    )
+
+
+@contextmanager
+def _collector_aside() -> Iterator[None]:
+    """Python's cyclic garbage collector, told to leave alone what exists now until the block
+    ends: a parsed list of a hundred thousand rows is millions of objects that live as long as
+    the import, and walking them again and again as it allocates cost a fifth of its time."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass

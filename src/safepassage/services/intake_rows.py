@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
+import os
 import re
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import NamedTuple
 
 from safepassage.adapters.db.people_rows import PersonRows, rows_of
@@ -349,35 +351,40 @@ class RowChecker:
     """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, in a
     second process, which checks the next batch while the importer writes this one.
 
-    Checking is pure Python (names, dates, phones, documents): about half of an import's time
-    on one core, and the machine has two. The process is spawned (not forked: the web server
-    imports from a thread) when the checker is entered, so that it starts while the file is
-    read. If the importer dies, even by SIGKILL, the process finds its pipe closed and ends.
+    Checking is pure Python (names, dates, phones, documents): about half of an import's work,
+    and the machine has two cores. The process is started (a fresh interpreter, not a fork:
+    the web server imports from a thread) when the checker is entered, so that it is ready by
+    the time the file has been read. If the importer dies, even by SIGKILL, the process finds
+    its socket closed and ends.
     """
 
     def __init__(self, parallel: bool) -> None:
         self.parallel = parallel
         self._conn: Connection | None = None
-        self._process: BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> RowChecker:
         if self.parallel:
-            ctx = multiprocessing.get_context("spawn")
-            self._conn, theirs = ctx.Pipe()
-            self._process = ctx.Process(
-                target=_serve, args=(theirs,), name="safepassage-intake-check", daemon=True
-            )
-            self._process.start()
-            theirs.close()
+            ours, theirs = socket.socketpair()
+            with ours, theirs:
+                code = f"from {__name__} import serve; serve({theirs.fileno()})"
+                self._process = subprocess.Popen(
+                    [sys.executable, "-c", code],
+                    pass_fds=[theirs.fileno()],
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))},
+                )
+                self._conn = Connection(ours.detach())
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._conn is not None:
             self._conn.close()  # the process sees the end of its input and stops
         if self._process is not None:
-            self._process.join(timeout=10)
-            if self._process.is_alive():
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait()
 
     def batches(
         self,
@@ -394,7 +401,10 @@ class RowChecker:
         if batches:
             conn.send((batches[0], mapping, defaults, today))
         for i in range(len(batches)):
-            result = conn.recv()
+            try:
+                result = conn.recv()
+            except EOFError as e:
+                raise RuntimeError("the process checking the rows has stopped") from e
             if i + 1 < len(batches):  # the process waits for it: nobody is stuck sending
                 conn.send((batches[i + 1], mapping, defaults, today))
             if isinstance(result, BaseException):
@@ -402,8 +412,9 @@ class RowChecker:
             yield result
 
 
-def _serve(conn: Connection) -> None:
+def serve(fd: int) -> None:
     """The checking process: a batch in, its checked rows (or the error) out, until EOF."""
+    conn = Connection(fd)
     while True:
         try:
             job = conn.recv()

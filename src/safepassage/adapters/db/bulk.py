@@ -51,7 +51,7 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
     for i, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            convert.append((i, process))
+            convert.append((i, _once_per_value(process)))
 
     def values(row: dict[str, Any]) -> list[Any]:
         out = [row[n] for n in names]
@@ -75,6 +75,24 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
             )
     finally:
         cursor.close()
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process``, run once for each distinct value: the times and dates of a bulk write repeat
+    (every row of a batch is written at the same time)."""
+    done: dict[tuple[type, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            return done[key]
+        except KeyError:
+            done[key] = out = process(value)
+            return out
+        except TypeError:  # a JSON document: not hashable, converted each time
+            return process(value)
+
+    return convert
 
 
 def one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
