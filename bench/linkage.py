@@ -45,6 +45,7 @@ from safepassage.linkage.model import (
     DEFAULT_PATH,
     FIELDS,
     Model,
+    bucket,
     choose_thresholds,
     fit_house_table,
     fit_table,
@@ -233,15 +234,16 @@ def fit(records: int, seed: int) -> Model:
         linker.score()
         linker.households()
         rows = db.execute(
-            f"SELECT round(score1, 1), house, {same} AS same, count(*) FROM scored GROUP BY ALL"
+            f"SELECT floor(score1 + 0.5), house, rival, {same} AS same, count(*) FROM scored "
+            "GROUP BY ALL"
         ).fetchall()
-        house_counts = [(float(r[0]), int(r[1]), bool(r[2]), int(r[3])) for r in rows]
-        found_true = sum(r[-1] for r in rows if r[2])
+        house_counts = [(float(r[0]), int(r[1]), int(r[2]), bool(r[3]), int(r[4])) for r in rows]
+        found_true = sum(r[-1] for r in rows if r[3])
     house_table = fit_house_table(house_counts)
     draft = Model(weights, prior, 0.0, 0.0, table=table, house_table=house_table)
     scored = [
-        (house_table.get((max(-20, min(20, round(s1))), h), s1), same)
-        for s1, h, same, n in house_counts
+        (house_table.get((bucket(s1), h, rv), s1), same)
+        for s1, h, rv, same, n in house_counts
         for _ in range(n)
     ]
     upper, lower = choose_thresholds(

@@ -183,18 +183,32 @@ WITH h AS (
         ELSE coalesce(hp.strength, 0)
             - CASE WHEN list_contains(hp.la, s1.a) AND list_contains(hp.lb, s1.b)
                    THEN greatest(s1.score, 0) ELSE 0 END
-        END AS other
+        END AS other,
+        -- rivals: a person is on a list once, so a's best match among the records of b's list
+        -- (and b's among a's) should be this pair, by a margin
+        max(s1.score) OVER (PARTITION BY s1.a, y.src) AS best_a,
+        nth_value(s1.score, 2) OVER (
+            PARTITION BY s1.a, y.src ORDER BY s1.score DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS second_a,
+        max(s1.score) OVER (PARTITION BY s1.b, x.src) AS best_b,
+        nth_value(s1.score, 2) OVER (
+            PARTITION BY s1.b, x.src ORDER BY s1.score DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS second_b
     FROM s1 JOIN rec x ON x.id = s1.a JOIN rec y ON y.id = s1.b
     LEFT JOIN hpair hp ON hp.h1 = least(x.hh, y.hh) AND hp.h2 = greatest(x.hh, y.hh)
+), l AS (
+    SELECT h.* EXCLUDE (other, best_a, second_a, best_b, second_b),
+        CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
+             WHEN other < 30 THEN 2 ELSE 3 END AS house,
+        CASE WHEN score < best_a OR score < best_b THEN 2
+             WHEN least(score - coalesce(second_a, -99), score - coalesce(second_b, -99)) >= 5
+             THEN 0 ELSE 1 END AS rival
+    FROM h
 )
-SELECT h.* EXCLUDE (other, score), h.score AS score1,
-    CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
-         WHEN other < 30 THEN 2 ELSE 3 END AS house,
-    coalesce(ht.score, h.score) AS score
-FROM h LEFT JOIN house_table ht
-    ON ht.bucket = least(greatest(round(h.score), -20), 20)
-    AND ht.house = (CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
-         WHEN other < 30 THEN 2 ELSE 3 END)
+SELECT l.* EXCLUDE (score), l.score AS score1, coalesce(ht.score, l.score) AS score
+FROM l LEFT JOIN house_table ht
+    ON ht.bucket = least(greatest(floor(l.score + 0.5), -20), 20) AND ht.house = l.house
+    AND ht.rival = l.rival
 """
 
 
@@ -205,7 +219,7 @@ class ScoredPair:
     a: int
     b: int
     score: float
-    levels: tuple[int, ...]  # one per model.FIELDS, then the household evidence level
+    levels: tuple[int, ...]  # one per model.FIELDS, then the household and the rivals level
 
 
 @dataclass
@@ -329,7 +343,8 @@ class Linker:
         cols = ", ".join(f"{f} TINYINT" for f in FIELDS)
         self.db.execute(f"CREATE OR REPLACE TABLE model_table ({cols}, score DOUBLE)")
         self.db.execute(
-            "CREATE OR REPLACE TABLE house_table (bucket TINYINT, house TINYINT, score DOUBLE)"
+            "CREATE OR REPLACE TABLE house_table "
+            "(bucket TINYINT, house TINYINT, rival TINYINT, score DOUBLE)"
         )
         for table, rows in (
             ("model_table", [[*lv, sc] for lv, sc in self.model.table.items()]),
@@ -388,7 +403,7 @@ class Linker:
         """The pairs scoring at least ``at_least`` (default: the review threshold)."""
         floor = self.model.lower if at_least is None else at_least
         rows = self.db.execute(
-            f"SELECT a, b, score, {', '.join(FIELDS)}, house FROM scored "
+            f"SELECT a, b, score, {', '.join(FIELDS)}, house, rival FROM scored "
             "WHERE score >= $floor ORDER BY a, b",
             {"floor": floor},
         ).fetchall()

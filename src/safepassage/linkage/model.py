@@ -71,8 +71,14 @@ HOUSE = {
     3: "the families match",
 }
 
+RIVAL = {
+    0: "each is the other's clear best match on their lists",
+    1: "each is the other's best match, closely followed",
+    2: "a better match exists for one of them",
+}
+
 LABELS = {
-    "house": "Household",
+    "house": "Household and other candidates",
     "given": "Given name",
     "father": "Father's name",
     "family": "Family name",
@@ -105,8 +111,8 @@ class Model:
     lower: float
     trained_on: str = ""
     table: dict[tuple[int, ...], float] = field(default_factory=dict)  # levels -> score
-    # (first score rounded to a bit, household evidence level) -> score
-    house_table: dict[tuple[int, int], float] = field(default_factory=dict)
+    # (first score rounded to a bit, household evidence level, rivals level) -> score
+    house_table: dict[tuple[int, int, int], float] = field(default_factory=dict)
 
     def weight(self, field: str, level: int) -> float:
         return self.weights[field].get(level, 0.0)
@@ -176,7 +182,9 @@ class Model:
             lower=float(d["lower"]),
             trained_on=str(d.get("trained_on", "")),
             table={tuple(int(x) for x in r[:-1]): float(r[-1]) for r in d.get("table", [])},
-            house_table={(int(r[0]), int(r[1])): float(r[2]) for r in d.get("house_table", [])},
+            house_table={
+                (int(r[0]), int(r[1]), int(r[2])): float(r[3]) for r in d.get("house_table", [])
+            },
         )
 
     @classmethod
@@ -235,20 +243,26 @@ def fit_table(
     return table
 
 
+def bucket(score: float) -> int:
+    """A first score rounded to a whole bit, within ±20 (as the engine's SQL rounds it)."""
+    return max(-20, min(20, math.floor(score + 0.5)))
+
+
 def fit_house_table(
-    counts: Iterable[tuple[float, int, bool, int]],
-) -> dict[tuple[int, int], float]:
-    """The final score by (first score rounded, household level) from labelled pairs
-    (score1, house, same?, n), shrunk towards the first score by PSEUDO pseudo-pairs."""
-    seen: dict[tuple[int, int], list[float]] = {}
-    for score1, house, same, n in counts:
-        key = (max(-20, min(20, round(score1))), house)
+    counts: Iterable[tuple[float, int, int, bool, int]],
+) -> dict[tuple[int, int, int], float]:
+    """The final score by (first score rounded, household level, rivals level) from labelled
+    pairs (score1, house, rival, same?, n), shrunk towards the first score by PSEUDO
+    pseudo-pairs."""
+    seen: dict[tuple[int, int, int], list[float]] = {}
+    for score1, house, rival, same, n in counts:
+        key = (bucket(score1), house, rival)
         c = seen.setdefault(key, [0.0, 0.0])
         c[0 if same else 1] += n
     table = {}
-    for (bucket, house), (m, u) in seen.items():
-        p = 1.0 / (1.0 + 2.0 ** (-bucket))
-        table[(bucket, house)] = math.log2((m + PSEUDO * p) / (u + PSEUDO * (1 - p)))
+    for key, (m, u) in seen.items():
+        p = 1.0 / (1.0 + 2.0 ** (-key[0]))
+        table[key] = math.log2((m + PSEUDO * p) / (u + PSEUDO * (1 - p)))
     return table
 
 
