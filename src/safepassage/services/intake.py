@@ -211,7 +211,7 @@ def run_import(
             run = _start(system, who, src, f, filename, mapping, include_hidden, on_start)
             batches = _batches(f)
             checked = checker.batches(
-                [[r.values for _, r in b] for b in batches], run.targets, run.defaults, run.today
+                [[_cells(r) for _, r in b] for b in batches], run.targets, run.defaults, run.today
             )
             done = 0
             for batch, rows in zip(batches, checked, strict=True):
@@ -224,6 +224,13 @@ def run_import(
         uow.intake.finish_import(run.import_id, run.report.counts, uow.now())
         uow.commit()
     return run.report
+
+
+def _cells(row: Row) -> dict[str, str]:
+    """What the row's record keeps: every cell, by header, and any beyond the header."""
+    if not row.extra:
+        return row.values
+    return {**row.values, "(cells beyond the header)": " | ".join(row.extra)}
 
 
 def _start(
@@ -370,11 +377,7 @@ def _import_batch(
                     "row_number": row.number,
                     "row_key": c.key,
                     "fingerprint": c.fingerprint,
-                    "values": (
-                        {**row.values, "(cells beyond the header)": " | ".join(row.extra)}
-                        if row.extra
-                        else row.values
-                    ),
+                    "values": c.cells_json,
                     "hidden": hidden,
                     "status": status,
                     "errors": errors,
@@ -410,7 +413,7 @@ def _match(
 ) -> int | None:
     for kind, number, country, _ in documents:
         if kind in MATCHED_BY:
-            found = known.get((kind, number, country), set())
+            found = known.get((kind, number, country), ())
             if len(found) == 1:
                 return next(iter(found))
     return None

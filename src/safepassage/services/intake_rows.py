@@ -322,6 +322,7 @@ class CheckedRow(NamedTuple):
     household_key: str | None
     relationship: str | None
     person: PersonRows | None  # the person to register, None if there are errors
+    cells_json: str  # the cells, as the row's record keeps them (JSON)
 
 
 def check_rows(
@@ -342,6 +343,7 @@ def check_rows(
                 m.household_key,
                 m.relationship,
                 rows_of(m.person) if m.person else None,
+                json.dumps(values),
             )
         )
     return out

@@ -9,7 +9,8 @@ would store them (dates, UTC times, JSON), so what is written does not depend on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,8 +39,15 @@ def new_ids(conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
     return list(range(top + 1, top + n + 1))
 
 
-def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Write ``rows`` (dicts with the same keys) into ``table`` in one bulk operation.
+def write_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    encoded: Collection[str] = (),
+) -> None:
+    """Write ``rows`` (dicts with the same keys) into ``table`` in one bulk operation; the JSON
+    columns named in ``encoded`` are given as JSON text already (``json.dumps``, as SQLAlchemy
+    would write them).
 
     Column defaults of the Python side are not applied: give every column that needs a value.
     """
@@ -49,12 +57,18 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, An
     dialect = conn.dialect
     convert: list[tuple[int, Callable[[Any], Any]]] = []
     for i, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            convert.append((i, _once_per_value(process)))
+        column = table.c[name]
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and name not in encoded:
+            # JSON documents all differ (and are no dict keys); times and dates repeat
+            json = isinstance(column.type, sa.JSON)
+            convert.append((i, process if json else _once_per_value(process)))
+    pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
 
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = [row[n] for n in names]
+    def values(row: dict[str, Any]) -> Sequence[Any]:
+        if not convert:
+            return pick(row)  # type: ignore[no-any-return]
+        out = list(pick(row))
         for i, process in convert:
             out[i] = process(out[i])
         return out
@@ -89,8 +103,6 @@ def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
         except KeyError:
             done[key] = out = process(value)
             return out
-        except TypeError:  # a JSON document: not hashable, converted each time
-            return process(value)
 
     return convert
 

@@ -110,7 +110,8 @@ class IntakeRepository:
             )
 
     def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        write_rows(self.conn, t.source_row, rows)
+        """Rows of a list, their ``values`` given as JSON text already."""
+        write_rows(self.conn, t.source_row, rows, encoded=("values",))
 
     def rows_of_import(self, import_id: int, status: str | None = None) -> list[sa.Row]:
         r = t.source_row.c
