@@ -134,6 +134,47 @@ def test_hidden_rows_and_sheets_are_shown_first_and_can_be_left_out(
     assert (r.counts["imported"], r.counts["excluded"], r.rows) == (5, 2, 7) and r.adds_up
 
 
+def test_the_mapping_confirmed_for_a_source_is_proposed_for_its_next_list(world: World) -> None:
+    sid = _source(world)
+    june = (HEADER + ";Roshan line\n" + ROWS[0] + ";0799123456").encode()
+    pre = intake.preview(june, "june.csv", sid, SYSTEM, world.system.uow())
+    assert pre.mapping["Mobile"] == "phone" and pre.mapping["Roshan line"] is None  # guessed
+    confirmed = {**pre.mapping, "Mobile": None, "Roshan line": "phone"}  # the user knows better
+    intake.run_import(june, "june.csv", sid, confirmed, SYSTEM, world.system)
+    july = "Remarks;Roshan line;" + HEADER + "\nnew;0799555444;" + ROWS[1]  # columns moved
+    again = intake.preview(july.encode(), "july.csv", sid, SYSTEM, world.system.uow())
+    assert again.mapping == {**confirmed, "Remarks": None}
+    assert not again.problems
+    other = intake.save_source(
+        intake.SourceInput("Kabul NGO list", "RU"), SYSTEM, world.system.uow()
+    )
+    fresh = intake.preview(july.encode(), "july.csv", other, SYSTEM, world.system.uow())
+    assert fresh.mapping["Mobile"] == "phone"  # another source's choice is not this one's
+    intake.run_import(july.encode(), "july.csv", sid, again.mapping, SYSTEM, world.system)
+    found = people.search_people("Zahra Karimi", people.PeopleFilter(), SYSTEM, world.system.uow())
+    assert [p.phone for p in found.people] == ["+93799555444"]
+
+
+def test_a_person_repeated_far_down_the_file_is_quarantined_like_a_repeat_on_the_next_line(
+    world: World,
+) -> None:
+    n = intake.BATCH + 1  # the repeat falls in the next batch
+    lines = [f"X{i};Person{i};Father{i};Family{i % 89};M;1990;AF;;;;" for i in range(n)]
+    data = csv(*lines, "X0;Someone;Else;Entirely;F;1985;AF;;;;")
+    sid = _source(world)
+    r = _import(world, data, sid)
+    assert (r.counts["imported"], r.counts["quarantined"], r.counts["updated"]) == (n, 1, 0)
+    with world.system.uow() as uow:
+        (bad,) = uow.intake.quarantined(sid)
+        first = uow.people.get(uow.intake.rows_of_import(r.import_id)[0].person_id)
+    assert "repeats row 2" in bad.errors[-1]["message"]
+    assert first is not None and first.father_name == "Father0"  # not overwritten by the repeat
+    again = _import(world, data, sid)
+    assert (again.counts["unchanged"], again.counts["quarantined"]) == (n, 1)
+    with world.system.uow() as uow:
+        assert len(uow.intake.quarantined(sid)) == 1  # the earlier repeat was retired
+
+
 def test_a_liaison_cannot_import_into_another_nations_source(world: World) -> None:
     sid = intake.save_source(intake.SourceInput("US list", "US"), SYSTEM, world.system.uow())
     with pytest.raises(AccessDenied):
