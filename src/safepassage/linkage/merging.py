@@ -4,7 +4,9 @@ A merge keeps both records: the merged one stays as the list had it, with status
 pointer to the record that stands for the person from then on (the kept one). Households follow
 their members: when the merged record was in a household, the household's other members join the
 kept record's household (a sign-up's family joins the family the sponsor listed), or, when the
-kept record had no household, it joins the merged record's one. Every change is written down in
+kept record had no household, it joins the merged record's one. A household keeps one living
+head: where the merged record was the head, the kept record takes its place, and the head of a
+family that joins another household becomes a relative there. Every change is written down in
 the merge's ``prior`` so that an undo restores exactly what was before.
 
 Pure functions over plain values: the repository loads the state, the service decides which
@@ -17,7 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from safepassage.domain.people import Relationship
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
+
+_HEAD = Relationship.HEAD.value
+_OTHER_RELATIVE = Relationship.OTHER_RELATIVE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class MergePlan:
     changes: dict[int, dict[str, Any]] = field(default_factory=dict)
     merges: list[dict[str, Any]] = field(default_factory=list)
     status_moves: list[tuple[int, str, str]] = field(default_factory=list)  # id, from, to
+    heads: dict[int, int] = field(default_factory=dict)  # household -> its new head
 
 
 def keep_order(r: RecordState) -> tuple[int, int, int, int]:
@@ -60,14 +67,17 @@ def plan(
     state: dict[int, RecordState],
     members: dict[int, list[int]],
     merged_into_of: dict[int, list[int]],
+    heads: dict[int, int] | None = None,
 ) -> MergePlan:
     """The changes of merging each step's ``merged`` record into its ``kept`` one, in order.
 
     ``state`` holds every record named in the steps and every member of their households
     (``members``: household → member ids, merged records left out); ``merged_into_of``: for a
-    record, the records already merged into it (they are pointed at the new kept record)."""
+    record, the records already merged into it (they are pointed at the new kept record);
+    ``heads``: the head of each of those households."""
     st = dict(state)
     hh = {h: list(ids) for h, ids in members.items()}
+    hd = dict(heads or {})
     out = MergePlan()
 
     def change(rid: int, **values: Any) -> None:
@@ -76,8 +86,8 @@ def plan(
 
     for step in steps:
         kept, merged = st[step.kept], st[step.merged]
-        if kept.id == merged.id or merged.status == PersonStatus.MERGED:
-            continue
+        if kept.id == merged.id or PersonStatus.MERGED in (merged.status, kept.status):
+            continue  # never into a record that no longer stands for anyone
         prior: dict[str, Any] = {
             "status": merged.status,
             "kept": {
@@ -103,10 +113,25 @@ def plan(
                 hh.setdefault(h_merged, []).append(kept.id)
             else:
                 for rid in hh.get(h_merged, []):
-                    prior["moved"].append([rid, h_merged])
-                    change(rid, household_id=h_kept)
+                    if st[rid].relationship == _HEAD:
+                        # the kept record's household has its head: the family's is a relative
+                        prior["moved"].append([rid, h_merged, _HEAD])
+                        change(rid, household_id=h_kept, relationship=_OTHER_RELATIVE)
+                    else:
+                        prior["moved"].append([rid, h_merged])
+                        change(rid, household_id=h_kept)
                     hh.setdefault(h_kept, []).append(rid)
                 hh[h_merged] = []
+        if (
+            h_merged is not None
+            and hd.get(h_merged) == merged.id
+            and st[kept.id].household_id == h_merged
+        ):
+            # the merged record headed the household the kept record is in: the kept one heads it
+            prior["head"] = [h_merged, merged.id]
+            hd[h_merged] = out.heads[h_merged] = kept.id
+            if st[kept.id].relationship != _HEAD:
+                change(kept.id, relationship=_HEAD)
         if kept.self_declared and not merged.self_declared:
             change(kept.id, self_declared=False)  # a list vouches for the person now
         out.merges.append(

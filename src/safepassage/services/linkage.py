@@ -23,7 +23,7 @@ from safepassage.domain.errors import Conflict, NotFound
 from safepassage.domain.people import Person
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.engine import Linker, Progress, ScoredPair, clusters
-from safepassage.linkage.merging import MergeStep, keep_order, plan
+from safepassage.linkage.merging import MergePlan, MergeStep, keep_order, plan
 from safepassage.linkage.model import Evidence, Model
 from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse
 from safepassage.services.people import load_visible
@@ -101,7 +101,7 @@ def run_linkage(
                 review=review,
             )
             uow.commit()
-    except Exception as e:
+    except BaseException as e:  # a Ctrl-C too: the run is not left "running"
         with uow:
             uow.linkage.finish_run(run_id, "failed", uow.now(), detail={"error": str(e)})
             audit(uow, who, "linkage.run", "link_run", run_id, outcome="failed", error=str(e))
@@ -116,6 +116,7 @@ def _apply(
     uow: UnitOfWork, run_id: int, pairs: list[ScoredPair], model: Model, progress: Progress
 ) -> tuple[int, int]:
     """Merge the linked clusters and queue the uncertain pairs; returns (merges, queued)."""
+    uow.linkage.lock_merges()
     decided = uow.linkage.decided()
     apart = [k for k, s in decided.items() if s == "not_same"]
     links = [p for p in pairs if p.score >= model.upper and decided.get((p.a, p.b)) != "not_same"]
@@ -130,7 +131,12 @@ def _apply(
                 best[rid] = p
     steps: list[MergeStep] = []
     state = uow.linkage.states(list(root))
-    for members in groups.values():
+    for group in groups.values():
+        # a reviewer may have merged some of them since the run read the registry: those
+        # stand for nobody now, and nothing is merged into them
+        members = [m for m in group if state[m].status != PersonStatus.MERGED]
+        if len(members) < 2:
+            continue
         kept = min((state[m] for m in members), key=keep_order).id
         for m in members:
             if m != kept:
@@ -154,6 +160,13 @@ def _merge(
     uow: UnitOfWork, steps: Sequence[MergeStep], by: str, state: dict[int, Any] | None = None
 ) -> int:
     """Work out and write the merges (households following), moving the status counters."""
+    return _write(uow, _plan(uow, steps, state), by)
+
+
+def _plan(
+    uow: UnitOfWork, steps: Sequence[MergeStep], state: dict[int, Any] | None = None
+) -> MergePlan:
+    """Work out the merges (households following) from the records as they are."""
     ids = {i for s in steps for i in (s.kept, s.merged)}
     state = dict(state or {})
     state.update(uow.linkage.states([i for i in ids if i not in state]))
@@ -161,7 +174,17 @@ def _merge(
     members = uow.linkage.household_members(households)
     others = [m for ms in members.values() for m in ms if m not in state]
     state.update(uow.linkage.states(others))
-    result = plan(steps, state, members, uow.linkage.merged_into_of(list(ids)))
+    return plan(
+        steps,
+        state,
+        members,
+        uow.linkage.merged_into_of(list(ids)),
+        uow.linkage.heads(households),
+    )
+
+
+def _write(uow: UnitOfWork, result: MergePlan, by: str) -> int:
+    """Write worked-out merges, moving the status counters; returns how many."""
     uow.linkage.write_plan(result, by, uow.now())
     keys = uow.linkage.count_keys([rid for rid, _, _ in result.status_moves])
     uow.people.bump_counts(
@@ -260,6 +283,7 @@ def decide_pair(pair_id: int, same: bool, who: Principal, uow: UnitOfWork) -> in
     """A reviewer's decision: the same person (returns the kept record) or not."""
     with uow:
         demand(uow, who, Action.LINKAGE_REVIEW, "link_pair", pair_id)
+        uow.linkage.lock_merges()  # a second reviewer of the pair waits, then finds it decided
         row, a, b = _load_pair(uow, who, pair_id, "linkage.decide")
         if row.status != "review":
             raise Conflict(f"this pair was already decided ({row.status.replace('_', ' ')})")
@@ -271,9 +295,15 @@ def decide_pair(pair_id: int, same: bool, who: Principal, uow: UnitOfWork) -> in
                 st = uow.linkage.states([ca, cb])
                 kept = min(st.values(), key=keep_order).id
                 other = cb if kept == ca else ca
-                _merge(
-                    uow, [MergeStep(kept, other, row.score, tuple(row.levels or []))], who.username
+                result = _plan(
+                    uow, [MergeStep(kept, other, row.score, tuple(row.levels or []))], st
                 )
+                # the records standing for the two (one may be another list's record that
+                # one of them was merged into) and the families that move: all the caller's
+                _require_write(
+                    uow, who, {ca, cb, *result.changes}, "linkage.decide", "link_pair", pair_id
+                )
+                _write(uow, result, who.username)
             else:
                 kept = ca
         uow.linkage.decide_pair(
@@ -297,8 +327,61 @@ def merges_of(person_id: int, who: Principal, uow: UnitOfWork) -> list[dict[str,
     with uow:
         load_visible(uow, who, person_id, "person.view")
         rows = [dict(r._mapping) for r in uow.linkage.merges_of(person_id)]
+        audit(
+            uow,
+            who,
+            "person.merges",
+            "person",
+            person_id,
+            people=sorted({i for r in rows for i in (r["kept_id"], r["merged_id"])}),
+        )
         uow.commit()
         return rows
+
+
+def _require_write(
+    uow: UnitOfWork, who: Principal, ids: set[int], action: str, entity: str, entity_id: int
+) -> None:
+    """Refuse (audited) unless the caller may change every one of these records."""
+    if who.role is Role.COORDINATOR:
+        return
+    scopes = uow.people.scopes(sorted(ids))
+    if any(i not in scopes or not may_write(who, scopes[i]) for i in ids):
+        raise refuse(
+            uow, who, action, entity, entity_id, "this merge involves a record you may not change"
+        )
+
+
+def _households_changed(row: Any, merged_household: int | None) -> set[int]:
+    """The records whose household (or place in it) a merge changed: the family it moved, and
+    the kept record when it joined the merged one's household or became its head."""
+    prior = row.prior
+    changed = {int(m[0]) for m in prior.get("moved", [])}
+    joined = prior["kept"]["household_id"] is None and merged_household is not None
+    if joined or "head" in prior:
+        changed.add(int(row.kept_id))
+    return changed
+
+
+def _blocking_merge(uow: UnitOfWork, row: Any, merged_household: int | None) -> int | None:
+    """A later merge, still standing, that moved records whose household this merge changed
+    (or merged them, or brought a family to them): undoing this one alone would leave a family
+    with a stranger, so that one is undone first. Pointers need no such care: the undo
+    re-points only what still points where this merge left it."""
+    mine = _households_changed(row, merged_household)
+    if not mine:
+        return None
+    later = uow.linkage.later_merges(int(row.id))
+    households = {
+        i: s.household_id for i, s in uow.linkage.states([m.merged_id for m in later]).items()
+    }
+    for m in later:
+        touched = _households_changed(m, households.get(m.merged_id)) | {int(m.merged_id)}
+        if m.prior.get("moved"):
+            touched.add(int(m.kept_id))  # a family joined it
+        if touched & mine:
+            return int(m.id)
+    return None
 
 
 def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
@@ -306,39 +389,62 @@ def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
     Returns the record that was merged (now standing on its own again)."""
     with uow:
         demand(uow, who, Action.LINKAGE_REVIEW, "person_merge", merge_id)
+        uow.linkage.lock_merges()
         row = uow.linkage.merge_row(merge_id)
-        if row is None:
+        if row is None and who.role is Role.COORDINATOR:
             raise NotFound(f"no merge {merge_id}")
-        for pid in (row.kept_id, row.merged_id):
-            scope = uow.people.scope(pid)
-            if scope is None or not may_write(who, scope):
-                raise refuse(
-                    uow,
-                    who,
-                    "person.merge_undo",
-                    "person_merge",
-                    merge_id,
-                    "this merge involves a record you may not change",
-                )
+        prior = row.prior if row is not None else {}
+        moved = [(int(m[0]), m[1], m[2] if len(m) > 2 else None) for m in prior.get("moved", [])]
+        touched = (
+            {row.kept_id, row.merged_id, *prior.get("repointed", []), *(m[0] for m in moved)}
+            if row is not None
+            else set()
+        )
+        scopes = uow.people.scopes(sorted(touched))
+        # a merge that does not exist gets the same refusal as one of another list's records
+        if row is None or any(i not in scopes or not may_write(who, scopes[i]) for i in touched):
+            raise refuse(
+                uow,
+                who,
+                "person.merge_undo",
+                "person_merge",
+                merge_id,
+                "this merge involves a record you may not change",
+            )
         if row.undone_at is not None:
             raise Conflict("this merge was already undone")
-        prior = row.prior
         now = uow.now()
-        st = uow.linkage.states([row.kept_id, row.merged_id])
+        st = uow.linkage.states(sorted(touched))
         merged, kept = st[row.merged_id], st[row.kept_id]
         if merged.status != PersonStatus.MERGED:
             raise Conflict("the merged record has changed since; it is not merged any more")
+        blocking = _blocking_merge(uow, row, merged.household_id)
+        if blocking is not None:
+            raise Conflict(
+                f"merge #{blocking}, made after this one, moved the same families; undo it first"
+            )
         uow.linkage.set_fields(merged.id, now, status=prior["status"], merged_into=None)
         for rid in prior.get("repointed", []):
-            uow.linkage.set_fields(rid, now, merged_into=merged.id)
-        for rid, household in prior.get("moved", []):
-            cur = uow.linkage.states([rid]).get(rid)
+            cur = st.get(rid)
+            if cur is not None and cur.status == PersonStatus.MERGED and cur.merged_into == kept.id:
+                uow.linkage.set_fields(rid, now, merged_into=merged.id)
+        for rid, household, relationship in moved:
+            cur = st.get(rid)
             if cur is not None and cur.household_id == kept.household_id:
-                uow.linkage.set_fields(rid, now, household_id=household)
+                back: dict[str, Any] = {"household_id": household}
+                if relationship is not None:
+                    back["relationship"] = relationship
+                uow.linkage.set_fields(rid, now, **back)
         before = prior["kept"]
         values: dict[str, Any] = {"self_declared": before["self_declared"]}
         if before["household_id"] is None and kept.household_id == merged.household_id:
             values |= {"household_id": None, "relationship": before["relationship"]}
+        if "head" in prior:
+            household, head = prior["head"]
+            if uow.linkage.heads([household]).get(household) == kept.id:
+                uow.linkage.set_head(household, head)
+            if kept.household_id == household:
+                values["relationship"] = before["relationship"]
         uow.linkage.set_fields(kept.id, now, **values)
         keys = uow.linkage.count_keys([merged.id])[merged.id]
         uow.people.bump_counts(
@@ -352,7 +458,7 @@ def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
             "person.merge_undo",
             "person_merge",
             merge_id,
-            people=[row.kept_id, row.merged_id],
+            people=sorted(touched),
         )
         uow.commit()
         return int(row.merged_id)

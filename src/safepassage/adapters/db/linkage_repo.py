@@ -16,6 +16,8 @@ from safepassage.linkage.features import LinkRecord
 from safepassage.linkage.merging import MergePlan, RecordState
 
 _MERGED = PersonStatus.MERGED.value
+_MERGE_LOCK = 0x5AFE_0003
+"""PostgreSQL advisory lock: one merge, undo or run's writing at a time."""
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -187,6 +189,42 @@ class LinkageRepository:
         return rows, total
 
     # -- merges ---------------------------------------------------------------------------------
+    def lock_merges(self) -> None:
+        """Take the merge lock for the rest of the transaction: merges, their undos and the
+        writing of a run happen one at a time, each reading what the one before committed.
+        SQLite is there already (every writing transaction begins IMMEDIATE); on PostgreSQL
+        two reviewers deciding the same pair would otherwise both merge it."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MERGE_LOCK)))
+
+    def heads(self, household_ids: Sequence[int]) -> dict[int, int]:
+        """The head of each household."""
+        h = t.household.c
+        out: dict[int, int] = {}
+        for chunk in _chunks(household_ids):
+            for r in self.conn.execute(sa.select(h.id, h.head_person_id).where(h.id.in_(chunk))):
+                out[int(r.id)] = int(r.head_person_id)
+        return out
+
+    def set_head(self, household_id: int, person_id: int) -> None:
+        h = t.household.c
+        self.conn.execute(
+            t.household.update()
+            .where(h.id == household_id)
+            .values(head_person_id=person_id, version=h.version + 1)
+        )
+
+    def later_merges(self, merge_id: int) -> list[sa.Row]:
+        """The merges after this one that are not undone, oldest first."""
+        m = t.person_merge.c
+        return list(
+            self.conn.execute(
+                sa.select(t.person_merge)
+                .where(m.id > merge_id, m.undone_at.is_(None))
+                .order_by(m.id)
+            )
+        )
+
     def states(self, ids: Sequence[int]) -> dict[int, RecordState]:
         p = t.person.c
         out: dict[int, RecordState] = {}
@@ -257,6 +295,14 @@ class LinkageRepository:
                     | {"updated_at": now, "version": p.version + 1}
                 ),
                 rows,
+            )
+        if plan.heads:
+            h = t.household.c
+            self.conn.execute(
+                t.household.update()
+                .where(h.id == sa.bindparam("hid"))
+                .values(head_person_id=sa.bindparam("head"), version=h.version + 1),
+                [{"hid": hid, "head": head} for hid, head in plan.heads.items()],
             )
         ids = []
         if plan.merges:
