@@ -233,6 +233,7 @@ def import_list(
                 system,
                 include_hidden=not exclude_hidden,
                 progress=lambda done, _all: bar.update(task, completed=done),
+                read=pre.file,
             )
         result = Table(title=f"import {report.import_id}: {report.rows:,} rows")
         result.add_column("status")

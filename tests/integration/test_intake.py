@@ -51,7 +51,16 @@ def _import(
     world: World, data: bytes, sid: int, name: str = "list.csv", **kw: object
 ) -> intake.ImportReport:
     pre = intake.preview(data, name, sid, SYSTEM, world.system.uow())
-    return intake.run_import(data, name, sid, pre.mapping, SYSTEM, world.system, **kw)  # type: ignore[arg-type]
+    return intake.run_import(  # as `safepassage import` does: the file the preview read
+        data,
+        name,
+        sid,
+        pre.mapping,
+        SYSTEM,
+        world.system,
+        read=pre.file,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def test_every_row_is_accounted_for_and_bad_rows_are_quarantined_with_reasons(world: World) -> None:
@@ -132,6 +141,16 @@ def test_hidden_rows_and_sheets_are_shown_first_and_can_be_left_out(
         data, "list.xlsx", sid, pre.mapping, SYSTEM, world.system, include_hidden=False
     )
     assert (r.counts["imported"], r.counts["excluded"], r.rows) == (5, 2, 7) and r.adds_up
+
+
+def test_an_import_refuses_a_preview_of_other_bytes(world: World) -> None:
+    sid = _source(world)
+    pre = intake.preview(csv(*ROWS), "list.csv", sid, SYSTEM, world.system.uow())
+    with pytest.raises(ValueError, match="the file read for the preview is not"):
+        intake.run_import(
+            csv(*ROWS[:2]), "list.csv", sid, pre.mapping, SYSTEM, world.system, read=pre.file
+        )
+    assert _count(world, t.list_import) == 0
 
 
 def test_the_mapping_confirmed_for_a_source_is_proposed_for_its_next_list(world: World) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -194,9 +195,14 @@ def run_import(
     include_hidden: bool = True,
     progress: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    read: ListFile | None = None,
 ) -> ImportReport:
     """Import a list into the registry from ``source_id`` with the confirmed ``mapping``;
-    ``on_start`` learns the import's number as soon as its record is committed."""
+    ``on_start`` learns the import's number as soon as its record is committed. ``read`` is the
+    file as the preview read it from the same bytes, if the caller still has it: reading a
+    hundred thousand rows again takes a second or two."""
+    if read is not None and (read.filename, read.sha256) != (filename, _sha256(data)):
+        raise ValueError(f"the file read for the preview is not {filename!r} as given")
     targets = targets_of(mapping)
     problems = check_mapping(targets)
     if problems:
@@ -206,7 +212,7 @@ def run_import(
     # a big file's rows are checked in a second process, started now so that it is ready
     # once the file has been read
     with RowChecker(parallel=len(data) >= PARALLEL_FROM_BYTES) as checker:
-        f = read_list(data, filename)  # outside any transaction: parsing takes seconds
+        f = read or read_list(data, filename)  # outside any transaction: it takes seconds
         with _collector_aside():
             run = _start(system, who, src, f, filename, mapping, include_hidden, on_start)
             batches = _batches(f)
@@ -224,6 +230,10 @@ def run_import(
         uow.intake.finish_import(run.import_id, run.report.counts, uow.now())
         uow.commit()
     return run.report
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _cells(row: Row) -> dict[str, str]:

@@ -220,8 +220,9 @@ class IntakeRepository:
         PostgreSQL plans from statistics that only ANALYZE (or autovacuum, which may be off)
         brings up to date. Planned as still empty, a growing ``source_row`` made the lookup of a
         batch's rows scan the whole source: 5-8 s a batch after 60,000 rows, where it takes
-        milliseconds by the index. A table is analysed when it has more than doubled in size
-        since its statistics were taken. SQLite plans by its indexes without them.
+        milliseconds by the index. A table is analysed once it is four times the size it had
+        when its statistics were taken (the planner scales their row count to the table's size
+        meanwhile) and at least 1 MB. SQLite plans by its indexes without them.
         """
         if self.conn.dialect.name != "postgresql":
             return
@@ -230,7 +231,7 @@ class IntakeRepository:
                 sa.text(
                     "SELECT c.relname FROM pg_class c WHERE c.oid = ANY(CAST(:names AS regclass[]))"
                     " AND pg_relation_size(c.oid) >"
-                    " (2 * c.relpages + 128) * current_setting('block_size')::bigint"
+                    " (4 * c.relpages + 128) * current_setting('block_size')::bigint"
                 ),
                 {"names": [tb.name for tb in GROWING]},
             )
