@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safepassage.services import auth, intake, linkage, people
+from safepassage.services import auth, intake, linkage, linkage_review, people
 from safepassage.services.common import SYSTEM
 from tests.integration.conftest import World, csrf_of, login
 from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
@@ -165,10 +165,10 @@ def _linkage(w: World) -> dict[str, int]:
             w.system.uow(),
         )
     linkage.run_linkage(SYSTEM, w.system, model=EVERYTHING_FOR_REVIEW)
-    pairs, _ = linkage.review_queue(SYSTEM, w.system.uow())
-    kept = linkage.decide_pair(pairs[0].id, True, SYSTEM, w.system.uow())
+    pairs, _ = linkage_review.review_queue(SYSTEM, w.system.uow())
+    kept = linkage_review.decide_pair(pairs[0].id, True, SYSTEM, w.system.uow())
     assert kept is not None
-    (merge,) = linkage.merges_of(kept, SYSTEM, w.system.uow())
+    (merge,) = linkage_review.merges_of(kept, SYSTEM, w.system.uow())
     return {"{pair_id}": pairs[1].id, "{merge_id}": merge["id"]}
 
 

@@ -11,6 +11,7 @@ from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import AccessDenied, Conflict
 from safepassage.linkage.model import FIELDS, Model
 from safepassage.services import linkage, people, signup
+from safepassage.services import linkage_review as review
 from safepassage.services.common import SYSTEM
 from safepassage.services.overview import overview
 from tests.integration.conftest import World
@@ -111,27 +112,27 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
         world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW
     )
     assert report.merged == 0 and report.review >= 1
-    queue, total = linkage.review_queue(world.who["coordinator"], world.system.uow())
+    queue, total = review.review_queue(world.who["coordinator"], world.system.uow())
     assert total == report.review
     pair = next(p for p in queue if {p.a.id, p.b.id} == {signed, world.ru_person})
     assert [e.field for e in pair.evidence] == [*FIELDS, "house"]
     counts_before = overview(world.who["coordinator"], world.system.uow()).total
 
-    kept = linkage.decide_pair(pair.id, True, world.who["coordinator"], world.system.uow())
+    kept = review.decide_pair(pair.id, True, world.who["coordinator"], world.system.uow())
 
     assert kept == world.ru_person  # the list's record stands, not the self-declared one
     assert _row(world, signed).status == "merged"
     assert _row(world, child).household_id == world.ru_household
     assert overview(world.who["coordinator"], world.system.uow()).total == counts_before - 1
     with pytest.raises(Conflict):
-        linkage.decide_pair(pair.id, False, world.who["coordinator"], world.system.uow())
+        review.decide_pair(pair.id, False, world.who["coordinator"], world.system.uow())
     (merge,) = [
         m
-        for m in linkage.merges_of(world.ru_person, world.who["coordinator"], world.system.uow())
+        for m in review.merges_of(world.ru_person, world.who["coordinator"], world.system.uow())
         if m["merged_id"] == signed
     ]
 
-    restored = linkage.undo_merge(merge["id"], world.who["coordinator"], world.system.uow())
+    restored = review.undo_merge(merge["id"], world.who["coordinator"], world.system.uow())
 
     assert restored == signed
     row = _row(world, signed)
@@ -139,24 +140,24 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
     assert _row(world, child).household_id == row.household_id != world.ru_household
     assert overview(world.who["coordinator"], world.system.uow()).total == counts_before
     with pytest.raises(Conflict):
-        linkage.undo_merge(merge["id"], world.who["coordinator"], world.system.uow())
+        review.undo_merge(merge["id"], world.who["coordinator"], world.system.uow())
     actions = _audit_actions(world)
     assert "person.merge" in actions and "person.merge_undo" in actions
     # an undone merge is remembered: the next run neither merges nor queues the pair again
     linkage.run_linkage(world.who["coordinator"], world.system)
     assert _row(world, signed).status == "registered"
-    queue, _ = linkage.review_queue(world.who["coordinator"], world.system.uow())
+    queue, _ = review.review_queue(world.who["coordinator"], world.system.uow())
     assert not any({p.a.id, p.b.id} == {signed, world.ru_person} for p in queue)
 
 
 def test_not_the_same_person_is_never_proposed_again(world: World):
     _sign_up_same_student(world)
     linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
-    queue, total = linkage.review_queue(world.who["coordinator"], world.system.uow())
+    queue, total = review.review_queue(world.who["coordinator"], world.system.uow())
     for p in queue:
-        linkage.decide_pair(p.id, False, world.who["coordinator"], world.system.uow())
+        review.decide_pair(p.id, False, world.who["coordinator"], world.system.uow())
     linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
-    assert linkage.review_queue(world.who["coordinator"], world.system.uow())[1] == 0
+    assert review.review_queue(world.who["coordinator"], world.system.uow())[1] == 0
     assert total > 0
 
 
@@ -166,15 +167,15 @@ def test_who_may_run_and_review(world: World):
             linkage.run_linkage(world.who[role], world.system)
     for role in ("sponsor", "station", "viewer"):
         with pytest.raises(AccessDenied):
-            linkage.review_queue(world.who[role], world.system.uow())
+            review.review_queue(world.who[role], world.system.uow())
     _sign_up_same_student(world)
     linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
     # the liaison for Russia sees no pair with a record outside Russia's lists
-    queue, total = linkage.review_queue(world.who["liaison"], world.system.uow())
+    queue, total = review.review_queue(world.who["liaison"], world.system.uow())
     assert total == 0 and queue == []
-    pair_id = linkage.review_queue(world.who["coordinator"], world.system.uow())[0][0].id
+    pair_id = review.review_queue(world.who["coordinator"], world.system.uow())[0][0].id
     with pytest.raises(AccessDenied):
-        linkage.decide_pair(pair_id, True, world.who["liaison"], world.system.uow())
+        review.decide_pair(pair_id, True, world.who["liaison"], world.system.uow())
     assert "linkage.decide" in _audit_actions(world)
 
 
@@ -202,4 +203,4 @@ def test_a_sponsor_sees_the_status_of_its_merged_person_but_not_the_other_sponso
     with pytest.raises(AccessDenied):
         people.get_person(world.ru_person, auaf, world.system.uow())
     with pytest.raises(AccessDenied):  # nor the merge history of the other sponsor's record
-        linkage.merges_of(world.ru_person, auaf, world.system.uow())
+        review.merges_of(world.ru_person, auaf, world.system.uow())

@@ -16,6 +16,7 @@ from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.domain.errors import AccessDenied, Conflict
 from safepassage.services import households, linkage, people, signup
+from safepassage.services import linkage_review as review
 from safepassage.services.common import SYSTEM
 from tests.integration.conftest import World
 from tests.integration.test_linkage import SAME_STUDENT
@@ -180,7 +181,7 @@ def test_a_kept_record_that_joins_the_merged_heads_household_becomes_its_head(wo
     before = _snapshot(world)
     pair = _queue(world, listed, head)
 
-    kept = linkage.decide_pair(pair, True, world.who[COORD], world.system.uow())
+    kept = review.decide_pair(pair, True, world.who[COORD], world.system.uow())
 
     assert kept == listed
     view = households.get_household(hh, world.who[COORD], world.system.uow())
@@ -188,7 +189,7 @@ def test_a_kept_record_that_joins_the_merged_heads_household_becomes_its_head(wo
     assert next(p.id for p in view.members if p.relationship.value == "head") == listed
     _check_invariants(world)
 
-    linkage.undo_merge(_merge_id(world, listed, head), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, listed, head), world.who[COORD], world.system.uow())
     after = _snapshot(world)
     assert after["persons"] == before["persons"] and after["heads"] == before["heads"]
     assert after["counts"] == before["counts"]
@@ -203,12 +204,12 @@ def test_the_same_person_twice_in_one_household_keeps_the_household_a_head(world
     before = _snapshot(world)
     pair = _queue(world, kept_id, head)
 
-    assert linkage.decide_pair(pair, True, world.who[COORD], world.system.uow()) == kept_id
+    assert review.decide_pair(pair, True, world.who[COORD], world.system.uow()) == kept_id
 
     view = households.get_household(hh, world.who[COORD], world.system.uow())
     assert {p.id for p in view.members} == {kept_id, child}
     _check_invariants(world)
-    linkage.undo_merge(_merge_id(world, kept_id, head), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, kept_id, head), world.who[COORD], world.system.uow())
     assert _snapshot(world) == before
 
 
@@ -224,11 +225,11 @@ def test_a_merged_members_family_does_not_bring_a_second_head(world: World):
     before = _snapshot(world)
     pair = _queue(world, student, again)
 
-    assert linkage.decide_pair(pair, True, world.who[COORD], world.system.uow()) == student
+    assert review.decide_pair(pair, True, world.who[COORD], world.system.uow()) == student
 
     assert {_row(world, i).household_id for i in (student, father, sister)} == {own}
     _check_invariants(world)
-    linkage.undo_merge(_merge_id(world, student, again), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, student, again), world.who[COORD], world.system.uow())
     assert _snapshot(world) == before
     assert _row(world, father).household_id == family
 
@@ -246,14 +247,14 @@ def test_undoing_a_merge_then_the_later_merge_of_its_kept_record_leaves_no_dangl
     a_id = _person(world, "Nilufar")  # no household: B is kept over A
     before = _snapshot(world)
     ab, bc = _queue(world, a_id, b_id), _queue(world, b_id, c_id)
-    assert linkage.decide_pair(ab, True, world.who[COORD], world.system.uow()) == b_id
-    assert linkage.decide_pair(bc, True, world.who[COORD], world.system.uow()) == c_id
+    assert review.decide_pair(ab, True, world.who[COORD], world.system.uow()) == b_id
+    assert review.decide_pair(bc, True, world.who[COORD], world.system.uow()) == c_id
     assert _row(world, a_id).merged_into == c_id
     _check_invariants(world)
 
-    linkage.undo_merge(_merge_id(world, b_id, a_id), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, b_id, a_id), world.who[COORD], world.system.uow())
     _check_invariants(world)
-    linkage.undo_merge(_merge_id(world, c_id, b_id), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, c_id, b_id), world.who[COORD], world.system.uow())
 
     _check_invariants(world)
     assert _snapshot(world) == before
@@ -270,18 +271,18 @@ def test_an_undo_never_leaves_a_family_with_a_stranger_after_a_later_merge(world
     m_id, (child,), m_hh = _sign_up(world, "Nilufar")
     before = _snapshot(world)
     mk, kc = _queue(world, m_id, k_id), _queue(world, k_id, c_id)
-    assert linkage.decide_pair(mk, True, world.who[COORD], world.system.uow()) == k_id
-    assert linkage.decide_pair(kc, True, world.who[COORD], world.system.uow()) == c_id
+    assert review.decide_pair(mk, True, world.who[COORD], world.system.uow()) == k_id
+    assert review.decide_pair(kc, True, world.who[COORD], world.system.uow()) == c_id
     first, second = _merge_id(world, k_id, m_id), _merge_id(world, c_id, k_id)
     during = _snapshot(world)
 
     with pytest.raises(Conflict):
-        linkage.undo_merge(first, world.who[COORD], world.system.uow())
+        review.undo_merge(first, world.who[COORD], world.system.uow())
     assert _snapshot(world) == during
 
-    linkage.undo_merge(second, world.who[COORD], world.system.uow())
+    review.undo_merge(second, world.who[COORD], world.system.uow())
     _check_invariants(world)
-    linkage.undo_merge(first, world.who[COORD], world.system.uow())
+    review.undo_merge(first, world.who[COORD], world.system.uow())
     assert _row(world, child).household_id == m_hh
     assert _snapshot(world) == before
 
@@ -295,11 +296,11 @@ def test_a_later_merge_that_moved_no_family_of_this_one_does_not_block_its_undo(
     d_id = _person(world, "Nilufar")
     before = _snapshot(world)
     mk, dk = _queue(world, m_id, k_id), _queue(world, d_id, k_id)
-    assert linkage.decide_pair(mk, True, world.who[COORD], world.system.uow()) == k_id
-    assert linkage.decide_pair(dk, True, world.who[COORD], world.system.uow()) == k_id
+    assert review.decide_pair(mk, True, world.who[COORD], world.system.uow()) == k_id
+    assert review.decide_pair(dk, True, world.who[COORD], world.system.uow()) == k_id
     assert _row(world, child).household_id == k_hh
 
-    linkage.undo_merge(_merge_id(world, k_id, m_id), world.who[COORD], world.system.uow())
+    review.undo_merge(_merge_id(world, k_id, m_id), world.who[COORD], world.system.uow())
 
     _check_invariants(world)
     after = _snapshot(world)
@@ -318,15 +319,15 @@ def test_a_liaison_cannot_merge_through_a_record_already_merged_into_another_nat
     of two Russian records naming R1 must not let Russia's liaison change the American one."""
     r1 = _person(world, "Zahra", year="1990")
     pair = _queue(world, r1, world.us_person)
-    assert linkage.decide_pair(pair, True, world.who[COORD], world.system.uow()) == world.us_person
+    assert review.decide_pair(pair, True, world.who[COORD], world.system.uow()) == world.us_person
     r2 = _person(world, "Zahra", year="1990")
     ours = _queue(world, r1, r2)
-    queue, _ = linkage.review_queue(world.who["liaison"], world.system.uow())
+    queue, _ = review.review_queue(world.who["liaison"], world.system.uow())
     assert [p.id for p in queue] == [ours]  # both records are on Russia's list
     before = _snapshot(world)
 
     with pytest.raises(AccessDenied):
-        linkage.decide_pair(ours, True, world.who["liaison"], world.system.uow())
+        review.decide_pair(ours, True, world.who["liaison"], world.system.uow())
 
     assert _snapshot(world) == before
     last = _audit(world)[-1]
@@ -343,14 +344,14 @@ def test_a_liaison_cannot_move_another_nations_person_by_merging(world: World):
     before = _snapshot(world)
 
     with pytest.raises(AccessDenied):
-        linkage.decide_pair(pair, True, world.who["liaison"], world.system.uow())
+        review.decide_pair(pair, True, world.who["liaison"], world.system.uow())
     assert _snapshot(world) == before
 
     # merged by a coordinator, the undo would move the British child back: not the liaison's
-    linkage.decide_pair(pair, True, world.who[COORD], world.system.uow())
+    review.decide_pair(pair, True, world.who[COORD], world.system.uow())
     during = _snapshot(world)
     with pytest.raises(AccessDenied):
-        linkage.undo_merge(
+        review.undo_merge(
             _merge_id(world, kept_id, merged), world.who["liaison"], world.system.uow()
         )
     assert _snapshot(world) == during
@@ -358,13 +359,13 @@ def test_a_liaison_cannot_move_another_nations_person_by_merging(world: World):
 
 def test_a_merge_number_that_does_not_exist_gets_the_same_audited_refusal(world: World):
     with pytest.raises(AccessDenied):
-        linkage.undo_merge(987654, world.who["liaison"], world.system.uow())
+        review.undo_merge(987654, world.who["liaison"], world.system.uow())
     last = _audit(world)[-1]
     assert (last.action, last.outcome, last.entity_id) == ("person.merge_undo", "denied", "987654")
 
 
 def test_reading_the_merges_of_a_record_is_audited(world: World):
-    linkage.merges_of(world.ru_person, world.who[COORD], world.system.uow())
+    review.merges_of(world.ru_person, world.who[COORD], world.system.uow())
     last = _audit(world)[-1]
     assert (last.action, last.entity_id, last.outcome) == (
         "person.merges",
@@ -397,7 +398,7 @@ def test_two_reviewers_deciding_the_same_pair_merge_once(
 
     def decide() -> None:
         try:
-            outcomes.append(linkage.decide_pair(pair, True, world.who[COORD], world.system.uow()))
+            outcomes.append(review.decide_pair(pair, True, world.who[COORD], world.system.uow()))
         except Exception as e:  # the outcome is what the test looks at
             outcomes.append(e)
 
@@ -420,7 +421,7 @@ def test_two_reviewers_undoing_the_same_merge_undo_it_once(
     _household(world, (kept_id, "head"))
     head, _, _ = _sign_up(world, "Nilufar")
     before = _snapshot(world)
-    linkage.decide_pair(_queue(world, kept_id, head), True, world.who[COORD], world.system.uow())
+    review.decide_pair(_queue(world, kept_id, head), True, world.who[COORD], world.system.uow())
     merge = _merge_id(world, kept_id, head)
     both_read = threading.Barrier(2, timeout=3)
     read_merge = LinkageRepository.merge_row
@@ -436,7 +437,7 @@ def test_two_reviewers_undoing_the_same_merge_undo_it_once(
 
     def undo() -> None:
         try:
-            outcomes.append(linkage.undo_merge(merge, world.who[COORD], world.system.uow()))
+            outcomes.append(review.undo_merge(merge, world.who[COORD], world.system.uow()))
         except Exception as e:  # the outcome is what the test looks at
             outcomes.append(e)
 
@@ -463,7 +464,7 @@ def test_a_run_does_not_merge_into_a_record_a_reviewer_merged_while_it_ran(world
 
     def reviewer_meanwhile(stage: str, n: int, total: int) -> None:
         if stage == "blocking" and not done:
-            done.append(linkage.decide_pair(pair, True, world.who[COORD], world.system.uow()))
+            done.append(review.decide_pair(pair, True, world.who[COORD], world.system.uow()))
 
     linkage.run_linkage(world.who[COORD], world.system, progress=reviewer_meanwhile)
 

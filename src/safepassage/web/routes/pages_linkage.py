@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from safepassage.domain.errors import InvalidInput
-from safepassage.services import linkage
+from safepassage.services import linkage_review
 from safepassage.web.deps import Sys, Who
 from safepassage.web.render import render
 
@@ -24,8 +24,8 @@ def duplicates(
     request: Request, who: Who, system: Sys, page: int = 1, done: str = "", kept: int = 0
 ) -> Response:
     page = max(page, 1)
-    pairs, total = linkage.review_queue(who, system.uow(), PAGE, (page - 1) * PAGE)
-    runs = linkage.latest_runs(who, system.uow())
+    pairs, total = linkage_review.review_queue(who, system.uow(), PAGE, (page - 1) * PAGE)
+    runs = linkage_review.latest_runs(who, system.uow())
     return render(
         request,
         "pages/duplicates.html",
@@ -50,12 +50,12 @@ async def decide(request: Request, pair_id: int, who: Who, system: Sys) -> Respo
     decision = str(form.get("decision", ""))
     if decision not in ("same", "different"):
         raise InvalidInput("choose 'the same person' or 'not the same person'", field="decision")
-    kept = linkage.decide_pair(pair_id, decision == "same", who, system.uow())
+    kept = linkage_review.decide_pair(pair_id, decision == "same", who, system.uow())
     done = f"done=merged&kept={kept}" if kept is not None else "done=apart"
     return RedirectResponse(f"/people/duplicates?{done}", status_code=303)
 
 
 @router.post("/people/merges/{merge_id}/undo")
 def undo(merge_id: int, who: Who, system: Sys) -> Response:
-    restored = linkage.undo_merge(merge_id, who, system.uow())
+    restored = linkage_review.undo_merge(merge_id, who, system.uow())
     return RedirectResponse(f"/people/{restored}", status_code=303)
