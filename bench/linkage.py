@@ -6,7 +6,7 @@ memory under 4 GiB, at that precision and recall.
 
 Run from the repository root::
 
-    python -m bench.linkage fit                    # re-estimate linkage/model.json (seed 7)
+    python -m bench.linkage fit                    # re-estimate linkage/model.json.gz (seed 7)
     python -m bench.linkage accuracy               # the committed labelled set (seed 2021)
     python -m bench.linkage scale --records 200000 # speed, memory and accuracy at scale
     python -m bench.linkage registry --records 200000 --backend sqlite   # `safepassage link`
@@ -59,7 +59,7 @@ TRUTH = ROOT / "data" / "linkage_truth.csv"
 RESULTS = ROOT / "results"
 TODAY = dt.date(2026, 11, 23)
 PRECISION, RECALL = 0.995, 0.97
-FIT_SEED, FIT_RECORDS = 7, 100_000
+FIT_SEED, FIT_RECORDS = 7, 1_000_000  # the registry the operation is designed for
 REVIEW_PROBABILITY = 0.25
 PRECISION_FIT = 0.999  # a margin above the target: the set judged on is not the one fitted
 
@@ -242,9 +242,7 @@ def fit(records: int, seed: int) -> Model:
     house_table = fit_house_table(house_counts)
     draft = Model(weights, prior, 0.0, 0.0, table=table, house_table=house_table)
     scored = [
-        (house_table.get((bucket(s1), h, rv), s1), same)
-        for s1, h, rv, same, n in house_counts
-        for _ in range(n)
+        (house_table.get((bucket(s1), h, rv), s1), same, n) for s1, h, rv, same, n in house_counts
     ]
     upper, lower = choose_thresholds(
         scored, precision=PRECISION_FIT, review_probability=REVIEW_PROBABILITY
@@ -428,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "fit":
         model = fit(args.records, args.seed)
-        DEFAULT_PATH.write_text(model.to_json() + "\n", encoding="utf-8")
+        model.save()
         console.print(f"written {DEFAULT_PATH.relative_to(ROOT.parent)}")
         return 0
     model = Model.load()

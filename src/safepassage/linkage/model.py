@@ -6,15 +6,15 @@ seen for two records of the same person, u how often for two different people *a
 candidate pairs* (so namesakes, siblings and twins, not random strangers, set the u: they are
 the people a linkage must tell apart on evacuation lists). Both are counted on a labelled set
 (``python -m bench.linkage fit``, see docs/benchmarks.md) that is never the set the accuracy is
-reported on, and written to ``model.json`` beside this module with what they were counted on.
+reported on, and written to ``model.json.gz`` beside this module with what they were counted on.
 
 Fields are not independent on these lists (a missing father's name usually comes with a missing
 family name; twins agree on everything but the given name), so a sum of weights ranks pairs
 poorly. The score of a pair is therefore the log-odds of the match rate seen for its exact
 combination of levels in the labelled set, shrunk towards the sum of weights (``PSEUDO``
 pseudo-pairs of it) so that a combination seen a few times is not trusted more than its
-evidence; a combination never seen scores as the sum of weights. The weights remain what the
-review page shows, field by field.
+evidence; a combination seen fewer than ``MIN_SEEN`` times scores as the sum of weights. The
+weights remain what the review page shows, field by field.
 
 Thresholds: a pair whose score (prior + the sum of its weights) reaches ``upper`` is linked
 without a person; between ``lower`` and ``upper`` it waits for review; below ``lower`` it is
@@ -25,6 +25,7 @@ of mostly strangers would train reviewers to click "not the same".
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from collections.abc import Iterable
@@ -90,8 +91,9 @@ LABELS = {
     "namesakes": "Records with this given name and birth year",
 }
 
-DEFAULT_PATH = Path(__file__).with_name("model.json")
+DEFAULT_PATH = Path(__file__).with_name("model.json.gz")  # JSON, gzipped: the table is large
 PSEUDO = 4.0
+MIN_SEEN = 5  # combinations seen fewer times are scored by the sum of weights
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,15 @@ class Model:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Model:
-        return cls.from_json((path or DEFAULT_PATH).read_text(encoding="utf-8"))
+        path = path or DEFAULT_PATH
+        raw = path.read_bytes()
+        return cls.from_json((gzip.decompress(raw) if path.suffix == ".gz" else raw).decode())
+
+    def save(self, path: Path | None = None) -> None:
+        path = path or DEFAULT_PATH
+        data = (self.to_json() + "\n").encode()
+        # mtime=0: the same model gives the same bytes (no noise in the repository)
+        path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
 
 
 def fit_weights(
@@ -238,6 +248,8 @@ def fit_table(
     additive = Model(weights, prior, 0.0, 0.0)
     table = {}
     for lv, (m, u) in seen.items():
+        if m + u < MIN_SEEN:
+            continue  # too rare to say more than the sum of weights does
         p = additive.probability(additive.additive(lv))
         table[lv] = math.log2((m + PSEUDO * p) / (u + PSEUDO * (1 - p)))
     return table
@@ -267,19 +279,20 @@ def fit_house_table(
 
 
 def choose_thresholds(
-    scored: Iterable[tuple[float, bool]], precision: float, review_probability: float
+    scored: Iterable[tuple[float, bool, int]], precision: float, review_probability: float
 ) -> tuple[float, float]:
-    """(upper, lower): the lowest score at which everything above keeps ``precision``, and the
-    score of a pair that is the same person with ``review_probability`` (scores are calibrated
-    log-odds): below it a reviewer would mostly be shown strangers."""
+    """(upper, lower) from (score, same person?, how many pairs): the lowest score at which
+    everything above keeps ``precision``, and the score of a pair that is the same person with
+    ``review_probability`` (scores are calibrated log-odds): below it a reviewer would mostly
+    be shown strangers."""
     ranked = sorted(scored, key=lambda s: -s[0])
     upper = ranked[0][0] if ranked else 0.0
     tp = fp = 0
-    for score, same in ranked:
+    for score, same, n in ranked:
         if same:
-            tp += 1
+            tp += n
         else:
-            fp += 1
+            fp += n
         if tp / (tp + fp) >= precision:
             upper = score
     lower = math.log2(review_probability / (1 - review_probability))
