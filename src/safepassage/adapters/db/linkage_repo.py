@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.people_repo import IN_CHUNK
 from safepassage.domain.people import document_key
 from safepassage.domain.pipeline import PersonStatus
@@ -121,15 +122,15 @@ class LinkageRepository:
         waiting = {k for k, s in self.decided().items() if s == "review"}
         new = [p for p in pairs if (p[0], p[1]) not in waiting]
         old = [p for p in pairs if (p[0], p[1]) in waiting]
-        if new:
-            self.conn.execute(
-                t.link_pair.insert(),
-                [
-                    {"person_a": a, "person_b": b, "score": s, "levels": lv, "status": "review"}
-                    | {"run_id": run_id}
-                    for a, b, s, lv in new
-                ],
-            )
+        write_rows(
+            self.conn,
+            t.link_pair,
+            [
+                {"person_a": a, "person_b": b, "score": s, "levels": lv, "status": "review"}
+                | {"run_id": run_id}
+                for a, b, s, lv in new
+            ],
+        )
         if old:
             self.conn.execute(
                 t.link_pair.update()
@@ -304,27 +305,8 @@ class LinkageRepository:
                 .values(head_person_id=sa.bindparam("head"), version=h.version + 1),
                 [{"hid": hid, "head": head} for hid, head in plan.heads.items()],
             )
-        ids = []
-        if plan.merges:
-            rows = [m | {"merged_by": by, "merged_at": now} for m in plan.merges]
-            if self.conn.dialect.name == "postgresql":
-                ids = list(
-                    self.conn.scalars(
-                        t.person_merge.insert().returning(
-                            t.person_merge.c.id, sort_by_parameter_order=True
-                        ),
-                        rows,
-                    )
-                )
-            else:
-                for row in rows:
-                    ids.append(
-                        int(
-                            self.conn.execute(
-                                t.person_merge.insert().values(row).returning(t.person_merge.c.id)
-                            ).scalar_one()
-                        )
-                    )
+        rows = [m | {"merged_by": by, "merged_at": now} for m in plan.merges]
+        ids = insert_many(self.conn, t.person_merge, rows)  # COPY on PostgreSQL
         return ids
 
     def merge_row(self, merge_id: int) -> sa.Row | None:
