@@ -8,6 +8,7 @@ each role's API token.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from safepassage.services import auth, intake, linkage, linkage_review, people
 from safepassage.services.common import SYSTEM
+from safepassage.web.routes.pages_linkage import current_run
 from tests.integration.conftest import World, csrf_of, login
 from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
 
@@ -82,6 +84,8 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/lists/sources/{source_id}/quarantine"): frozenset({C, L, S}),
     ("POST", "/lists/rows/{row_id}"): frozenset({C, L, S}),
     ("GET", "/people/duplicates"): frozenset({C, L}),
+    ("POST", "/people/duplicates/run"): frozenset({C}),
+    ("GET", "/people/duplicates/progress"): frozenset({C, L}),
     ("POST", "/people/duplicates/{pair_id}"): frozenset({C, L}),
     ("POST", "/people/merges/{merge_id}/undo"): frozenset({C, L}),
     ("GET", "/api/v1/overview"): ALL,
@@ -277,6 +281,8 @@ def test_route_allows_exactly_the_roles_in_its_entry(
             if method == "POST":
                 data = _page_form(body) | {"csrf_token": csrf_of(c)}
             r = c.request(method, url, data=data, follow_redirects=False)
+        if route == ("POST", "/people/duplicates/run"):
+            _wait_for_linkage_run()
         allowed = role in expected
         if allowed:
             assert r.status_code not in (401, 403), (
@@ -286,6 +292,14 @@ def test_route_allows_exactly_the_roles_in_its_entry(
             assert r.status_code == 403, (
                 f"{role} should be refused {method} {path}: {r.status_code}"
             )
+
+
+def _wait_for_linkage_run(timeout: float = 60.0) -> None:
+    """A run started from the page works in a thread: let it end before the data is emptied."""
+    deadline = time.monotonic() + timeout
+    while current_run() and "finished" not in current_run():
+        assert time.monotonic() < deadline, "the linkage run started from the page did not end"
+        time.sleep(0.05)
 
 
 def test_an_api_call_without_a_token_is_refused_with_401(app: FastAPI, world: World) -> None:

@@ -204,3 +204,33 @@ def test_a_sponsor_sees_the_status_of_its_merged_person_but_not_the_other_sponso
         people.get_person(world.ru_person, auaf, world.system.uow())
     with pytest.raises(AccessDenied):  # nor the merge history of the other sponsor's record
         review.merges_of(world.ru_person, auaf, world.system.uow())
+
+
+def test_a_coordinator_runs_the_linkage_from_the_page_and_watches_it_finish(
+    world: World, client_as
+):
+    import time
+
+    from safepassage.web.routes.pages_linkage import current_run
+    from tests.integration.conftest import csrf_of
+
+    _sign_up_same_student(world)
+    c = client_as("coordinator")
+    page = c.get("/people/duplicates")
+    assert "Run the linkage now" in page.text
+    r = c.post("/people/duplicates/run", data={"csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303
+    deadline = time.monotonic() + 60
+    while "finished" not in current_run():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    progress = c.get("/people/duplicates/progress").text
+    assert "Linkage done" in progress and "1 merged" in progress
+    assert "error" not in current_run()
+    # a liaison may watch the queue but not start a run
+    liaison = client_as("liaison")
+    assert "Run the linkage now" not in liaison.get("/people/duplicates").text
+    refused = liaison.post(
+        "/people/duplicates/run", data={"csrf_token": csrf_of(liaison)}, follow_redirects=False
+    )
+    assert refused.status_code == 403

@@ -1,22 +1,38 @@
-"""One record per person in the pages: the review queue (two records side by side with the
-evidence; merge or "not the same person") and the undo of a merge from a record's page.
+"""One record per person in the pages: a linkage run with its progress, the review queue (two
+records side by side with the evidence; merge or "not the same person") and the undo of a merge
+from a record's page.
 
-Linkage runs are started from the command line (``safepassage link``) for now; the queue page
-shows the latest runs.
+A run started from the page works in a background thread of this process (one at a time); the
+page polls its stage. ``safepassage link`` does the same from the command line.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from safepassage.domain.errors import InvalidInput
-from safepassage.services import linkage_review
+from safepassage.domain.access import Action
+from safepassage.domain.errors import Conflict, InvalidInput
+from safepassage.services import linkage, linkage_review
+from safepassage.services.common import authorize
 from safepassage.web.deps import Sys, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 PAGE = 20
+_RUN: dict[str, Any] = {}  # the run working in this process: stage, done, total, result, error
+_LOCK = threading.Lock()
+
+
+def current_run() -> dict[str, Any]:
+    """The state of the run started from the page in this process ({} when none)."""
+    return dict(_RUN)
 
 
 @router.get("/people/duplicates")
@@ -35,6 +51,7 @@ def duplicates(
             "page": page,
             "pages": max(1, -(-total // PAGE)),
             "runs": runs,
+            "run": current_run(),
             # what was just decided, from a fixed set: a link cannot put words in the page
             "notice": {
                 "merged": f"Merged: record #{kept} stands for the person now.",
@@ -42,6 +59,34 @@ def duplicates(
             }.get(done, ""),
         },
     )
+
+
+# before "/people/duplicates/{pair_id}", which would take "run" for a pair
+@router.post("/people/duplicates/run")
+def run(who: Who, system: Sys) -> Response:
+    """Start a linkage run in the background (coordinators); the queue page shows its progress."""
+    authorize(who, Action.LINKAGE_RUN, system.uow())
+    with _LOCK:
+        if _RUN and "finished" not in _RUN:
+            raise Conflict("a linkage run is working already; wait until it is done")
+        _RUN.clear()
+        _RUN.update(stage="starting", done=0, total=0, started=time.time(), by=who.username)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        _RUN.update(stage=stage, done=done, total=total)
+
+    def work() -> None:
+        try:
+            report = linkage.run_linkage(who, system, progress)
+            _RUN.update(merged=report.merged, review=report.review, records=report.records)
+        except Exception as e:  # the run's record says "failed"; the page says so too
+            log.exception("linkage run failed")
+            _RUN["error"] = f"{type(e).__name__}: {e}"
+        finally:
+            _RUN["finished"] = time.time()
+
+    threading.Thread(target=work, name="linkage-run", daemon=True).start()
+    return RedirectResponse("/people/duplicates", status_code=303)
 
 
 @router.post("/people/duplicates/{pair_id}")
@@ -59,3 +104,9 @@ async def decide(request: Request, pair_id: int, who: Who, system: Sys) -> Respo
 def undo(merge_id: int, who: Who, system: Sys) -> Response:
     restored = linkage_review.undo_merge(merge_id, who, system.uow())
     return RedirectResponse(f"/people/{restored}", status_code=303)
+
+
+@router.get("/people/duplicates/progress")
+def run_progress(request: Request, who: Who, system: Sys) -> Response:
+    authorize(who, Action.LINKAGE_REVIEW, system.uow())
+    return render(request, "partials/link_progress.html", {"run": current_run()})
