@@ -350,8 +350,9 @@ def check_rows(
 
 
 class RowChecker:
-    """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, in a
-    second process, which checks the next batch while the importer writes this one.
+    """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, all but
+    the first in a second process, which checks the next batch while the importer writes this
+    one (the first is checked here while the process starts).
 
     Checking is pure Python (names, dates, phones, documents): about half of an import's work,
     and the machine has two cores. The process is started (a fresh interpreter, not a fork:
@@ -396,13 +397,12 @@ class RowChecker:
         today: dt.date,
     ) -> Iterator[list[CheckedRow]]:
         conn = self._conn
-        if conn is None:
-            for rows in batches:
+        for i, rows in enumerate(batches):
+            if conn is None or i == 0:  # the first here, while the process starts
                 yield check_rows(rows, mapping, defaults, today)
-            return
-        if batches:
-            conn.send((batches[0], mapping, defaults, today))
-        for i in range(len(batches)):
+                if conn is not None and len(batches) > 1:
+                    conn.send((batches[1], mapping, defaults, today))
+                continue
             try:
                 result = conn.recv()
             except EOFError as e:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import one_of, write_rows
 
-GROWING = (t.person, t.document, t.source_row)
-"""The tables an import fills and queries as it goes."""
+GROWING = (t.document, t.source_row)
+"""The growing tables an import looks rows up in as it goes."""
 
 
 class IntakeRepository:
