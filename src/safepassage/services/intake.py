@@ -54,6 +54,8 @@ PARALLEL_FROM_BYTES = 500_000
 before it would have started)."""
 Progress = Callable[[int, int], None]  # rows done, rows in all
 STATUSES = ("imported", "updated", "unchanged", "matched", "quarantined", "excluded")
+MATCHED_BY = (DocumentKind.PASSPORT.value, DocumentKind.NATIONAL_ID.value)
+"""The documents by which a row is linked to a person already registered."""
 
 
 @dataclass(frozen=True)
@@ -209,12 +211,12 @@ def run_import(
         raise InvalidInput(problems[0], field="mapping")
     with system.uow() as uow:
         src = owned_source(uow, who, source_id, "list.import")
-    # a big file's rows are checked in a second process, started now so that it is ready
-    # once the file has been read
+    # a big file's rows are checked in a second process, started first so that it is ready
+    # by the second batch
     with RowChecker(parallel=len(data) >= PARALLEL_FROM_BYTES) as checker:
         f = read or read_list(data, filename)  # outside any transaction: it takes seconds
         with _collector_aside():
-            run = _start(system, who, src, f, filename, mapping, include_hidden, on_start)
+            run = _start(system, who, src, f, mapping, targets, include_hidden, on_start)
             batches = _batches(f)
             checked = checker.batches(
                 [[_cells(r) for _, r in b] for b in batches], run.targets, run.defaults, run.today
@@ -248,8 +250,8 @@ def _start(
     who: Principal,
     src: Any,
     f: ListFile,
-    filename: str,
     mapping: dict[str, str | None],
+    targets: dict[str, Target | None],
     include_hidden: bool,
     on_start: Callable[[int], None] | None,
 ) -> _Run:
@@ -259,7 +261,7 @@ def _start(
         uow.intake.remember_mapping(src.id, {h: t for h, t in mapping.items()})
         import_id = uow.intake.start_import(
             source_id=src.id,
-            filename=filename,
+            filename=f.filename,
             sha256=f.sha256,
             status="running",
             rows_total=f.row_count,
@@ -275,7 +277,7 @@ def _start(
             "source",
             src.id,
             import_id=import_id,
-            filename=filename,
+            filename=f.filename,
             sha256=f.sha256,
             rows=f.row_count,
         )
@@ -288,7 +290,7 @@ def _start(
         src,
         import_id,
         include_hidden,
-        targets_of(mapping),
+        targets,
         SourceDefaults(src.sponsoring_nation, src.sponsor_org, src.category),
         today,
         ImportReport(import_id, f.row_count, warnings=list(f.warnings)),
@@ -377,8 +379,8 @@ def _import_batch(
                     status = "imported"
                     new_people.append((i, c.person))
             run.seen.setdefault(c.key, row.number)
-            if status != "excluded" and repeats is None:
-                retire += [r.id for r in said]
+            if status != "excluded":  # what this row says supersedes what earlier lists said
+                retire += [r.id for r in said if r.import_id != run.import_id]
             records.append(
                 {
                     "source_id": run.src.id,
@@ -406,10 +408,6 @@ def _import_batch(
         uow.intake.add_rows(records)
         uow.intake.set_counts(run.import_id, run.report.counts)
         uow.commit()
-
-
-MATCHED_BY = (DocumentKind.PASSPORT.value, DocumentKind.NATIONAL_ID.value)
-"""The documents by which a row is linked to a person already registered."""
 
 
 def match_document(known: dict[tuple[str, str, str | None], set[int]], p: Person) -> int | None:

@@ -92,7 +92,7 @@ class IntakeRepository:
         r = t.source_row.c
         out: dict[str, list[sa.Row]] = {}
         for row in self.conn.execute(
-            sa.select(r.id, r.row_key, r.fingerprint, r.person_id)
+            sa.select(r.id, r.row_key, r.fingerprint, r.person_id, r.import_id)
             .where(
                 r.source_id == source_id, r.current.is_(True), one_of(self.conn, r.row_key, keys)
             )
