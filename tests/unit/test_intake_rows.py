@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from safepassage.domain.intake import Target, suggest_mapping
+from safepassage.services.intake_check import RowChecker
 from safepassage.services.intake_rows import SourceDefaults, map_row
 
 TODAY = dt.date(2021, 8, 21)
@@ -71,3 +72,29 @@ def test_a_passport_takes_the_nationality_as_issuing_country_when_none_is_given(
     values = {"First name": "Omar", "Nationality": "AF", "Passport No": "P01234567"}
     r = map_row(values, suggest_mapping(list(values)), DEFAULTS, TODAY)
     assert r.person is not None and r.person.documents[0].issuing_country == "AF"
+
+
+def test_rows_checked_in_a_second_process_come_back_as_if_checked_here() -> None:
+    header = ["Name", "Father's Name", "DOB", "Nationality", "Tazkira No", "Mobile"]
+    cells = [[f"Ahmad{i}", "Ghulam", "1370/05/12", "Afghan", f"1400-{i:04d}", ""] for i in range(5)]
+    cells.append(["", "Ghulam", "2030-01-01", "Atlantis", "", "12"])
+    rows = [dict(zip(header, c, strict=True)) for c in cells]
+    batches = [rows[:2], rows[2:4], rows[4:]]
+    mapping = suggest_mapping(header)
+    with RowChecker(parallel=False) as here:
+        expected = list(here.batches(batches, mapping, DEFAULTS, TODAY))
+    with RowChecker(parallel=True) as there:
+        assert list(there.batches(batches, mapping, DEFAULTS, TODAY)) == expected
+    bad = expected[2][1]
+    assert bad.person is None and {"given_name", "date_of_birth", "phone"} <= {
+        e["field"] for e in bad.errors
+    }
+    assert expected[0][0].person is not None and expected[0][0].person.keys
+
+
+def test_the_checking_process_ends_when_the_importer_stops_reading() -> None:
+    rows = [{"Name": "Ahmad", "DOB": "1990"}] * 3
+    checker = RowChecker(parallel=True)
+    with checker:
+        next(checker.batches([rows, rows, rows], suggest_mapping(["Name", "DOB"]), DEFAULTS, TODAY))
+    assert checker._process is not None and checker._process.poll() == 0

@@ -41,7 +41,8 @@ from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.intake import Target, check_mapping, suggest_mapping
 from safepassage.domain.people import Category, DocumentKind, Person
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.intake_rows import CheckedRow, RowChecker, SourceDefaults, map_row
+from safepassage.services.intake_check import CheckedRow, RowChecker
+from safepassage.services.intake_rows import SourceDefaults, map_row
 
 # the intake pages take these two from here
 from safepassage.services.intake_rows import row_fingerprint as row_fingerprint

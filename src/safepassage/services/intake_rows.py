@@ -11,18 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from multiprocessing.connection import Connection
-from typing import NamedTuple
 
-from safepassage.adapters.db.people_rows import PersonRows, rows_of
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput
 from safepassage.domain.intake import Target
@@ -302,131 +294,13 @@ def row_key(values: dict[str, str], mapping: dict[str, Target | None], m: Mapped
 
 def row_fingerprint(values: dict[str, str], mapping: dict[str, Target | None]) -> str:
     """What a row says: its mapped cells."""
-    return _fingerprint(values, _fields(mapping))
+    return fingerprint_of(values, fingerprint_fields(mapping))
 
 
-def _fields(mapping: dict[str, Target | None]) -> list[tuple[str, str]]:
+def fingerprint_fields(mapping: dict[str, Target | None]) -> list[tuple[str, str]]:
+    """(field, header) of the mapped columns, worked out once for many rows."""
     return [(tg.value, h) for h, tg in mapping.items() if tg]
 
 
-def _fingerprint(values: dict[str, str], fields: list[tuple[str, str]]) -> str:
+def fingerprint_of(values: dict[str, str], fields: list[tuple[str, str]]) -> str:
     return _digest(sorted([(f, values.get(h, "")) for f, h in fields]))
-
-
-class CheckedRow(NamedTuple):
-    """A row as the importer writes it, in plain values (cheap to send from another process)."""
-
-    key: str  # who the row is about (row_key)
-    fingerprint: str  # what it says (row_fingerprint)
-    errors: list[dict[str, str]]  # why it cannot be registered: field, message
-    household_key: str | None
-    relationship: str | None
-    person: PersonRows | None  # the person to register, None if there are errors
-    cells_json: str  # the cells, as the row's record keeps them (JSON)
-
-
-def check_rows(
-    rows: Sequence[dict[str, str]],
-    mapping: dict[str, Target | None],
-    defaults: SourceDefaults,
-    today: dt.date,
-) -> list[CheckedRow]:
-    out = []
-    fields = _fields(mapping)
-    for values in rows:
-        m = map_row(values, mapping, defaults, today)
-        out.append(
-            CheckedRow(
-                row_key(values, mapping, m),
-                _fingerprint(values, fields),
-                [{"field": e.field, "message": e.message} for e in m.errors],
-                m.household_key,
-                m.relationship,
-                rows_of(m.person) if m.person else None,
-                json.dumps(values),
-            )
-        )
-    return out
-
-
-class RowChecker:
-    """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, all but
-    the first in a second process, which checks the next batch while the importer writes this
-    one (the first is checked here while the process starts).
-
-    Checking is pure Python (names, dates, phones, documents): about half of an import's work,
-    and the machine has two cores. The process is started (a fresh interpreter, not a fork:
-    the web server imports from a thread) when the checker is entered, so that it is ready by
-    the time the file has been read. If the importer dies, even by SIGKILL, the process finds
-    its socket closed and ends.
-    """
-
-    def __init__(self, parallel: bool) -> None:
-        self.parallel = parallel
-        self._conn: Connection | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> RowChecker:
-        if self.parallel:
-            ours, theirs = socket.socketpair()
-            with ours, theirs:
-                code = f"from {__name__} import serve; serve({theirs.fileno()})"
-                self._process = subprocess.Popen(
-                    [sys.executable, "-c", code],
-                    pass_fds=[theirs.fileno()],
-                    env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))},
-                )
-                self._conn = Connection(ours.detach())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            self._conn.close()  # the process sees the end of its input and stops
-        if self._process is not None:
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-
-    def batches(
-        self,
-        batches: Sequence[Sequence[dict[str, str]]],
-        mapping: dict[str, Target | None],
-        defaults: SourceDefaults,
-        today: dt.date,
-    ) -> Iterator[list[CheckedRow]]:
-        conn = self._conn
-        for i, rows in enumerate(batches):
-            if conn is None or i == 0:  # the first here, while the process starts
-                yield check_rows(rows, mapping, defaults, today)
-                if conn is not None and len(batches) > 1:
-                    conn.send((batches[1], mapping, defaults, today))
-                continue
-            try:
-                result = conn.recv()
-            except EOFError as e:
-                raise RuntimeError("the process checking the rows has stopped") from e
-            if i + 1 < len(batches):  # the process waits for it: nobody is stuck sending
-                conn.send((batches[i + 1], mapping, defaults, today))
-            if isinstance(result, BaseException):
-                raise result
-            yield result
-
-
-def serve(fd: int) -> None:
-    """The checking process: a batch in, its checked rows (or the error) out, until EOF."""
-    conn = Connection(fd)
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        try:
-            result: list[CheckedRow] | Exception = check_rows(*job)
-        except Exception as e:  # sent back, raised in the importer
-            result = e
-        try:
-            conn.send(result)
-        except (BrokenPipeError, ConnectionResetError):
-            return
