@@ -67,6 +67,10 @@ def check_rows(
     return out
 
 
+SHARE_STEP = 100
+"""Rows by which the process's share of a batch changes from one batch to the next."""
+
+
 class RowChecker:
     """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, all but
     the first in a second process, which checks the next batch while the importer writes this
@@ -112,22 +116,39 @@ class RowChecker:
         defaults: SourceDefaults,
         today: dt.date,
     ) -> Iterator[list[CheckedRow]]:
+        """Each batch checked, in order.
+
+        The process checks the first ``share`` rows of the next batch while the importer writes
+        this one, and the importer the rest of it: ``share`` shrinks when the importer has to
+        wait for the process and grows back when it does not, so that neither waits long (on
+        PostgreSQL the importer waits for the database and the process takes whole batches; on
+        SQLite, which writes in the importer's process, they share the checking).
+        """
         conn = self._conn
-        for i, rows in enumerate(batches):
-            if conn is None or i == 0:  # the first here, while the process starts
+        if conn is None:
+            for rows in batches:
                 yield check_rows(rows, mapping, defaults, today)
-                if conn is not None and len(batches) > 1:
-                    conn.send((batches[1], mapping, defaults, today))
-                continue
-            try:
-                result = conn.recv()
-            except EOFError as e:
-                raise RuntimeError("the process checking the rows has stopped") from e
+            return
+        full = share = max((len(b) for b in batches), default=0)
+        for i, rows in enumerate(batches):
+            theirs: list[CheckedRow] = []
+            if i == 0:  # checked here while the process starts
+                yield check_rows(rows, mapping, defaults, today)
+            else:
+                waited = not conn.poll()
+                try:
+                    result = conn.recv()
+                except EOFError as e:
+                    raise RuntimeError("the process checking the rows has stopped") from e
+                if isinstance(result, BaseException):
+                    raise result
+                theirs = result
+                share = max(share - SHARE_STEP, 0) if waited else min(share + SHARE_STEP, full)
             if i + 1 < len(batches):  # the process waits for it: nobody is stuck sending
-                conn.send((batches[i + 1], mapping, defaults, today))
-            if isinstance(result, BaseException):
-                raise result
-            yield result
+                ahead = batches[i + 1]
+                conn.send((ahead[:share], mapping, defaults, today))
+            if i > 0:
+                yield theirs + check_rows(rows[len(theirs) :], mapping, defaults, today)
 
 
 def serve(fd: int) -> None:
