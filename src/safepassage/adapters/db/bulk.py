@@ -61,8 +61,8 @@ def write_rows(
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and name not in encoded:
             # JSON documents all differ (and are no dict keys); times and dates repeat
-            json = isinstance(column.type, sa.JSON)
-            convert.append((i, process if json else _once_per_value(process)))
+            document = isinstance(column.type, sa.JSON)
+            convert.append((i, process if document else _once_per_value(process)))
     pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
 
     def values(row: dict[str, Any]) -> Sequence[Any]:
