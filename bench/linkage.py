@@ -149,9 +149,9 @@ def true_pairs(entity: dict[int, int]) -> int:
     return sum(n * (n - 1) // 2 for n in sizes.values())
 
 
-def judge(pairs: list[ScoredPair], entity: dict[int, int], model: Model) -> dict[str, float]:
-    """Pairwise precision and recall of the clusters the linked pairs make."""
-    root = clusters((p.a, p.b) for p in pairs if p.score >= model.upper)
+def cluster_pairs(root: dict[int, int], entity: dict[int, int]) -> tuple[int, int]:
+    """(predicted, correct): the pairs of records the clusters put together, and how many of
+    them are the same person."""
     groups: dict[int, list[int]] = {}
     for rid, r in root.items():
         groups.setdefault(r, []).append(rid)
@@ -161,6 +161,14 @@ def judge(pairs: list[ScoredPair], entity: dict[int, int], model: Model) -> dict
             for b in members[i + 1 :]:
                 predicted += 1
                 correct += entity[a] == entity[b]
+    return predicted, correct
+
+
+def judge(pairs: list[ScoredPair], entity: dict[int, int], model: Model) -> dict[str, float]:
+    """Pairwise precision and recall of the clusters the linked pairs make."""
+    predicted, correct = cluster_pairs(
+        clusters((p.a, p.b) for p in pairs if p.score >= model.upper), entity
+    )
     total = true_pairs(entity)
     review = [p for p in pairs if p.score < model.upper]
     review_true = sum(1 for p in review if entity[p.a] == entity[p.b])
@@ -353,16 +361,7 @@ def registry(n: int, seed: int, backend: str) -> dict:
             )
         ).all()
     system.engine.dispose()
-    root = clusters((int(a), int(b)) for a, b in rows)
-    groups: dict[int, list[int]] = {}
-    for rid, r in root.items():
-        groups.setdefault(r, []).append(rid)
-    predicted = correct = 0
-    for members in groups.values():
-        for i, a in enumerate(members):
-            for c2 in members[i + 1 :]:
-                predicted += 1
-                correct += entity[a] == entity[c2]
+    predicted, correct = cluster_pairs(clusters((int(a), int(b)) for a, b in rows), entity)
     total = true_pairs(entity)
     return {
         "records": n,

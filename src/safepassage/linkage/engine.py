@@ -52,7 +52,7 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): where a long run is."""
 
 
-def _quiet(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
@@ -244,7 +244,7 @@ class Linker:
         threads: int = 2,
         memory_limit: str = "3GB",
         max_block: int = 150,
-        progress: Progress = _quiet,
+        progress: Progress = no_progress,
     ) -> None:
         self.model = model
         self.max_block = max_block

@@ -18,14 +18,10 @@ from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.bootstrap import System
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.pipeline import PersonStatus
-from safepassage.linkage.engine import Linker, Progress, ScoredPair, clusters
+from safepassage.linkage.engine import Linker, Progress, ScoredPair, clusters, no_progress
 from safepassage.linkage.merging import MergePlan, MergeStep, keep_order, plan
 from safepassage.linkage.model import Model
 from safepassage.services.common import UnitOfWork, audit, demand
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,7 @@ class LinkReport:
 def run_linkage(
     who: Principal,
     system: System,
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
     model: Model | None = None,
     max_block: int = 150,
 ) -> LinkReport:
