@@ -390,13 +390,11 @@ def js_check(page: Page, keys: Keys, code: str, at: Station, *, as_array: bool =
 
 
 def py_check(keys: Keys, code: str, at: Station) -> dict[str, Any]:
-    """What the server decides, in the order the station checks: window, revoked, gate, used."""
+    """What the server decides, in the order the station checks: revoked, window, gate, used."""
     claims = passes.read(code, keys.verifier).claims
     try:
-        passes.check_window(claims, at.now)
-        if claims.pass_id in at.revoked:
-            raise PassRefused(Refusal.REVOKED)
-        passes.check_gate(claims, at.station_id, at.is_gate)
+        revoked = "" if claims.pass_id in at.revoked else None
+        passes.check(claims, at.now, at.station_id, at.is_gate, revoked)
         if f"{claims.pass_id}:{at.station_id}" in at.used:
             raise PassRefused(Refusal.ALREADY_USED)
     except PassRefused as e:
@@ -453,11 +451,16 @@ def test_a_pass_in_its_window_at_its_gate_is_admitted(page: Page, keys: Keys, at
             "ALREADY USED at this station. Do not admit a second time.",
             id="already used at a later station",
         ),
-        # one sentence when several checks fail: window, then revoked, then gate, then used
+        # one sentence when several checks fail: revoked, then the window, the gate, used
         pytest.param(
             Station(now=END, revoked=(17,), station_id=4, used=("17:4",)),
+            "REVOKED: this pass was withdrawn. Do not admit.",
+            id="revoked first",
+        ),
+        pytest.param(
+            Station(now=END, station_id=4, used=("17:4",)),
             "EXPIRED: this pass's time window has ended. (ended 21 Aug 12:00 UTC)",
-            id="the window first",
+            id="then the window",
         ),
         pytest.param(
             Station(revoked=(17,), station_id=4, used=("17:4",)),

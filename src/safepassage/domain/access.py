@@ -43,6 +43,13 @@ class Action(StrEnum):
     LISTS_IMPORT = "lists.import"
     LINKAGE_RUN = "linkage.run"
     LINKAGE_REVIEW = "linkage.review"
+    PASS_ISSUE = "pass.issue"
+    PASS_REVOKE = "pass.revoke"
+    STATIONS_CONFIGURE = "stations.configure"
+    STATION_SCAN = "station.scan"
+    BOARDING_CLOSE = "boarding.close"
+    FLIGHT_MOVEMENT = "flight.movement"
+    CONFLICTS_RESOLVE = "conflicts.resolve"
 
 
 _EVERYONE = frozenset(Role)
@@ -64,6 +71,13 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.LISTS_IMPORT: frozenset({Role.COORDINATOR, Role.LIAISON, Role.SPONSOR}),
     Action.LINKAGE_RUN: frozenset({Role.COORDINATOR}),
     Action.LINKAGE_REVIEW: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.PASS_ISSUE: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.PASS_REVOKE: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    Action.STATIONS_CONFIGURE: frozenset({Role.COORDINATOR}),
+    Action.STATION_SCAN: frozenset({Role.COORDINATOR, Role.STATION}),
+    Action.BOARDING_CLOSE: frozenset({Role.COORDINATOR, Role.STATION}),
+    Action.FLIGHT_MOVEMENT: frozenset({Role.COORDINATOR}),
+    Action.CONFLICTS_RESOLVE: frozenset({Role.COORDINATOR}),
 }
 
 

@@ -95,6 +95,8 @@ flight = sa.Table(
     sa.Column("medics", sa.Integer, nullable=False, default=0),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("manifest_closed_at", UTCDateTime),  # boarding closed: nobody is added any more
+    sa.Column("manifest_closed_by", sa.String(80)),
 )
 
 cargo = sa.Table(
@@ -407,4 +409,135 @@ person_merge = sa.Table(
     sa.Column("merged_at", UTCDateTime, nullable=False),
     sa.Column("undone_by", sa.String(80)),
     sa.Column("undone_at", UTCDateTime),
+)
+
+# --- the evacuation control centre: stations, pass keys, passes, scans and the event log -------
+
+station = sa.Table(
+    "station",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(20), nullable=False, unique=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("required_for", sa.JSON, nullable=False),  # categories; [] means everyone
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+)
+
+# the operation's pass keys; the private half sealed under the secret key (adapters/crypto.py)
+signing_key = sa.Table(
+    "signing_key",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("sealed_private", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("retired_at", UTCDateTime),
+)
+
+call_pass = sa.Table(
+    "call_pass",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id"), nullable=False),
+    sa.Column("key_id", sa.Integer, sa.ForeignKey("signing_key.id"), nullable=False),
+    sa.Column("valid_from", UTCDateTime, nullable=False),
+    sa.Column("valid_until", UTCDateTime, nullable=False),
+    sa.Column("gate_station_id", sa.Integer, sa.ForeignKey("station.id"), nullable=False),
+    sa.Column("persons", sa.Integer, nullable=False),
+    sa.Column("lap_infants", sa.Integer, nullable=False),
+    sa.Column("members", sa.JSON, nullable=False),  # the person ids the pass admits, in order
+    sa.Column("issued_at", UTCDateTime, nullable=False),
+    sa.Column("issued_by", sa.String(80), nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("revoked_by", sa.String(80)),
+    sa.Column("revoke_reason", sa.String(200)),
+    sa.Index("ix_call_pass_household", "household_id"),
+    sa.Index("ix_call_pass_revoked", "revoked_at"),
+)
+
+# one row per scan received, refused ones included; the idempotency key makes a resend harmless
+scan = sa.Table(
+    "scan",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("idem_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("station_id", sa.Integer, sa.ForeignKey("station.id"), nullable=False),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),  # when the server recorded it
+    sa.Column("scanned_at", UTCDateTime, nullable=False),  # when the station scanned it
+    sa.Column("offline", sa.Boolean, nullable=False),
+    sa.Column("pass_id", sa.Integer, sa.ForeignKey("call_pass.id")),
+    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id")),
+    sa.Column("outcome", sa.String(12), nullable=False),  # pass, refer, refuse, refused, conflict
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),  # the answer given, given again on a resend
+    sa.Index("ix_scan_pass", "pass_id"),
+)
+
+# the append-only log every person's state derives from
+person_event = sa.Table(
+    "person_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id"), nullable=False),
+    sa.Column("household_id", sa.Integer),
+    sa.Column("action", sa.String(16), nullable=False),  # call, scan, close, depart, arrive, ...
+    sa.Column("outcome", sa.String(8), nullable=False),  # pass, refer, refuse; "" for others
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("state_before", sa.String(20), nullable=False),
+    sa.Column("state_after", sa.String(20), nullable=False),
+    sa.Column("pass_id", sa.Integer, sa.ForeignKey("call_pass.id")),
+    sa.Column("station_id", sa.Integer, sa.ForeignKey("station.id")),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scan.id")),
+    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id")),
+    # flight_id or 0: a key for the unique index below, where a NULL would never collide
+    sa.Column("flight_key", sa.Integer, nullable=False),
+    sa.Column("username", sa.String(80), nullable=False),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Index("ix_person_event_person", "person_id", "id"),
+    sa.Index("ix_person_event_flight", "flight_id"),
+    # a pass admits each of its persons once at each station, however many devices scan it
+    # (once per departure at the manifest and boarding: a person offloaded may be put on another)
+    sa.Index(
+        "ux_person_event_admitted",
+        "pass_id",
+        "station_id",
+        "person_id",
+        "flight_key",
+        unique=True,
+        sqlite_where=sa.text("outcome = 'pass'"),
+        postgresql_where=sa.text("outcome = 'pass'"),
+    ),
+)
+
+# who is on which departure's manifest (a projection of the log): one departure per person
+manifest_entry = sa.Table(
+    "manifest_entry",
+    metadata,
+    sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id"), primary_key=True),
+    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id"), nullable=False),
+    sa.Column("manifested_event", sa.Integer, nullable=False),
+    sa.Column("boarded_event", sa.Integer),
+    sa.Index("ix_manifest_entry_flight", "flight_id"),
+)
+
+# a pass used twice while stations were offline: shown to the coordinator until resolved
+scan_conflict = sa.Table(
+    "scan_conflict",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("pass_id", sa.Integer, sa.ForeignKey("call_pass.id"), nullable=False),
+    sa.Column("station_id", sa.Integer, sa.ForeignKey("station.id"), nullable=False),
+    sa.Column("first_scan_id", sa.Integer, sa.ForeignKey("scan.id")),
+    sa.Column("second_scan_id", sa.Integer, sa.ForeignKey("scan.id"), nullable=False),
+    sa.Column("detected_at", UTCDateTime, nullable=False),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("resolved_by", sa.String(80)),
+    sa.Column("resolution", sa.String(300)),
+    sa.Index("ix_scan_conflict_open", "resolved_at"),
 )

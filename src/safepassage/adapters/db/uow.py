@@ -18,6 +18,7 @@ from safepassage.adapters.db.auth_repo import (
 from safepassage.adapters.db.intake_repo import IntakeRepository
 from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
+from safepassage.adapters.db.processing_repo import ProcessingRepository
 from safepassage.adapters.db.repos import (
     FlightRepository,
     HouseholdRepository,
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     intake: IntakeRepository
     signups: SignupRepository
     linkage: LinkageRepository
+    processing: ProcessingRepository
 
     def __init__(
         self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.intake = IntakeRepository(conn)
         self.signups = SignupRepository(conn)
         self.linkage = LinkageRepository(conn)
+        self.processing = ProcessingRepository(conn)
         return self
 
     @property

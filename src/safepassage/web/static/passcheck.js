@@ -236,12 +236,13 @@
     // without a station id "already used" could never match: refuse to check at all
     if (!Number.isInteger(stationId)) throw new TypeError("stationId must be an integer");
     var c = read.claims, r;
-    if (now < c.validFrom) {
+    // revoked first: "withdrawn" is what the operator must know, whatever the time
+    if (contains(o.revoked, c.passId)) {
+      r = refusal("revoked");
+    } else if (now < c.validFrom) {
       r = refusal("not_yet_valid", "valid from " + utcText(c.validFrom));
     } else if (now >= c.validUntil) {
       r = refusal("expired", "ended " + utcText(c.validUntil));
-    } else if (contains(o.revoked, c.passId)) {
-      r = refusal("revoked");
     } else if (o.stationIsGate && c.gateStationId !== stationId) {
       r = refusal("wrong_gate");
     } else if (contains(o.used, c.passId + ":" + stationId)) {

@@ -1,0 +1,309 @@
+"""Call-forward passes: issue one to a household, print it, revoke it, publish what stations need
+to check passes offline (the public keys and the revocation list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
+from safepassage.domain import passes
+from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
+from safepassage.domain.people import Person, head_count
+from safepassage.domain.pipeline import CALLABLE, PersonStatus, StationKind, after_call_forward
+from safepassage.services.common import UnitOfWork, audit, demand
+from safepassage.services.households import _guard
+
+MAX_WINDOW = dt.timedelta(hours=72)
+
+
+class KeyRing:
+    """The operation's pass keys for this process: signs with the newest, verifies with all.
+
+    The public keys are cached (a scan must not read them from the database each time); a pass
+    signed with a key this process has not seen makes it look again, once.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+        self._lock = threading.Lock()
+        self._verifier: PassVerifier | None = None
+        self._known: frozenset[int] = frozenset()
+
+    def signer(self, uow: UnitOfWork) -> PassSigner:
+        row = uow.processing.signing_key()
+        if row is None:
+            key = new_signing_key(self._secret, 1)
+            uow.processing.add_signing_key(1, b64(key.public), key.sealed_private, uow.now())
+            row = uow.processing.signing_key()
+            assert row is not None
+        return PassSigner(row.id, row.sealed_private, self._secret)
+
+    def public_keys(self, uow: UnitOfWork) -> dict[int, str]:
+        return uow.processing.public_keys()
+
+    def verifier(self, uow: UnitOfWork, key_id: int | None = None) -> PassVerifier:
+        with self._lock:
+            if self._verifier is None or (key_id is not None and key_id not in self._known):
+                keys = uow.processing.public_keys()
+                self._verifier = PassVerifier({k: unb64(v) for k, v in keys.items()})
+                self._known = frozenset(keys)
+            return self._verifier
+
+    def read(self, text: str, uow: UnitOfWork) -> passes.ReadPass:
+        """Decode and verify a scanned pass, fetching a key this process has not seen yet."""
+        try:
+            return passes.read(text, self.verifier(uow))
+        except passes.PassRefused as e:
+            if e.reason is not passes.Refusal.FORGED or not self._may_have_new_key(uow):
+                raise
+            return passes.read(text, self.verifier(uow, key_id=-1))
+
+    def _may_have_new_key(self, uow: UnitOfWork) -> bool:
+        return frozenset(uow.processing.public_keys()) != self._known
+
+
+@dataclass(frozen=True)
+class IssuePass:
+    household_id: int
+    gate_station_id: int
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+
+
+@dataclass(frozen=True)
+class IssuedPass:
+    pass_id: int
+    household_id: int
+    reference: str
+    code: str  # the short code (fits in an SMS)
+    qr_text: str  # what the QR code holds: the code and the names
+    names: list[str]
+    persons: int
+    lap_infants: int
+    gate: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    revoked: bool
+
+
+def pass_name(p: Person) -> str:
+    """The name printed on a pass and shown at the gate: given and family name as listed."""
+    return passes.clean_name(" ".join(x for x in (p.given_name, p.family_name) if x))
+
+
+def _check_window(cmd: IssuePass) -> None:
+    errors = []
+    if cmd.valid_until <= cmd.valid_from:
+        errors.append(FieldError("valid_until", "the window must end after it starts"))
+    elif cmd.valid_until - cmd.valid_from > MAX_WINDOW:
+        errors.append(FieldError("valid_until", "a pass is valid for at most 72 hours"))
+    check(errors)
+
+
+def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -> IssuedPass:
+    """Call a household forward: a signed pass for every member who may come, older passes of
+    the household revoked (one live pass per household), each member's call-forward an event."""
+    _check_window(cmd)
+    with uow:
+        demand(uow, who, Action.PASS_ISSUE, "household", cmd.household_id)
+        row, members, _ = _guard(uow, who, cmd.household_id, "pass.issue", write=True)
+        gate = uow.processing.station(cmd.gate_station_id)
+        if gate is None or gate.kind is not StationKind.GATE or not gate.active:
+            raise InvalidInput("choose an open entry gate", "gate_station_id")
+        travelling = [
+            p for p in members if p.status in CALLABLE or p.status is PersonStatus.CALLED_FORWARD
+        ]
+        if not travelling:
+            raise Conflict(
+                "nobody in this household can be called forward: they are already in "
+                "processing, refused, or gone"
+            )
+        travelling.sort(
+            key=lambda p: (p.relationship is None or p.relationship.value != "head", p.id)
+        )
+        names = [pass_name(p) for p in travelling]
+        count = head_count(travelling, cmd.valid_from.date())
+        now = uow.now()
+        live = [r.id for r in uow.processing.passes_of(cmd.household_id) if r.revoked_at is None]
+        if live:
+            uow.processing.revoke(live, who.username, "replaced by a new pass", now)
+        signer = keys.signer(uow)
+        pass_id = uow.processing.add_pass(
+            household_id=cmd.household_id,
+            key_id=signer.key_id,
+            valid_from=cmd.valid_from,
+            valid_until=cmd.valid_until,
+            gate_station_id=gate.id,
+            persons=count.persons,
+            lap_infants=count.lap_infants,
+            members=[{"id": p.id, "name": n} for p, n in zip(travelling, names, strict=True)],
+            issued_at=now,
+            issued_by=who.username,
+        )
+        changes = []
+        events = []
+        for p in travelling:
+            assert p.id is not None
+            after = after_call_forward(p.status)
+            events.append(
+                _event(now, p.id, cmd.household_id, "call", "", "", p.status, after, who)
+                | {"pass_id": pass_id}
+            )
+            changes.append((p, after))
+        uow.processing.add_events(events)
+        move_states(uow, changes)
+        audit(
+            uow,
+            who,
+            "pass.issue",
+            "household",
+            cmd.household_id,
+            pass_id=pass_id,
+            persons=[p.id for p in travelling],
+            revoked=live,
+        )
+        uow.commit()
+        return _issued(uow, pass_id, keys, row.reference, gate.name)
+
+
+def _event(
+    now: dt.datetime,
+    person_id: int,
+    household_id: int | None,
+    action: str,
+    outcome: str,
+    reason: str,
+    before: PersonStatus,
+    after: PersonStatus,
+    who: Principal,
+    device: str = "",
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "person_id": person_id,
+        "household_id": household_id,
+        "action": action,
+        "outcome": outcome,
+        "reason": reason,
+        "state_before": before.value,
+        "state_after": after.value,
+        "pass_id": None,
+        "station_id": None,
+        "scan_id": None,
+        "flight_id": None,
+        "username": who.username,
+        "device": device,
+    }
+
+
+def move_states(uow: UnitOfWork, changes: list[tuple[Person, PersonStatus]]) -> None:
+    """Move the status projection and the counters for people whose state changed."""
+    moved = [(p, s) for p, s in changes if p.status is not s]
+    if not moved:
+        return
+    uow.processing.set_states([(p.id, s.value) for p, s in moved if p.id is not None], uow.now())
+    bumps = []
+    for p, s in moved:
+        key = (p.sponsoring_nation or "", p.category.value, p.sponsor_org or "")
+        bumps.append(((p.status.value, *key), -1))
+        bumps.append(((s.value, *key), 1))
+    uow.people.bump_counts(bumps)
+
+
+def _issued(uow: UnitOfWork, pass_id: int, keys: KeyRing, reference: str, gate: str) -> IssuedPass:
+    r = uow.processing.get_pass(pass_id)
+    assert r is not None
+    names = [m["name"] for m in r.members]
+    claims = passes.PassClaims(
+        pass_id=r.id,
+        household_id=r.household_id,
+        valid_from=r.valid_from,
+        valid_until=r.valid_until,
+        gate_station_id=r.gate_station_id,
+        persons=r.persons,
+        lap_infants=r.lap_infants,
+        names_digest=passes.names_digest(names),
+        key_id=r.key_id,
+    )
+    signer = keys.signer(uow)
+    if signer.key_id != r.key_id:
+        raise Conflict("this pass was signed with a retired key; issue a new one")
+    code = passes.sign(claims, signer)  # Ed25519 is deterministic: the same code as at issue
+    return IssuedPass(
+        r.id,
+        r.household_id,
+        reference,
+        code,
+        passes.qr_text(code, names),
+        names,
+        r.persons,
+        r.lap_infants,
+        gate,
+        r.valid_from,
+        r.valid_until,
+        r.revoked_at is not None,
+    )
+
+
+def get_pass(pass_id: int, who: Principal, uow: UnitOfWork, keys: KeyRing) -> IssuedPass:
+    """A pass again, for printing or sending: audited like any view of the people on it."""
+    with uow:
+        demand(uow, who, Action.PASS_ISSUE, "pass", pass_id)
+        r = uow.processing.get_pass(pass_id)
+        if r is None:
+            raise NotFound(f"no pass {pass_id}")
+        row, _, _ = _guard(uow, who, r.household_id, "pass.view")
+        gate = uow.processing.station(r.gate_station_id)
+        audit(uow, who, "pass.view", "pass", pass_id, household=r.household_id)
+        uow.commit()
+        return _issued(uow, pass_id, keys, row.reference, gate.name if gate else "")
+
+
+def passes_of_household(household_id: int, who: Principal, uow: UnitOfWork) -> list[Any]:
+    with uow:
+        demand(uow, who, Action.PERSON_VIEW, "household", household_id)
+        _guard(uow, who, household_id, "household.view")
+        return uow.processing.passes_of(household_id)
+
+
+def revoke_pass(pass_id: int, reason: str, who: Principal, uow: UnitOfWork) -> None:
+    """Withdraw a pass (sold, copied, lost): every station refuses it from now on."""
+    if not reason.strip():
+        raise InvalidInput("say why the pass is withdrawn", "reason")
+    with uow:
+        demand(uow, who, Action.PASS_REVOKE, "pass", pass_id)
+        r = uow.processing.get_pass(pass_id)
+        if r is None:
+            raise NotFound(f"no pass {pass_id}")
+        if who.role is not Role.COORDINATOR:
+            _guard(uow, who, r.household_id, "pass.revoke", write=True)
+        if not uow.processing.revoke([pass_id], who.username, reason.strip()[:200], uow.now()):
+            raise Conflict("this pass is already revoked")
+        audit(uow, who, "pass.revoke", "pass", pass_id, reason=reason.strip()[:200])
+        uow.commit()
+
+
+def station_bundle(who: Principal, uow: UnitOfWork) -> dict[str, Any]:
+    """What an offline station needs: public keys, revoked passes, stations; no personal data."""
+    with uow:
+        demand(uow, who, Action.STATION_SCAN)
+        now = uow.now()
+        return {
+            "generated_at": now.isoformat(),
+            "public_keys": {str(k): v for k, v in uow.processing.public_keys().items()},
+            "revoked": uow.processing.revoked_ids(now),
+            "stations": [
+                {
+                    "id": s.id,
+                    "code": s.code,
+                    "name": s.name,
+                    "kind": s.kind.value,
+                    "position": s.position,
+                }
+                for s in uow.processing.stations()
+            ],
+        }

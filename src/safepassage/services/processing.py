@@ -1,0 +1,385 @@
+"""Scans at the evacuation control centre's stations: a pass read, the outcome decided, events
+appended, states moved.
+
+Guarantees, and what gives them:
+
+* *Each scan is an event, recorded once.* The scan's idempotency key is unique in the database; a
+  station that resends a scan gets the stored answer and nothing is written again.
+* *A pass admits each of its persons once at each station*, however many devices scan it at the
+  same moment: a unique index over (pass, station, person) for admitting events. The loser of a
+  race is told the pass is already used; if it scanned offline (the person is already inside) it
+  becomes a conflict for the coordinator, never resolved silently.
+* *Nothing is updated in place*: ``scan`` and ``person_event`` are only ever appended to. A
+  person's ``status`` and the manifests are projections of the events (``rebuild_states``).
+* *No person is boarded on two departures*: one manifest entry per person (its primary key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from safepassage.domain import passes
+from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.dates import add_years
+from safepassage.domain.errors import InvalidInput, NotFound
+from safepassage.domain.flights import FlightStatus
+from safepassage.domain.people import LAP_INFANT_YEARS
+from safepassage.domain.pipeline import (
+    IllegalTransition,
+    Outcome,
+    Station,
+    StationKind,
+    after_refusal,
+    after_station,
+)
+from safepassage.services.common import UnitOfWork, demand, refuse
+from safepassage.services.passes import KeyRing, _event, move_states
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    """One scan as a station sends it."""
+
+    idem_key: str  # chosen by the station, the same on every resend
+    station_id: int
+    text: str  # the QR text or the typed short code
+    outcome: Outcome = Outcome.PASS
+    reason: str = ""
+    members: tuple[int, ...] | None = None  # whom the outcome is for; None: everyone on the pass
+    flight_id: int | None = None  # the departure a manifest or boarding station works
+    device: str = ""
+    scanned_at: dt.datetime | None = None  # when the station scanned it (offline scans)
+    offline: bool = False
+
+    def __post_init__(self) -> None:
+        if not 8 <= len(self.idem_key) <= 64:
+            raise InvalidInput("the idempotency key is 8 to 64 characters", "idem_key")
+        if self.outcome is Outcome.REFUSE and not self.reason.strip():
+            raise InvalidInput("say why the person is refused", "reason")
+        if len(self.reason) > 300:
+            raise InvalidInput("keep the reason under 300 characters", "reason")
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, message: str, extra: dict[str, Any] | None = None) -> None:
+        self.reason = reason
+        self.message = message
+        self.extra = extra or {}
+
+
+def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, Any]:
+    """Record one scan and answer the station: admitted (with who and what they need) or refused
+    with the reason on screen. A resend of the same key returns the first answer."""
+    with uow:
+        demand(uow, who, Action.STATION_SCAN, "station", cmd.station_id)
+        done = uow.processing.scan_by_key(cmd.idem_key)
+        if done is not None:
+            return _replay(done, cmd)
+        station = uow.processing.station(cmd.station_id)
+        if station is None or not station.active:
+            raise NotFound(f"no open station {cmd.station_id}")
+        if (
+            who.role is Role.STATION
+            and who.station
+            and who.station.upper()
+            not in (
+                station.code,
+                station.kind.value.upper(),
+            )
+        ):
+            raise refuse(
+                uow,
+                who,
+                "station.scan",
+                "station",
+                station.id,
+                f"your login is for station {who.station}, not {station.code}",
+            )
+        now = uow.now()
+        scanned_at = min(cmd.scanned_at or now, now)
+        for _ in range(2):
+            try:
+                answer = _admit(cmd, station, scanned_at, who, uow, keys)
+                uow.commit()
+                return answer
+            except _Refused as r:
+                uow.rollback()
+                return _record_refusal(cmd, station, scanned_at, who, uow, r)
+            except sa.exc.IntegrityError:
+                # Lost a race: a resend with this key, or another device with this pass. Look
+                # again: the winner is committed now, and the second look refuses on its record.
+                uow.rollback()
+            done = uow.processing.scan_by_key(cmd.idem_key)
+            if done is not None:
+                return _replay(done, cmd)
+        used = passes.Refusal.ALREADY_USED
+        return _record_refusal(
+            cmd, station, scanned_at, who, uow, _Refused(used.value, used.sentence)
+        )
+
+
+def _replay(done: Any, cmd: ScanInput) -> dict[str, Any]:
+    if done.station_id != cmd.station_id:
+        raise InvalidInput("this idempotency key belongs to a scan at another station", "idem_key")
+    return dict(done.response) | {"replayed": True}
+
+
+def _admit(
+    cmd: ScanInput,
+    station: Station,
+    scanned_at: dt.datetime,
+    who: Principal,
+    uow: UnitOfWork,
+    keys: KeyRing,
+) -> dict[str, Any]:
+    """Check everything, then append the scan and its events; raise _Refused to refuse."""
+    try:
+        read = keys.read(cmd.text, uow)
+        claims = read.claims
+        row = uow.processing.get_pass(claims.pass_id)
+        if row is None or row.household_id != claims.household_id:
+            raise passes.PassRefused(passes.Refusal.UNKNOWN)
+        revoked = row.revoked_at is not None and row.revoked_at <= scanned_at
+        passes.check(
+            claims,
+            scanned_at,
+            station.id,
+            station.kind is StationKind.GATE,
+            (row.revoke_reason or "") if revoked else None,
+        )
+    except passes.PassRefused as e:
+        raise _Refused(e.reason.value, str(e)) from e
+    on_pass = [int(m["id"]) for m in row.members]
+    names = {int(m["id"]): m["name"] for m in row.members}
+    flight_id = cmd.flight_id if station.kind in FLIGHT_STATIONS else None
+    admitted = uow.processing.admitted(row.id, station.id, flight_id)
+    chosen = list(cmd.members) if cmd.members is not None else on_pass
+    strangers = [i for i in chosen if i not in names]
+    if strangers or not chosen:
+        raise InvalidInput("choose people who are on this pass", "members")
+    base = {"pass_id": row.id, "household_id": row.household_id}
+    _used_already(cmd, chosen, on_pass, names, admitted, base)
+    flight = _flight_for(cmd, station, uow)
+    states = uow.processing.people_states(chosen)
+    stations = uow.processing.stations()
+    people = uow.people.get_many(chosen)
+    moves = []
+    problems = []
+    manifest = uow.processing.manifest_of(chosen) if flight is not None else {}
+    for p in people:
+        assert p.id is not None
+        try:
+            if cmd.outcome is Outcome.REFUSE:
+                after = after_refusal(p.status)
+            else:
+                after = after_station(p.status, station, p.category.value, stations)
+                if cmd.outcome is Outcome.REFER:
+                    after = p.status
+            if flight is not None:
+                _check_manifest(station, flight, manifest.get(p.id))
+        except IllegalTransition as e:
+            problems.append(f"{names[p.id]}: {e.errors[0].message}")
+            continue
+        moves.append((p, after))
+    if problems:
+        # a device that admitted this pass a moment ago makes these people look out of step:
+        # say what happened, not what it looks like
+        admitted = uow.processing.admitted(row.id, station.id, flight_id)
+        _used_already(cmd, chosen, on_pass, names, admitted, base)
+        raise _Refused("illegal", "Not at this step: " + "; ".join(problems), base)
+    now = uow.now()
+    outcome = cmd.outcome.value
+    reason = cmd.reason.strip()
+    scan_id = uow.processing.add_scan(
+        idem_key=cmd.idem_key,
+        station_id=station.id,
+        device=cmd.device[:64],
+        username=who.username,
+        at=now,
+        scanned_at=scanned_at,
+        offline=cmd.offline,
+        pass_id=row.id,
+        flight_id=flight.id if flight else None,
+        outcome=outcome,
+        reason=reason,
+        response={},
+    )
+    events = [
+        _event(
+            now,
+            p.id,
+            row.household_id,
+            "scan",
+            outcome,
+            reason,
+            p.status,
+            after,
+            who,
+            cmd.device[:64],
+        )
+        | {
+            "pass_id": row.id,
+            "station_id": station.id,
+            "scan_id": scan_id,
+            "flight_id": flight.id if flight else None,
+        }
+        for p, after in moves
+        if p.id is not None
+    ]
+    event_ids = uow.processing.add_events(events)
+    if flight is not None and cmd.outcome is Outcome.PASS:
+        pairs = [(p.id, e) for (p, _), e in zip(moves, event_ids, strict=True) if p.id]
+        if station.kind is StationKind.MANIFEST:
+            uow.processing.add_to_manifest([(pid, flight.id, e) for pid, e in pairs])
+        else:
+            uow.processing.board(pairs)
+    move_states(uow, moves)
+    on = scanned_at.date()
+    answer = base | {
+        "ok": True,
+        "scan_id": scan_id,
+        "outcome": outcome,
+        "reason": "",
+        "message": _said(cmd.outcome, len(moves), station),
+        "station": station.name,
+        "persons": [
+            {
+                "id": p.id,
+                "name": names[p.id],
+                "state": after.value,
+                "needs": sorted(n for n in states[p.id].needs.split(",") if n),
+                "lap_infant": bool(
+                    states[p.id].dob_earliest
+                    and states[p.id].dob_earliest > add_years(on, -LAP_INFANT_YEARS)
+                ),
+            }
+            for p, after in moves
+            if p.id is not None
+        ],
+        "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
+        "flight": flight.callsign if flight else None,
+    }
+    uow.processing.set_scan_response(scan_id, answer)
+    return answer
+
+
+def _used_already(
+    cmd: ScanInput,
+    chosen: list[int],
+    on_pass: list[int],
+    names: dict[int, str],
+    admitted: dict[int, int],
+    base: dict[str, Any],
+) -> None:
+    """Refuse a pass that has already taken any of ``chosen`` through this station."""
+    again = [i for i in chosen if i in admitted]
+    if not again:
+        return
+    used = passes.Refusal.ALREADY_USED
+    if cmd.offline:
+        raise _Refused(
+            "conflict",
+            "CONFLICT: this pass was already used at this station while offline. "
+            "The coordinator has been told.",
+            base | {"first_scan_id": admitted[again[0]]},
+        )
+    remaining = [i for i in on_pass if i not in admitted]
+    not_yet = ", ".join(names[i] for i in remaining)
+    raise _Refused(
+        used.value,
+        used.sentence + (f" Not yet through: {not_yet}." if remaining else ""),
+        base | {"remaining": remaining},
+    )
+
+
+def _said(outcome: Outcome, n: int, station: Station) -> str:
+    who = f"{n} person" + ("" if n == 1 else "s")
+    if outcome is Outcome.PASS:
+        return f"ADMITTED: {who} through {station.name}."
+    if outcome is Outcome.REFER:
+        return f"REFERRED: {who} sent aside at {station.name}."
+    return f"REFUSED: {who} refused at {station.name}."
+
+
+FLIGHT_STATIONS = frozenset({StationKind.MANIFEST, StationKind.BOARDING})
+
+
+def _flight_for(cmd: ScanInput, station: Station, uow: UnitOfWork) -> Any:
+    if station.kind not in FLIGHT_STATIONS:
+        return None
+    if cmd.flight_id is None:
+        raise InvalidInput(f"{station.name} works one departure at a time: choose it", "flight_id")
+    flight = uow.processing.flight_brief(cmd.flight_id)
+    if flight is None:
+        raise NotFound(f"no departure {cmd.flight_id}")
+    if flight.manifest_closed_at is not None:
+        raise _Refused("closed", f"The manifest of {flight.callsign} is closed.")
+    if flight.status in (FlightStatus.DEPARTED.value, FlightStatus.CANCELLED.value):
+        raise _Refused("closed", f"{flight.callsign} has {flight.status}.")
+    return flight
+
+
+def _check_manifest(station: Station, flight: Any, entry: Any) -> None:
+    if station.kind is StationKind.MANIFEST and entry is not None:
+        raise IllegalTransition("already on a departure's manifest")
+    if station.kind is StationKind.BOARDING:
+        if entry is None:
+            raise IllegalTransition("not on any manifest")
+        if entry.flight_id != flight.id:
+            raise IllegalTransition(f"manifested on another departure, not {flight.callsign}")
+
+
+def _record_refusal(
+    cmd: ScanInput,
+    station: Station,
+    scanned_at: dt.datetime,
+    who: Principal,
+    uow: UnitOfWork,
+    r: _Refused,
+) -> dict[str, Any]:
+    """A refused scan is recorded too (forged passes are worth knowing about), once per key."""
+    answer = {
+        "ok": False,
+        "outcome": "conflict" if r.reason == "conflict" else "refused",
+        "reason": r.reason,
+        "message": r.message,
+        "station": station.name,
+        "persons": [],
+    } | r.extra
+    try:
+        scan_id = uow.processing.add_scan(
+            idem_key=cmd.idem_key,
+            station_id=station.id,
+            device=cmd.device[:64],
+            username=who.username,
+            at=uow.now(),
+            scanned_at=scanned_at,
+            offline=cmd.offline,
+            pass_id=r.extra.get("pass_id"),
+            flight_id=None,
+            outcome=answer["outcome"],
+            reason=r.reason,
+            response=answer | {"scan_id": None},
+        )
+        answer["scan_id"] = scan_id
+        uow.processing.set_scan_response(scan_id, answer)
+        if r.reason == "conflict":
+            uow.processing.add_conflict(
+                pass_id=r.extra["pass_id"],
+                station_id=station.id,
+                first_scan_id=r.extra.get("first_scan_id"),
+                second_scan_id=scan_id,
+                detected_at=uow.now(),
+            )
+        uow.commit()
+    except sa.exc.IntegrityError:
+        uow.rollback()
+        done = uow.processing.scan_by_key(cmd.idem_key)
+        if done is not None:
+            return _replay(done, cmd)
+        raise
+    return answer

@@ -1,0 +1,361 @@
+"""Passes, stations and the event log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from safepassage.adapters.db import tables as t
+from safepassage.domain.access import Principal, Role
+from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
+from safepassage.domain.pipeline import Outcome, StationKind
+from safepassage.services import boarding, households, passes, people, processing, stations
+from safepassage.services.common import SYSTEM
+from tests.conftest import NOW
+from tests.integration.conftest import World
+
+HOUR = dt.timedelta(hours=1)
+
+
+class Ecc:
+    """The world's operation with the usual stations, a key ring and a few shortcuts."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.system = world.system
+        self.keys = passes.KeyRing(self.system.settings.secret_key)
+        self.by_kind = {
+            s.kind: s for s in stations.ensure_default_stations(SYSTEM, self.system.uow())
+        }
+        self.gate = self.by_kind[StationKind.GATE]
+        self.coord = world.who["coordinator"]
+        self.station_user = world.who["station"]
+
+    def issue(self, household: int, start: dt.datetime = NOW - HOUR, gate: int | None = None):  # type: ignore[no-untyped-def]
+        return passes.issue_pass(
+            passes.IssuePass(household, gate or self.gate.id, start, start + 6 * HOUR),
+            self.coord,
+            self.system.uow(),
+            self.keys,
+        )
+
+    def scan(
+        self,
+        text: str,
+        kind: StationKind = StationKind.GATE,
+        who: Principal | None = None,
+        key: str | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        kw.setdefault("device", "lane-1")
+        return processing.scan(
+            processing.ScanInput(key or uuid.uuid4().hex, self.by_kind[kind].id, text, **kw),
+            who or self.coord,
+            self.system.uow(),
+            self.keys,
+        )
+
+    def status(self, person_id: int) -> str:
+        with self.system.engine.connect() as c:
+            return str(
+                c.execute(sa.select(t.person.c.status).where(t.person.c.id == person_id)).scalar()
+            )
+
+    def count(self, table: sa.Table) -> int:
+        with self.system.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+@pytest.fixture
+def ecc(world: World) -> Ecc:
+    return Ecc(world)
+
+
+def family(world: World, size: int = 3) -> tuple[int, list[int]]:
+    """A household of ``size`` on Russia's list: a father, a mother, then a baby."""
+    uow = world.system.uow
+    ids = []
+    for i in range(size):
+        dob = "2020-12-01" if i == 2 else f"19{80 + i}"
+        ids.append(
+            people.create_person(
+                people.PersonInput(
+                    given_name=["Ahmad", "Farida", "Omid", "Sara"][i % 4],
+                    family_name="Karimi",
+                    sex="M" if i != 1 else "F",
+                    date_of_birth=dob,
+                    nationalities=["RU"],
+                    category="citizen",
+                    sponsoring_nation="RU",
+                ),
+                SYSTEM,
+                uow(),
+            )
+        )
+    hh = households.create_household(
+        households.HouseholdInput([(ids[0], "head")] + [(i, "child") for i in ids[1:]]),
+        SYSTEM,
+        uow(),
+    )
+    return hh, ids
+
+
+def test_a_pass_calls_the_household_forward_and_admits_it_once_at_the_gate(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world)
+    issued = ecc.issue(hh)
+    assert issued.persons == 3 and issued.lap_infants == 1
+    assert issued.names == ["Ahmad Karimi", "Farida Karimi", "Omid Karimi"]
+    assert len(issued.code) <= 160  # one SMS
+    assert all(ecc.status(i) == "called_forward" for i in ids)
+
+    first = ecc.scan(issued.qr_text, who=ecc.station_user)
+    assert first["ok"] and first["outcome"] == "pass"
+    assert [p["name"] for p in first["persons"]] == issued.names
+    assert [p["lap_infant"] for p in first["persons"]] == [False, False, True]
+    assert all(ecc.status(i) == "at_gate" for i in ids)
+
+    again = ecc.scan(issued.code)  # the short code, typed, on another device
+    assert not again["ok"] and again["reason"] == "already_used"
+    assert "ALREADY USED" in again["message"]
+    gate_events = ecc.count(t.person_event) - 3  # three call-forward events
+    assert gate_events == 3
+
+
+def test_a_resent_scan_gets_the_same_answer_and_no_second_event(ecc: Ecc) -> None:
+    hh, _ = family(ecc.world)
+    issued = ecc.issue(hh)
+    first = ecc.scan(issued.qr_text, key="resend-key-0001")
+    events, scans = ecc.count(t.person_event), ecc.count(t.scan)
+    second = ecc.scan(issued.qr_text, key="resend-key-0001")
+    assert second["replayed"] and second["scan_id"] == first["scan_id"]
+    assert second["outcome"] == "pass" and second["persons"] == first["persons"]
+    assert (ecc.count(t.person_event), ecc.count(t.scan)) == (events, scans)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda code, qr: code[:-4] + ("A" if code[-4] != "A" else "B") + code[-3:], "forged"),
+        (lambda code, qr: code[:12] + ("7" if code[12] != "7" else "8") + code[13:], "forged"),
+        (lambda code, qr: qr.replace("Farida", "Fariba"), "altered"),
+        (lambda code, qr: "SP1234", "unreadable"),
+        (lambda code, qr: "hello", "unreadable"),
+    ],
+)
+def test_a_forged_or_altered_pass_is_refused_with_the_reason_and_recorded(
+    ecc: Ecc, spoil: Any, reason: str
+) -> None:
+    hh, ids = family(ecc.world)
+    issued = ecc.issue(hh)
+    answer = ecc.scan(spoil(issued.code, issued.qr_text))
+    assert not answer["ok"] and answer["reason"] == reason
+    assert answer["message"]
+    assert all(ecc.status(i) == "called_forward" for i in ids)
+    with ecc.system.engine.connect() as c:
+        row = c.execute(sa.select(t.scan.c.outcome, t.scan.c.reason)).all()
+    assert [tuple(r) for r in row] == [("refused", reason)]
+
+
+def test_an_expired_early_revoked_or_wrong_gate_pass_is_refused(ecc: Ecc) -> None:
+    hh, _ = family(ecc.world)
+    late = ecc.issue(hh, start=NOW - 7 * HOUR)
+    assert ecc.scan(late.code)["reason"] == "expired"
+    early = ecc.issue(hh, start=NOW + HOUR)
+    assert late.pass_id != early.pass_id
+    answer = ecc.scan(early.code)
+    assert answer["reason"] == "not_yet_valid" and "valid from" in answer["message"]
+    now = ecc.issue(hh)
+    assert ecc.scan(early.code)["reason"] == "revoked"  # replaced by the newer pass
+    passes.revoke_pass(now.pass_id, "sold at the checkpoint", ecc.coord, ecc.system.uow())
+    refused = ecc.scan(now.code)
+    assert refused["reason"] == "revoked" and "sold at the checkpoint" in refused["message"]
+    east = stations.add_station(
+        stations.StationInput("GATE-E", "East Gate", "gate", 5), ecc.coord, ecc.system.uow()
+    )
+    fresh = ecc.issue(hh, gate=east)
+    assert ecc.scan(fresh.code)["reason"] == "wrong_gate"
+
+
+def test_stations_go_in_order_and_medical_only_where_required(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world, 2)
+    med = ecc.by_kind[StationKind.MEDICAL]
+    stations.update_station(
+        med.id,
+        stations.StationInput(med.code, med.name, "medical", med.position, ("student",)),
+        ecc.coord,
+        ecc.system.uow(),
+    )
+    code = ecc.issue(hh).code
+    early = ecc.scan(code, StationKind.DOCUMENTS)
+    assert early["reason"] == "illegal" and "North Gate" in early["message"]
+    assert ecc.scan(code)["ok"]
+    assert ecc.scan(code, StationKind.DOCUMENTS)["ok"]
+    assert ecc.scan(code, StationKind.SECURITY)["ok"]
+    # citizens need no medical check here: straight on to the manifest
+    answer = ecc.scan(code, StationKind.MANIFEST, flight_id=ecc.world.ru_flight)
+    assert answer["ok"] and answer["flight"] == "RFF7071"
+    assert all(ecc.status(i) == "manifested" for i in ids)
+
+
+def test_refer_keeps_the_state_and_refuse_needs_a_reason(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world, 2)
+    code = ecc.issue(hh).code
+    ecc.scan(code)
+    referred = ecc.scan(code, StationKind.DOCUMENTS, outcome=Outcome.REFER, reason="visa check")
+    assert referred["ok"] and all(ecc.status(i) == "at_gate" for i in ids)
+    with pytest.raises(InvalidInput, match="say why"):
+        ecc.scan(code, StationKind.DOCUMENTS, outcome=Outcome.REFUSE)
+    refused = ecc.scan(
+        code,
+        StationKind.DOCUMENTS,
+        outcome=Outcome.REFUSE,
+        reason="forged visa",
+        members=(ids[1],),
+    )
+    assert refused["ok"] and [p["state"] for p in refused["persons"]] == ["refused"]
+    assert ecc.status(ids[0]) == "at_gate" and ecc.status(ids[1]) == "refused"
+    events = people.get_person(ids[1], ecc.coord, ecc.system.uow())
+    assert events.person.status.value == "refused"
+
+
+def walk_to_boarding(ecc: Ecc, code: str, flight: int) -> None:
+    for kind in (
+        StationKind.GATE,
+        StationKind.DOCUMENTS,
+        StationKind.SECURITY,
+        StationKind.MEDICAL,
+    ):
+        assert ecc.scan(code, kind)["ok"], kind
+    assert ecc.scan(code, StationKind.MANIFEST, flight_id=flight)["ok"]
+
+
+def test_boarding_closes_the_manifest_counts_souls_and_nobody_flies_twice(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world, 3)
+    other_hh, other_ids = family(ecc.world, 2)
+    flight = ecc.world.ru_flight
+    code = ecc.issue(hh).code
+    other = ecc.issue(other_hh).code
+    walk_to_boarding(ecc, code, flight)
+    walk_to_boarding(ecc, other, flight)
+    # manifested on one departure: neither manifested nor boarded on another
+    second = ecc.scan(code, StationKind.MANIFEST, flight_id=ecc.world.us_flight)
+    assert second["reason"] in ("already_used", "illegal")
+    wrong = ecc.scan(code, StationKind.BOARDING, flight_id=ecc.world.us_flight)
+    assert wrong["reason"] == "illegal" and "another departure" in wrong["message"]
+    assert ecc.scan(code, StationKind.BOARDING, flight_id=flight)["ok"]
+
+    view = boarding.close_boarding(flight, ecc.station_user, ecc.system.uow())
+    assert (view.boarded.adults, view.boarded.children, view.boarded.lap_infants) == (2, 0, 1)
+    assert view.boarded.persons == 3
+    # the household that did not board goes back to be put on another departure
+    assert all(ecc.status(i) == "medically_cleared" for i in other_ids)
+    late = ecc.scan(other, StationKind.BOARDING, flight_id=flight)
+    assert late["reason"] == "closed"
+    with pytest.raises(Conflict, match="already closed"):
+        boarding.close_boarding(flight, ecc.coord, ecc.system.uow())
+    assert ecc.scan(other, StationKind.MANIFEST, flight_id=ecc.world.us_flight)["ok"]
+
+    assert boarding.depart(flight, ecc.coord, ecc.system.uow()) == 3
+    assert boarding.arrive(flight, ecc.coord, ecc.system.uow()) == 3
+    assert all(ecc.status(i) == "arrived" for i in ids)
+
+
+def test_states_rebuilt_from_the_log_match_the_projection(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world, 3)
+    code = ecc.issue(hh).code
+    walk_to_boarding(ecc, code, ecc.world.ru_flight)
+    assert boarding.rebuild_states(ecc.coord, ecc.system.uow()) == 0
+    with ecc.system.engine.begin() as c:  # damage the projection
+        c.execute(t.person.update().where(t.person.c.id == ids[0]).values(status="registered"))
+    assert boarding.rebuild_states(ecc.coord, ecc.system.uow()) == 1
+    assert ecc.status(ids[0]) == "manifested"
+
+
+def _race(ecc: Ecc, texts: list[str], offline: bool = False) -> list[dict[str, Any]]:
+    barrier = threading.Barrier(len(texts))
+    answers: list[dict[str, Any]] = [{} for _ in texts]
+    errors: list[BaseException] = []
+
+    def go(i: int) -> None:
+        try:
+            barrier.wait()
+            answers[i] = ecc.scan(texts[i], device=f"lane-{i}", offline=offline)
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(texts))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    return answers
+
+
+def test_two_devices_scanning_one_pass_at_the_same_moment_admit_it_once(ecc: Ecc) -> None:
+    hh, _ = family(ecc.world, 3)
+    issued = ecc.issue(hh)
+    answers = _race(ecc, [issued.qr_text] * 4)
+    assert sum(a["ok"] for a in answers) == 1
+    assert {a["reason"] for a in answers if not a["ok"]} == {"already_used"}
+    with ecc.system.engine.connect() as c:
+        admitted = c.execute(
+            sa.select(sa.func.count()).where(
+                t.person_event.c.action == "scan", t.person_event.c.outcome == "pass"
+            )
+        ).scalar_one()
+    assert admitted == 3
+
+
+def test_a_pass_used_at_two_offline_stations_is_a_conflict_for_the_coordinator(
+    ecc: Ecc,
+) -> None:
+    hh, _ = family(ecc.world, 2)
+    issued = ecc.issue(hh)
+    a = ecc.scan(issued.qr_text, offline=True, scanned_at=NOW - dt.timedelta(minutes=20))
+    b = ecc.scan(issued.qr_text, offline=True, scanned_at=NOW - dt.timedelta(minutes=15))
+    assert a["ok"] and not b["ok"] and b["outcome"] == "conflict"
+    found = stations.list_conflicts(ecc.coord, ecc.system.uow())
+    assert len(found) == 1 and found[0].first.id == a["scan_id"]
+    assert found[0].second.id == b["scan_id"]
+    with pytest.raises(AccessDenied):
+        stations.list_conflicts(ecc.station_user, ecc.system.uow())
+    stations.resolve_conflict(
+        found[0].id, "the father went back out for the bags", ecc.coord, ecc.system.uow()
+    )
+    assert stations.list_conflicts(ecc.coord, ecc.system.uow()) == []
+
+
+def test_who_may_issue_scan_and_configure(ecc: Ecc) -> None:
+    w = ecc.world
+    viewer, liaison = w.who["viewer"], w.who["liaison"]
+    ru_code = passes.issue_pass(
+        passes.IssuePass(w.ru_household, ecc.gate.id, NOW - HOUR, NOW + HOUR),
+        liaison,
+        ecc.system.uow(),
+        ecc.keys,
+    ).code
+    with pytest.raises(AccessDenied):  # the United States' household is not Russia's to call
+        passes.issue_pass(
+            passes.IssuePass(w.us_household, ecc.gate.id, NOW - HOUR, NOW + HOUR),
+            liaison,
+            ecc.system.uow(),
+            ecc.keys,
+        )
+    with pytest.raises(AccessDenied):
+        ecc.scan(ru_code, who=viewer)
+    with pytest.raises(AccessDenied):
+        ecc.scan(ru_code, who=liaison)
+    with pytest.raises(AccessDenied, match="your login is for station"):
+        ecc.scan(ru_code, StationKind.DOCUMENTS, who=ecc.station_user)  # bound to the gate
+    with pytest.raises(AccessDenied):
+        stations.add_station(
+            stations.StationInput("X-RAY", "X-ray", "security", 25), liaison, ecc.system.uow()
+        )
+    bad = Principal(0, "nobody", Role.STATION, source="test")
+    assert ecc.scan(ru_code, who=bad)["ok"]
