@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from safepassage.adapters.db.engine import make_engine, migrate
 from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.config import Settings
+from safepassage.services.passes import KeyRing
 
 Clock = Callable[[], dt.datetime]
 
@@ -26,12 +27,20 @@ class System:
     settings: Settings
     engine: sa.Engine
     clock: Clock = field(default=utc_now)
+    _keys: KeyRing | None = field(default=None, init=False, repr=False)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock)
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    @property
+    def keys(self) -> KeyRing:
+        """The pass keys of this process (public keys cached, see KeyRing)."""
+        if self._keys is None:
+            self._keys = KeyRing(self.settings.secret_key)
+        return self._keys
 
 
 def build(settings: Settings, clock: Clock = utc_now, engine: sa.Engine | None = None) -> System:

@@ -7,6 +7,7 @@ each role's API token.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -15,13 +16,23 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from safepassage.services import auth, intake, linkage, linkage_review, people
+from safepassage.services import (
+    auth,
+    intake,
+    linkage,
+    linkage_review,
+    passes,
+    people,
+    stations,
+)
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes.pages_linkage import current_run
+from tests.conftest import NOW
 from tests.integration.conftest import World, csrf_of, login
 from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
 
 C, L, S, ST, V = "coordinator", "liaison", "sponsor", "station", "viewer"
+HOUR = dt.timedelta(hours=1)
 ALL = frozenset({C, L, S, ST, V})
 PUBLIC = None  # no login needed
 ROLES = (V, ST, S, L, C)  # coordinator last: its changes must not hide another role's answer
@@ -111,6 +122,17 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/users"): frozenset({C}),
     ("POST", "/api/v1/users"): frozenset({C}),
     ("GET", "/api/v1/audit"): frozenset({C}),
+    ("POST", "/api/v1/scans"): frozenset({C, ST}),
+    ("GET", "/api/v1/stations/bundle"): frozenset({C, ST}),
+    ("GET", "/api/v1/stations"): ALL,
+    ("POST", "/api/v1/households/{household_id}/passes"): frozenset({C, L}),
+    ("GET", "/api/v1/passes/{pass_id}"): frozenset({C, L}),
+    ("POST", "/api/v1/passes/{pass_id}/revoke"): frozenset({C, L}),
+    ("GET", "/api/v1/flights/{flight_id}/manifest"): frozenset({C, ST}),
+    ("POST", "/api/v1/flights/{flight_id}/close-boarding"): frozenset({C, ST}),
+    ("POST", "/api/v1/flights/{flight_id}/depart"): frozenset({C}),
+    ("POST", "/api/v1/flights/{flight_id}/arrive"): frozenset({C}),
+    ("GET", "/api/v1/scan-conflicts"): frozenset({C}),
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
     ("GET", "/signup/receipt"): PUBLIC,
@@ -176,7 +198,21 @@ def _linkage(w: World) -> dict[str, int]:
     return {"{pair_id}": pairs[1].id, "{merge_id}": merge["id"]}
 
 
+def _ecc(w: World) -> dict[str, Any]:
+    """The usual stations and a pass for Russia's household."""
+    gate = stations.ensure_default_stations(SYSTEM, w.system.uow())[0]
+    issued = passes.issue_pass(
+        passes.IssuePass(w.ru_household, gate.id, NOW - HOUR, NOW + 5 * HOUR),
+        SYSTEM,
+        w.system.uow(),
+        w.system.keys,
+    )
+    return {"gate": gate.id, "pass": issued}
+
+
 def _fill(path: str, w: World) -> str:
+    if "{pass_id}" in path:
+        path = path.replace("{pass_id}", str(_ecc(w)["pass"].pass_id))
     if "{source_id}" in path or "{import_id}" in path or "{row_id}" in path:
         for key, value in _intake(w).items():
             path = path.replace(key, str(value))
@@ -197,6 +233,18 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
     """A valid body, so that an allowed caller is not stopped by validation before access."""
     if path.endswith("/people") or "/people/{person_id}" in path:
         return PERSON
+    if path.endswith("/scans"):
+        ecc = _ecc(w)
+        return {"idem_key": "matrix-scan-1", "station_id": ecc["gate"], "text": ecc["pass"].code}
+    if path.endswith("/passes"):
+        gate = stations.ensure_default_stations(SYSTEM, w.system.uow())[0]
+        return {
+            "gate_station_id": gate.id,
+            "valid_from": (NOW - HOUR).isoformat(),
+            "valid_until": (NOW + HOUR).isoformat(),
+        }
+    if path.endswith("/revoke"):
+        return {"reason": "sold at the checkpoint"}
     if path.endswith("/offers") or path.endswith("/offer"):
         return {"nation": "GB"}
     if "/households" in path:

@@ -17,6 +17,7 @@ from safepassage.bootstrap import System
 from safepassage.web import errors
 from safepassage.web.routes import (
     api,
+    api_ecc,
     pages_admin,
     pages_auth,
     pages_flights,
@@ -88,6 +89,7 @@ def create_app(system: System) -> FastAPI:
         pages_lists,
         pages_admin,
         api,
+        api_ecc,
     ):
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login
