@@ -23,6 +23,7 @@ from safepassage.services import (
     linkage_review,
     passes,
     people,
+    processing,
     stations,
 )
 from safepassage.services.common import SYSTEM
@@ -133,6 +134,16 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/flights/{flight_id}/depart"): frozenset({C}),
     ("POST", "/api/v1/flights/{flight_id}/arrive"): frozenset({C}),
     ("GET", "/api/v1/scan-conflicts"): frozenset({C}),
+    ("POST", "/households/{household_id}/passes"): frozenset({C, L}),
+    ("GET", "/passes/{pass_id}"): frozenset({C, L}),
+    ("POST", "/passes/{pass_id}/revoke"): frozenset({C, L}),
+    ("GET", "/stations"): ALL,
+    ("POST", "/stations"): frozenset({C}),
+    ("POST", "/stations/{station_id}"): frozenset({C}),
+    ("GET", "/stations/{station_id}/scan"): frozenset({C, ST}),
+    ("POST", "/flights/{flight_id}/close-boarding"): frozenset({C, ST}),
+    ("GET", "/ecc/conflicts"): frozenset({C}),
+    ("POST", "/ecc/conflicts/{conflict_id}"): frozenset({C}),
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
     ("GET", "/signup/receipt"): PUBLIC,
@@ -210,7 +221,25 @@ def _ecc(w: World) -> dict[str, Any]:
     return {"gate": gate.id, "pass": issued}
 
 
+def _conflict(w: World) -> int:
+    """A pass admitted by two stations while they were offline."""
+    ecc = _ecc(w)
+    for key in ("offline-one-1", "offline-two-2"):
+        processing.scan(
+            processing.ScanInput(key, ecc["gate"], ecc["pass"].qr_text, offline=True),
+            SYSTEM,
+            w.system.uow(),
+            w.system.keys,
+        )
+    return stations.list_conflicts(SYSTEM, w.system.uow())[0].id
+
+
 def _fill(path: str, w: World) -> str:
+    if "{conflict_id}" in path:
+        path = path.replace("{conflict_id}", str(_conflict(w)))
+    if "{station_id}" in path:
+        gate = stations.ensure_default_stations(SYSTEM, w.system.uow())[0]
+        path = path.replace("{station_id}", str(gate.id))
     if "{pass_id}" in path:
         path = path.replace("{pass_id}", str(_ecc(w)["pass"].pass_id))
     if "{source_id}" in path or "{import_id}" in path or "{row_id}" in path:
@@ -245,6 +274,10 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
         }
     if path.endswith("/revoke"):
         return {"reason": "sold at the checkpoint"}
+    if path.startswith("/ecc/conflicts/"):
+        return {"resolution": "a family split across two lanes"}
+    if path.startswith("/stations"):
+        return {"code": "GATE-N", "name": "North Gate", "kind": "gate", "position": "0"}
     if path.endswith("/offers") or path.endswith("/offer"):
         return {"nation": "GB"}
     if "/households" in path:

@@ -9,11 +9,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from safepassage.adapters.db.people_repo import PeopleFilter
-from safepassage.domain.access import Action
+from safepassage.domain.access import Action, allowed
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.people import Category, DocumentKind, Need, Person, Relationship, Sex
-from safepassage.domain.pipeline import PersonStatus
-from safepassage.services import households, people
+from safepassage.domain.pipeline import PersonStatus, StationKind
+from safepassage.services import households, passes, people, stations
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.web.deps import Sys, UoW, Who
@@ -296,7 +296,20 @@ def household_page(
 ) -> Response:
     view = households.get_household(household_id, who, uow)
     partners = [n for n in list_nations(who, system.uow()).nations if n.operating]
-    return render(request, "pages/household.html", {"h": view, "partners": partners})
+    calls: dict[str, Any] = {}
+    if view.can_edit and allowed(who, Action.PASS_ISSUE):
+        calls = {
+            "passes": passes.passes_of_household(household_id, who, system.uow()),
+            "gates": [
+                s
+                for s in stations.list_stations(who, system.uow())
+                if s.kind is StationKind.GATE and s.active
+            ],
+            "start": system.clock().strftime("%Y-%m-%dT%H:%M"),
+        }
+    return render(
+        request, "pages/household.html", {"h": view, "partners": partners, "calls": calls}
+    )
 
 
 @router.get("/households/{household_id}/edit")

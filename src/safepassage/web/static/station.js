@@ -1,0 +1,243 @@
+/* The station page: scan, see who the pass is for, decide; keeps working with the network down.
+ *
+ * Online, the server decides (POST /api/v1/scans) and its answer is shown. Offline, the pass is
+ * checked here (passcheck.js: signature with the operation's public key, window, gate, the last
+ * revocation list received, this device's own earlier scans) and the scan is queued in
+ * localStorage; it is sent with its idempotency key when the network is back, so a resend can
+ * never count twice. A pass admitted by two offline stations comes back as a conflict for the
+ * coordinator; this page shows it in the log.
+ */
+(function () {
+  "use strict";
+  var root = document.getElementById("station");
+  var form = document.getElementById("scan-form");
+  if (!root || !form) return;
+  var SP = window.SafePassagePass;
+  var stationId = Number(root.dataset.stationId);
+  var kind = root.dataset.stationKind;
+  var flightId = root.dataset.flight ? Number(root.dataset.flight) : null;
+  var bundle = JSON.parse(root.dataset.bundle);
+  var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
+  var QUEUE = "sp-queue-" + stationId, USED = "sp-used-" + stationId, BUNDLE = "sp-bundle";
+  var device = localStorage.getItem("sp-device");
+  if (!device) {
+    device = "dev-" + Math.random().toString(36).slice(2, 10);
+    localStorage.setItem("sp-device", device);
+  }
+  var $ = function (id) { return document.getElementById(id); };
+  var input = $("scan"), result = $("result"), decide = $("decide"), log = $("log");
+  var current = null;  // the pass read and checked, waiting for a decision
+  var sending = false;
+
+  function load(key, fallback) {
+    try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; }
+  }
+  function save(key, value) { localStorage.setItem(key, JSON.stringify(value)); }
+  function queue() { return load(QUEUE, []); }
+  function used() { return load(USED, []); }
+  function newKey() {
+    var a = new Uint8Array(12);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return stationId + "-" + Array.prototype.map.call(a, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function setNet(online) {
+    var net = $("net");
+    net.textContent = online ? "online" : "OFFLINE — checking here, scans queued";
+    net.className = "net " + (online ? "online" : "offline");
+  }
+  function showQueued() {
+    var n = queue().length;
+    $("queued").textContent = n + " scan" + (n === 1 ? "" : "s") + " waiting to send";
+  }
+
+  function show(kindClass, title, lines) {
+    result.className = "result " + kindClass;
+    result.innerHTML = "";
+    var h = document.createElement("p");
+    h.className = "verdict";
+    h.textContent = title;
+    result.appendChild(h);
+    (lines || []).forEach(function (line) {
+      var p = document.createElement("p");
+      p.textContent = line;
+      result.appendChild(p);
+    });
+  }
+  function addLog(text, cls) {
+    var li = document.createElement("li");
+    li.textContent = new Date().toISOString().slice(11, 19) + " " + text;
+    if (cls) li.className = cls;
+    log.insertBefore(li, log.firstChild);
+  }
+
+  function check(text) {
+    var keys = bundle.public_keys || {};
+    var read = SP.readPass(text, keys);
+    var verdict = SP.checkPass(read, {
+      stationId: stationId, stationIsGate: kind === "gate",
+      revoked: bundle.revoked || [], used: used()
+    });
+    return { read: read, verdict: verdict };
+  }
+
+  function who(read) {
+    var c = read.claims;
+    var count = c.persons + " person" + (c.persons === 1 ? "" : "s") +
+      (c.lapInfants ? " (" + c.lapInfants + " lap infant" + (c.lapInfants === 1 ? "" : "s") + ")" : "");
+    var names = read.names ? read.names.join(", ") : "names shown once the server answers";
+    return ["Household pass " + c.passId + ": " + count, names];
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = input.value;
+    input.value = "";
+    if (!text.trim()) return;
+    var r = check(text);
+    if (!r.verdict.ok) {
+      current = null;
+      decide.hidden = true;
+      show("refused", r.verdict.sentence, r.read.ok ? who(r.read) : []);
+      addLog("refused: " + r.verdict.reason, "refused");
+      if (navigator.onLine) send(body(text, "pass", ""), true);  // on record, for the coordinator
+      input.focus();
+      return;
+    }
+    current = { text: text, read: r.read };
+    show("pending", "Valid pass. Check the people, then decide.", who(r.read));
+    decide.hidden = false;
+    $("reason").value = "";
+    $("b-pass").focus();
+  });
+
+  function body(text, outcome, reason) {
+    return {
+      idem_key: newKey(), station_id: stationId, text: text, outcome: outcome, reason: reason,
+      flight_id: flightId, device: device, scanned_at: new Date().toISOString(), offline: false
+    };
+  }
+
+  function decideWith(outcome) {
+    if (!current) return;
+    var reason = $("reason").value.trim();
+    if (outcome === "refuse" && !reason) {
+      show("refused", "Say why before refusing.", []);
+      $("reason").focus();
+      return;
+    }
+    var b = body(current.text, outcome, reason);
+    var read = current.read;
+    current = null;
+    decide.hidden = true;
+    send(b, false, read);
+    input.focus();
+  }
+  $("b-pass").addEventListener("click", function () { decideWith("pass"); });
+  $("b-refer").addEventListener("click", function () { decideWith("refer"); });
+  $("b-refuse").addEventListener("click", function () { decideWith("refuse"); });
+  document.addEventListener("keydown", function (ev) {
+    if (decide.hidden || ev.target === $("reason") || ev.target === input) return;
+    if (ev.key === "r" || ev.key === "R") { ev.preventDefault(); decideWith("refer"); }
+    if (ev.key === "x" || ev.key === "X") { ev.preventDefault(); $("reason").focus(); }
+  });
+
+  function post(b) {
+    return fetch("/api/v1/scans", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(b)
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { status: resp.status, data: data }; });
+    });
+  }
+
+  function answered(b, data, quiet) {
+    if (data.ok) {
+      if (b.outcome === "pass") {
+        var u = used();
+        u.push(data.pass_id + ":" + stationId);
+        save(USED, u.slice(-5000));
+      }
+      var lines = data.persons.map(function (p) {
+        return p.name + (p.lap_infant ? " (lap infant)" : "") +
+          (p.needs.length ? " — needs: " + p.needs.join(", ") : "");
+      });
+      if (data.flight) lines.push("Departure: " + data.flight);
+      if (!quiet) show(b.outcome === "pass" ? "admitted" : "refused", data.message, lines);
+      addLog(data.message, b.outcome === "pass" ? "admitted" : "refused");
+    } else {
+      if (!quiet) show("refused", data.message, []);
+      addLog((data.outcome === "conflict" ? "CONFLICT: " : "refused: ") + data.message,
+        data.outcome === "conflict" ? "conflict" : "refused");
+    }
+  }
+
+  function send(b, quiet, read) {
+    post(b).then(function (r) {
+      setNet(true);
+      if (r.status === 200) answered(b, r.data, quiet);
+      else if (!quiet) show("refused", (r.data && r.data.detail) || ("Error " + r.status), []);
+    }).catch(function () {
+      if (quiet) return;  // a refusal seen offline is not queued: nobody was admitted
+      setNet(false);
+      b.offline = true;
+      var q = queue();
+      q.push(b);
+      save(QUEUE, q);
+      if (b.outcome === "pass") {
+        var u = used();
+        u.push(read.claims.passId + ":" + stationId);
+        save(USED, u);
+      }
+      showQueued();
+      var lines = read ? who(read) : [];
+      show(b.outcome === "pass" ? "admitted" : "refused",
+        (b.outcome === "pass" ? "ADMITTED (offline)" : b.outcome.toUpperCase() + " (offline)") +
+        ": queued, will be sent when the network is back.", lines);
+      addLog("queued offline: " + b.outcome, "queued");
+    });
+  }
+
+  function sync() {
+    var q = queue();
+    if (sending || !q.length) return;
+    sending = true;
+    var b = q[0];
+    post(b).then(function (r) {
+      setNet(true);
+      var rest = queue().slice(1);
+      save(QUEUE, rest);
+      showQueued();
+      if (r.status === 200) answered(b, r.data, true);
+      else addLog("not accepted: " + ((r.data && r.data.detail) || r.status), "refused");
+      sending = false;
+      if (rest.length) sync();
+    }).catch(function () {
+      setNet(false);
+      sending = false;
+    });
+  }
+
+  function refresh() {
+    fetch("/api/v1/stations/bundle", { credentials: "same-origin" }).then(function (resp) {
+      if (!resp.ok) throw new Error(String(resp.status));
+      return resp.json();
+    }).then(function (b) {
+      bundle.public_keys = b.public_keys;
+      bundle.revoked = b.revoked;
+      save(BUNDLE, bundle);
+      setNet(true);
+    }).catch(function () { setNet(false); });
+  }
+
+  var saved = load(BUNDLE, null);
+  if (saved && saved.public_keys && !Object.keys(bundle.public_keys || {}).length) bundle = saved;
+  showQueued();
+  window.addEventListener("online", sync);
+  setInterval(sync, 3000);
+  setInterval(refresh, 60000);
+  sync();
+})();
