@@ -336,6 +336,10 @@ def demo(
             f"Linkage: {result.merged:,} records merged as the same person as another, "
             f"{result.review:,} pairs waiting under 'Same person?'"
         )
+        console.print(
+            f"Call forward: {result.called} households hold a pass; open Stations → North Gate "
+            "as gate.operator and scan one (a household's page shows its pass)."
+        )
         if serve_after:
             console.print(
                 f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above."

@@ -27,6 +27,8 @@ from safepassage.domain.pipeline import PersonStatus
 from safepassage.services import auth
 from safepassage.services.common import SYSTEM, audit
 from safepassage.services.linkage import run_linkage
+from safepassage.services.passes import IssuePass, issue_pass
+from safepassage.services.stations import ensure_default_stations
 
 Progress = Callable[[int], None]
 
@@ -200,6 +202,7 @@ class DemoResult:
     logins: dict[str, tuple[str, str]]  # role -> (username, password)
     merged: int = 0  # records merged by the linkage as the same person as another
     review: int = 0  # pairs waiting in the review queue
+    called: int = 0  # households called forward with a pass
 
 
 def build_demo(
@@ -279,6 +282,7 @@ def build_demo(
     optimize(system.engine)
     # the lists overlap (the same people under other spellings): link them as an operation would
     link = run_linkage(SYSTEM, system)
+    called = call_forward_some(system, rng, now)
     logins: dict[str, tuple[str, str]] = {}
     if with_users:
         for role, username, nation, org, station in (
@@ -287,6 +291,7 @@ def build_demo(
             (Role.LIAISON, "us.liaison", "US", None, None),
             (Role.SPONSOR, "kfu.sponsor", None, "Kazan Federal University", None),
             (Role.STATION, "gate.operator", None, None, "gate"),
+            (Role.STATION, "boarding.operator", None, None, None),
             (Role.VIEWER, "viewer", None, None, None),
         ):
             password = secrets.token_urlsafe(12)
@@ -296,4 +301,22 @@ def build_demo(
                 system.uow(),
             )
             logins[username] = (role.value, password)
-    return DemoResult(people, households, len(flights), logins, link.merged, link.review)
+    return DemoResult(people, households, len(flights), logins, link.merged, link.review, called)
+
+
+def call_forward_some(system: System, rng: random.Random, now: dt.datetime, n: int = 40) -> int:
+    """The usual stations, and passes for a few registered households (valid from an hour ago
+    for twelve hours), so that the gate has something to scan."""
+    gate = ensure_default_stations(SYSTEM, system.uow())[0]
+    with system.uow() as uow:
+        waiting = uow.processing.households_all_in("registered", n * 5)
+    chosen = rng.sample(waiting, min(n, len(waiting)))
+    start = now - dt.timedelta(hours=1)
+    for hid in sorted(chosen):
+        issue_pass(
+            IssuePass(hid, gate.id, start, start + dt.timedelta(hours=12)),
+            SYSTEM,
+            system.uow(),
+            system.keys,
+        )
+    return len(chosen)

@@ -287,10 +287,12 @@ def revoke_pass(pass_id: int, reason: str, who: Principal, uow: UnitOfWork) -> N
         uow.commit()
 
 
-def station_bundle(who: Principal, uow: UnitOfWork) -> dict[str, Any]:
+def station_bundle(who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, Any]:
     """What an offline station needs: public keys, revoked passes, stations; no personal data."""
     with uow:
         demand(uow, who, Action.STATION_SCAN)
+        keys.signer(uow)  # a station opened before the first pass still gets the key to check it
+        uow.commit()
         now = uow.now()
         return {
             "generated_at": now.isoformat(),

@@ -154,6 +154,19 @@ class ProcessingRepository:
         )
         return {r.id: r for r in rows}
 
+    def households_all_in(self, status: str, limit: int) -> list[int]:
+        """Households whose every member is in ``status`` (the first ``limit`` by id)."""
+        p = t.person.c
+        rows = self.conn.execute(
+            sa.select(p.household_id)
+            .where(p.household_id.is_not(None), p.status != "merged")
+            .group_by(p.household_id)
+            .having(sa.func.min(p.status) == status, sa.func.max(p.status) == status)
+            .order_by(p.household_id)
+            .limit(limit)
+        )
+        return [r.household_id for r in rows]
+
     def set_states(self, changes: Sequence[tuple[int, str]], now: dt.datetime) -> None:
         """Move the ``status`` projection (one statement per target state)."""
         by_state: dict[str, list[int]] = {}

@@ -63,8 +63,8 @@ def api_scan(body: ScanIn, who: Who, sys: Sys) -> dict[str, Any]:
     "/stations/bundle",
     summary="What an offline station needs: public keys, revoked passes, stations (no names)",
 )
-def api_station_bundle(who: Who, uow: UoW) -> dict[str, Any]:
-    return passes.station_bundle(who, uow)
+def api_station_bundle(who: Who, sys: Sys) -> dict[str, Any]:
+    return passes.station_bundle(who, sys.uow(), sys.keys)
 
 
 @router.get("/stations", summary="The operation's stations in their order")

@@ -114,7 +114,7 @@ def station_page(
 ) -> Response:
     """One screen per station: scan, see only what this station needs, decide."""
     station = stations.get_station(station_id, who, system.uow())
-    bundle = passes.station_bundle(who, system.uow())
+    bundle = passes.station_bundle(who, system.uow(), system.keys)
     departures = []
     if station.kind in (StationKind.MANIFEST, StationKind.BOARDING):
         departures = [
