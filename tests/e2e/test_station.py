@@ -3,6 +3,7 @@ reused passes refused on screen, and a station that keeps working with the netwo
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from safepassage.domain.pipeline import StationKind
 from safepassage.services import auth, flights, stations
 from safepassage.services.common import SYSTEM
 from tests.e2e.conftest import Login, SeededOperation
+from tests.ecc_helpers import passport_family, td3
 
 pytestmark = pytest.mark.e2e
 
@@ -193,3 +195,36 @@ def test_a_pass_admitted_by_two_offline_gates_is_a_conflict_on_the_coordinators_
     row.get_by_role("button", name="Resolve").click()
     expect(coordinator.locator("tr.open-conflict")).to_have_count(0)
     expect(coordinator.get_by_text("the father went back for bags")).to_be_visible()
+
+
+def test_a_passport_read_at_the_gate_finds_the_pass_and_the_operator_admits_who_is_there(
+    open_page: Callable[[], Page], ecc: Ecc
+) -> None:
+    from safepassage.services import passes
+
+    hh, ids = passport_family(
+        ecc.system.uow,
+        "Popalzai",
+        [("Wahid", "1979-01-02", "P5550001"), ("Laila", "1983-04-05", "P5550002")],
+    )
+    now = ecc.system.clock()
+    gate_id = ecc.stations[StationKind.GATE]
+    passes.issue_pass(
+        passes.IssuePass(hh, gate_id, now - dt.timedelta(hours=1), now + dt.timedelta(hours=5)),
+        SYSTEM,
+        ecc.system.uow(),
+        ecc.system.keys,
+    )
+    gate = open_station(log_in(open_page(), GATE), ecc, StationKind.GATE)
+    line1, line2 = td3("POPALZAI", "WAHID", "P5550001", "790102").split("\n")
+    scan(gate, line1)
+    expect(gate.locator("#result")).to_contain_text("waiting for the next")
+    scan(gate, line2)
+    gate.get_by_role("button", name="Household").click()
+    expect(gate.get_by_label("Laila Popalzai")).to_be_checked()
+    gate.get_by_label("Laila Popalzai").uncheck()  # she is still outside
+    gate.locator("#b-pass").click()
+    expect(gate.locator("#result")).to_contain_text("ADMITTED: 1 person")
+    with ecc.system.uow() as uow:
+        status = {p.id: p.status.value for p in uow.people.members(hh)}
+    assert status == {ids[0]: "at_gate", ids[1]: "called_forward"}

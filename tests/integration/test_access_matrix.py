@@ -124,6 +124,8 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/users"): frozenset({C}),
     ("GET", "/api/v1/audit"): frozenset({C}),
     ("POST", "/api/v1/scans"): frozenset({C, ST}),
+    ("POST", "/api/v1/scans/preview"): frozenset({C, ST}),
+    ("GET", "/api/v1/passes/find"): frozenset({C, ST}),
     ("GET", "/api/v1/stations/bundle"): frozenset({C, ST}),
     ("GET", "/api/v1/stations"): ALL,
     ("POST", "/api/v1/households/{household_id}/passes"): frozenset({C, L}),
@@ -255,6 +257,7 @@ def _fill(path: str, w: World) -> str:
         .replace("{code}", "RU")
         .replace("{user_id}", str(w.who[ST].user_id))
         .replace("{token_id}", "1")
+        .replace("/passes/find", "/passes/find?q=Karimi")
     )
 
 
@@ -262,6 +265,9 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
     """A valid body, so that an allowed caller is not stopped by validation before access."""
     if path.endswith("/people") or "/people/{person_id}" in path:
         return PERSON
+    if path.endswith("/scans/preview"):
+        ecc = _ecc(w)
+        return {"station_id": ecc["gate"], "text": ecc["pass"].qr_text}
     if path.endswith("/scans"):
         ecc = _ecc(w)
         return {"idem_key": "matrix-scan-1", "station_id": ecc["gate"], "text": ecc["pass"].code}

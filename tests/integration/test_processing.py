@@ -17,9 +17,11 @@ from safepassage.domain.pipeline import Outcome, StationKind
 from safepassage.services import boarding, households, passes, people, processing, stations
 from safepassage.services.common import SYSTEM
 from tests.conftest import NOW
+from tests.ecc_helpers import passport_family, td3
 from tests.integration.conftest import World
 
 HOUR = dt.timedelta(hours=1)
+SADATS = [("Nasir", "1985-03-14", "P7654321"), ("Mariam", "1988-06-01", "P7654322")]
 
 
 class Ecc:
@@ -359,3 +361,47 @@ def test_who_may_issue_scan_and_configure(ecc: Ecc) -> None:
         )
     bad = Principal(0, "nobody", Role.STATION, source="test")
     assert ecc.scan(ru_code, who=bad)["ok"]
+
+
+def test_a_passport_mrz_finds_the_households_live_pass_and_a_bad_check_digit_is_named(
+    ecc: Ecc,
+) -> None:
+    hh, _ = passport_family(ecc.system.uow, "Sadat", SADATS)
+    issued = ecc.issue(hh)
+    mrz = td3("SADAT", "MARIAM", "P7654322", "880601", "F")
+    (found,) = passes.find_passes(mrz, ecc.station_user, ecc.system.uow(), ecc.keys)
+    assert found.pass_id == issued.pass_id and found.qr_text == issued.qr_text
+    bad = mrz[:-3] + ("1" if mrz[-3] != "1" else "2") + mrz[-2:]  # the composite's neighbour
+    with pytest.raises(InvalidInput, match="check digit"):
+        passes.find_passes(bad, ecc.station_user, ecc.system.uow(), ecc.keys)
+    by_name = passes.find_passes("Nasir Sadat", ecc.station_user, ecc.system.uow(), ecc.keys)
+    assert [p.pass_id for p in by_name] == [issued.pass_id]
+    passes.revoke_pass(issued.pass_id, "lost", ecc.coord, ecc.system.uow())
+    assert passes.find_passes(mrz, ecc.station_user, ecc.system.uow(), ecc.keys) == []
+
+
+def test_the_preview_shows_who_and_what_they_need_and_lets_a_late_member_through(
+    ecc: Ecc,
+) -> None:
+    hh, ids = passport_family(ecc.system.uow, "Sadat", SADATS)
+    issued = ecc.issue(hh)
+    gate = ecc.gate.id
+    seen = processing.preview(
+        gate, issued.qr_text, None, ecc.station_user, ecc.system.uow(), ecc.keys
+    )
+    assert [p["name"] for p in seen["persons"]] == ["Nasir Sadat", "Mariam Sadat"]
+    assert ecc.count(t.scan) == 0  # a preview records no scan
+    first = ecc.scan(issued.qr_text, members=(ids[0],))
+    assert first["ok"] and [p["id"] for p in first["persons"]] == [ids[0]]
+    plain = ecc.scan(issued.qr_text)  # the same pass, everyone: refused, the late one named
+    assert plain["reason"] == "already_used" and "Mariam Sadat" in plain["message"]
+    later = processing.preview(
+        gate, issued.qr_text, None, ecc.station_user, ecc.system.uow(), ecc.keys
+    )
+    assert [p["problem"] for p in later["persons"]] == ["already through this station", ""]
+    late = ecc.scan(issued.qr_text, members=(ids[1],))
+    assert late["ok"] and ecc.status(ids[1]) == "at_gate"
+    done = processing.preview(
+        gate, issued.qr_text, None, ecc.station_user, ecc.system.uow(), ecc.keys
+    )
+    assert not done["ok"] and done["reason"] == "already_used"

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
+from safepassage.adapters.db.people_repo import PeopleFilter, Visibility
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
-from safepassage.domain.people import Person, head_count
+from safepassage.domain.mrz import parse_mrz
+from safepassage.domain.people import Person, document_key, head_count
 from safepassage.domain.pipeline import CALLABLE, PersonStatus, StationKind, after_call_forward
 from safepassage.services.common import UnitOfWork, audit, demand
 from safepassage.services.households import _guard
+from safepassage.services.people import search_people
 
 MAX_WINDOW = dt.timedelta(hours=72)
 
@@ -309,3 +312,59 @@ def station_bundle(who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, 
                 for s in uow.processing.stations()
             ],
         }
+
+
+FIND_LIMIT = 8
+
+
+def find_passes(query: str, who: Principal, uow: UnitOfWork, keys: KeyRing) -> list[IssuedPass]:
+    """Live passes of the households of people found by a passport's machine-readable zone (every
+    check digit verified; a wrong one is refused naming the field) or by a search: for the
+    evacuee who lost the pass but holds the passport, or whose QR code will not scan."""
+    query = query.strip()
+    if not query:
+        raise InvalidInput("scan the passport's lines or type a name or document number", "q")
+    if "<" in query:
+        mrz = parse_mrz(query, uow.now().date())
+        with uow:
+            demand(uow, who, Action.STATION_SCAN)
+            ids = uow.people.ids_by_document(
+                document_key(mrz.document_number), Visibility(everything=True), PeopleFilter()
+            )
+    else:
+        ids = [p.id for p in search_people(query, PeopleFilter(), who, uow).people if p.id]
+    with uow:
+        demand(uow, who, Action.STATION_SCAN)
+        now = uow.now()
+        found: list[IssuedPass] = []
+        households = uow.processing.households_of(ids[:50])
+        for hid in dict.fromkeys(households):
+            live = [
+                r
+                for r in uow.processing.passes_of(hid)
+                if r.revoked_at is None and r.valid_until > now
+            ]
+            if live:
+                row = uow.households.get(hid)
+                gate = uow.processing.station(live[0].gate_station_id)
+                found.append(
+                    _issued(
+                        uow,
+                        live[0].id,
+                        keys,
+                        row.reference if row else "",
+                        gate.name if gate else "",
+                    )
+                )
+            if len(found) >= FIND_LIMIT:
+                break
+        audit(
+            uow,
+            who,
+            "station.find",
+            "pass",
+            passes=[p.pass_id for p in found],
+            by="mrz" if "<" in query else "search",
+        )
+        uow.commit()
+        return found

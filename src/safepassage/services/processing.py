@@ -31,12 +31,13 @@ from safepassage.domain.people import LAP_INFANT_YEARS
 from safepassage.domain.pipeline import (
     IllegalTransition,
     Outcome,
+    PersonStatus,
     Station,
     StationKind,
     after_refusal,
     after_station,
 )
-from safepassage.services.common import UnitOfWork, demand, refuse
+from safepassage.services.common import UnitOfWork, audit, demand, refuse
 from safepassage.services.passes import KeyRing, _event, move_states
 
 
@@ -135,8 +136,10 @@ def _admit(
     who: Principal,
     uow: UnitOfWork,
     keys: KeyRing,
+    preview: bool = False,
 ) -> dict[str, Any]:
-    """Check everything, then append the scan and its events; raise _Refused to refuse."""
+    """Check everything, then append the scan and its events; raise _Refused to refuse.
+    With ``preview``, write nothing: say who is on the pass and who may not pass here."""
     try:
         read = keys.read(cmd.text, uow)
         claims = read.claims
@@ -162,7 +165,12 @@ def _admit(
     if strangers or not chosen:
         raise InvalidInput("choose people who are on this pass", "members")
     base = {"pass_id": row.id, "household_id": row.household_id}
-    _used_already(cmd, chosen, on_pass, names, admitted, base)
+    troubles: dict[int, str] = {}
+    if preview and any(i not in admitted for i in chosen):
+        # show who is through already and let the operator take the late ones explicitly
+        troubles = {i: "already through this station" for i in chosen if i in admitted}
+    else:
+        _used_already(cmd, chosen, on_pass, names, admitted, base)
     flight = _flight_for(cmd, station, uow)
     states = uow.processing.people_states(chosen)
     stations = uow.processing.stations()
@@ -172,6 +180,8 @@ def _admit(
     manifest = uow.processing.manifest_of(chosen) if flight is not None else {}
     for p in people:
         assert p.id is not None
+        if p.id in troubles:
+            continue
         try:
             if cmd.outcome is Outcome.REFUSE:
                 after = after_refusal(p.status)
@@ -183,8 +193,37 @@ def _admit(
                 _check_manifest(station, flight, manifest.get(p.id))
         except IllegalTransition as e:
             problems.append(f"{names[p.id]}: {e.errors[0].message}")
+            troubles[p.id] = e.errors[0].message
             continue
         moves.append((p, after))
+    on = scanned_at.date()
+
+    def person(pid: int, state: PersonStatus) -> dict[str, Any]:
+        return {
+            "id": pid,
+            "name": names[pid],
+            "state": state.value,
+            "needs": sorted(n for n in states[pid].needs.split(",") if n),
+            "lap_infant": bool(
+                states[pid].dob_earliest
+                and states[pid].dob_earliest > add_years(on, -LAP_INFANT_YEARS)
+            ),
+        }
+
+    if preview:  # what the operator sees before deciding: everyone, and who may not pass
+        return base | {
+            "ok": True,
+            "preview": True,
+            "message": f"Valid pass for {len(on_pass)} at {station.name}.",
+            "station": station.name,
+            "persons": [
+                person(p.id, p.status) | {"problem": troubles.get(p.id, "")}
+                for p in people
+                if p.id is not None
+            ],
+            "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
+            "flight": flight.callsign if flight else None,
+        }
     if problems:
         # a device that admitted this pass a moment ago makes these people look out of step:
         # say what happened, not what it looks like
@@ -238,7 +277,6 @@ def _admit(
         else:
             uow.processing.board(pairs)
     move_states(uow, moves)
-    on = scanned_at.date()
     answer = base | {
         "ok": True,
         "scan_id": scan_id,
@@ -246,20 +284,7 @@ def _admit(
         "reason": "",
         "message": _said(cmd.outcome, len(moves), station),
         "station": station.name,
-        "persons": [
-            {
-                "id": p.id,
-                "name": names[p.id],
-                "state": after.value,
-                "needs": sorted(n for n in states[p.id].needs.split(",") if n),
-                "lap_infant": bool(
-                    states[p.id].dob_earliest
-                    and states[p.id].dob_earliest > add_years(on, -LAP_INFANT_YEARS)
-                ),
-            }
-            for p, after in moves
-            if p.id is not None
-        ],
+        "persons": [person(p.id, after) for p, after in moves if p.id is not None],
         "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
         "flight": flight.callsign if flight else None,
     }
@@ -383,3 +408,36 @@ def _record_refusal(
             return _replay(done, cmd)
         raise
     return answer
+
+
+def preview(
+    station_id: int,
+    text: str,
+    flight_id: int | None,
+    who: Principal,
+    uow: UnitOfWork,
+    keys: KeyRing,
+) -> dict[str, Any]:
+    """What a station sees before deciding: who is on the pass, what they need, who may not pass
+    here and why. Records no scan; the view of the people is audited."""
+    with uow:
+        demand(uow, who, Action.STATION_SCAN, "station", station_id)
+        station = uow.processing.station(station_id)
+        if station is None or not station.active:
+            raise NotFound(f"no open station {station_id}")
+        cmd = ScanInput("preview-only", station_id, text, flight_id=flight_id)
+        try:
+            answer = _admit(cmd, station, uow.now(), who, uow, keys, preview=True)
+        except _Refused as r:
+            return {"ok": False, "reason": r.reason, "message": r.message, "persons": []} | r.extra
+        audit(
+            uow,
+            who,
+            "station.preview",
+            "household",
+            answer["household_id"],
+            station=station.code,
+            persons=[p["id"] for p in answer["persons"]],
+        )
+        uow.commit()
+        return answer

@@ -154,6 +154,15 @@ class ProcessingRepository:
         )
         return {r.id: r for r in rows}
 
+    def households_of(self, person_ids: Sequence[int]) -> list[int]:
+        """The households of these people, in the order of the people."""
+        p = t.person.c
+        rows = self.conn.execute(
+            sa.select(p.id, p.household_id).where(p.id.in_(person_ids), p.household_id.is_not(None))
+        )
+        of = {r.id: r.household_id for r in rows}
+        return [of[i] for i in person_ids if i in of]
+
     def households_all_in(self, status: str, limit: int) -> list[int]:
         """Households whose every member is in ``status`` (the first ``limit`` by id)."""
         p = t.person.c

@@ -59,6 +59,28 @@ def api_scan(body: ScanIn, who: Who, sys: Sys) -> dict[str, Any]:
     return processing.scan(cmd, who, sys.uow(), sys.keys)
 
 
+class PreviewIn(BaseModel):
+    station_id: int
+    text: str = Field(max_length=4000)
+    flight_id: int | None = None
+
+
+@router.post(
+    "/scans/preview",
+    summary="Who is on a pass, what they need, who may not pass here: nothing recorded (audited)",
+)
+def api_scan_preview(body: PreviewIn, who: Who, sys: Sys) -> dict[str, Any]:
+    return processing.preview(body.station_id, body.text, body.flight_id, who, sys.uow(), sys.keys)
+
+
+@router.get(
+    "/passes/find",
+    summary="Live passes found by a passport's MRZ lines, a document number or a name (audited)",
+)
+def api_find_passes(q: str, who: Who, sys: Sys) -> list[dict[str, Any]]:
+    return [_pass_out(p) for p in passes.find_passes(q, who, sys.uow(), sys.keys)]
+
+
 @router.get(
     "/stations/bundle",
     summary="What an offline station needs: public keys, revoked passes, stations (no names)",

@@ -78,7 +78,9 @@
     var read = SP.readPass(text, keys);
     var verdict = SP.checkPass(read, {
       stationId: stationId, stationIsGate: kind === "gate",
-      revoked: bundle.revoked || [], used: used()
+      // this device's own record of use counts only offline: online, the server knows better
+      // (and lets a late member through on the same pass, by name)
+      revoked: bundle.revoked || [], used: navigator.onLine ? [] : used()
     });
     return { read: read, verdict: verdict };
   }
@@ -91,11 +93,37 @@
     return ["Household pass " + c.passId + ": " + count, names];
   }
 
+  var mrzLines = [];  // an MRZ reader types its lines one by one, each ending with Enter
+
+  function mrzComplete(lines) {
+    var n = lines.length, w = n ? lines[0].length : 0;
+    var same = lines.every(function (l) { return l.length === w; });
+    return same && ((n === 2 && (w === 44 || w === 36)) || (n === 3 && w === 30));
+  }
+
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var text = input.value;
+    var text = input.value.trim();
     input.value = "";
-    if (!text.trim()) return;
+    if (!text) return;
+    if (!/^sp/i.test(text)) {
+      if (/^[A-Z0-9<]{30,44}$/i.test(text) && text.indexOf("<") >= 0) {
+        mrzLines.push(text.toUpperCase());
+        if (!mrzComplete(mrzLines)) {
+          show("pending", "Passport lines: " + mrzLines.length + " read, waiting for the next…", []);
+          return;
+        }
+        text = mrzLines.join("\n");
+      }
+      mrzLines = [];
+      find(text);
+      return;
+    }
+    mrzLines = [];
+    take(text);
+  });
+
+  function take(text) {
     var r = check(text);
     if (!r.verdict.ok) {
       current = null;
@@ -106,12 +134,88 @@
       input.focus();
       return;
     }
-    current = { text: text, read: r.read };
+    current = { text: text, read: r.read, members: null };
     show("pending", "Valid pass. Check the people, then decide.", who(r.read));
     decide.hidden = false;
     $("reason").value = "";
     $("b-pass").focus();
-  });
+    if (navigator.onLine) previewOnServer(current);
+  }
+
+  function previewOnServer(cur) {
+    postJson("/api/v1/scans/preview", { station_id: stationId, text: cur.text, flight_id: flightId })
+      .then(function (r) {
+        if (current !== cur || r.status !== 200) return;
+        var d = r.data;
+        if (!d.ok) {
+          current = null;
+          decide.hidden = true;
+          show("refused", d.message, []);
+          addLog("refused: " + d.reason, "refused");
+          input.focus();
+          return;
+        }
+        show("pending", "Valid pass for " + d.on_pass.persons + " (" + d.on_pass.lap_infants +
+          " lap infant" + (d.on_pass.lap_infants === 1 ? "" : "s") + "). Untick anyone not here.",
+          d.flight ? ["Departure: " + d.flight] : []);
+        var list = document.createElement("ul");
+        list.className = "members";
+        cur.members = [];
+        d.persons.forEach(function (p) {
+          var li = document.createElement("li");
+          var box = document.createElement("input");
+          box.type = "checkbox";
+          box.value = p.id;
+          box.checked = !p.problem;
+          box.disabled = !!p.problem;
+          box.id = "m-" + p.id;
+          var label = document.createElement("label");
+          label.htmlFor = box.id;
+          label.textContent = " " + p.name + (p.lap_infant ? " (lap infant)" : "") +
+            (p.needs.length ? " — needs: " + p.needs.join(", ") : "") +
+            (p.problem ? " — " + p.problem : "");
+          if (p.problem) li.className = "refused";
+          li.appendChild(box);
+          li.appendChild(label);
+          list.appendChild(li);
+          cur.members.push(box);
+        });
+        result.appendChild(list);
+        $("b-pass").focus();
+      }).catch(function () { setNet(false); });
+  }
+
+  function find(query) {
+    current = null;
+    decide.hidden = true;
+    fetch("/api/v1/passes/find?q=" + encodeURIComponent(query), { credentials: "same-origin" })
+      .then(function (resp) {
+        return resp.json().then(function (d) { return { status: resp.status, data: d }; });
+      }).then(function (r) {
+        setNet(true);
+        if (r.status !== 200) {
+          show("refused", (r.data && r.data.detail) || "Not found", []);
+          return;
+        }
+        if (!r.data.length) {
+          show("refused", "No live pass for this passport or name.", []);
+          return;
+        }
+        show("pending", "Choose the household:", []);
+        r.data.forEach(function (p) {
+          var b = document.createElement("button");
+          b.type = "button";
+          b.className = "big";
+          b.textContent = "Household " + p.reference + ": " + p.names.join(", ");
+          b.addEventListener("click", function () { take(p.qr_text); });
+          result.appendChild(b);
+        });
+        result.querySelector("button").focus();
+      }).catch(function () {
+        setNet(false);
+        show("refused", "Searching needs the network: scan the pass instead.", []);
+      });
+  }
 
   function body(text, outcome, reason) {
     return {
@@ -129,6 +233,15 @@
       return;
     }
     var b = body(current.text, outcome, reason);
+    if (current.members) {
+      var ids = current.members.filter(function (x) { return x.checked; })
+        .map(function (x) { return Number(x.value); });
+      if (!ids.length) {
+        show("refused", "Tick at least one person.", []);
+        return;
+      }
+      if (ids.length < current.members.length) b.members = ids;
+    }
     var read = current.read;
     current = null;
     decide.hidden = true;
@@ -140,12 +253,17 @@
   $("b-refuse").addEventListener("click", function () { decideWith("refuse"); });
   document.addEventListener("keydown", function (ev) {
     if (decide.hidden || ev.target === $("reason") || ev.target === input) return;
+    if (ev.target && ev.target.type === "checkbox" && ev.key === "Enter") {
+      ev.preventDefault();
+      decideWith("pass");
+      return;
+    }
     if (ev.key === "r" || ev.key === "R") { ev.preventDefault(); decideWith("refer"); }
     if (ev.key === "x" || ev.key === "X") { ev.preventDefault(); $("reason").focus(); }
   });
 
-  function post(b) {
-    return fetch("/api/v1/scans", {
+  function postJson(url, b) {
+    return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(b)
@@ -153,6 +271,7 @@
       return resp.json().then(function (data) { return { status: resp.status, data: data }; });
     });
   }
+  function post(b) { return postJson("/api/v1/scans", b); }
 
   function answered(b, data, quiet) {
     if (data.ok) {
