@@ -405,3 +405,15 @@ def test_the_preview_shows_who_and_what_they_need_and_lets_a_late_member_through
         gate, issued.qr_text, None, ecc.station_user, ecc.system.uow(), ecc.keys
     )
     assert not done["ok"] and done["reason"] == "already_used"
+
+
+def test_a_persons_page_shows_the_journey_from_the_event_log(ecc: Ecc, client_as: Any) -> None:
+    hh, ids = family(ecc.world, 2)
+    code = ecc.issue(hh).code
+    ecc.scan(code, who=ecc.station_user)
+    ecc.scan(code, StationKind.DOCUMENTS, outcome=Outcome.REFER, reason="visa to be checked")
+    page = client_as("coordinator").get(f"/people/{ids[0]}").text
+    journey = page[page.index('id="journey"') :]
+    assert "called forward" in journey and "North Gate" in journey
+    assert "visa to be checked" in journey and "station.user" in journey
+    assert journey.index("called forward") < journey.index("North Gate")

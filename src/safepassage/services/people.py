@@ -254,6 +254,7 @@ class PersonView:
     self_declared: bool = False  # registered through the public sign-up, not yet confirmed
     merges: list[dict[str, Any]] = field(default_factory=list)  # merges keeping or merging it
     merged_into: tuple[int, str] | None = None  # (record, its status) standing for the person
+    journey: list[dict[str, Any]] = field(default_factory=list)  # the event log, oldest first
 
 
 def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
@@ -286,6 +287,21 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             merges = [dict(r._mapping) for r in uow.linkage.merges_of(person_id)]
         else:
             merges = []
+        journey = [
+            {
+                "at": r.at,
+                "action": r.action,
+                "outcome": r.outcome,
+                "reason": r.reason,
+                "before": r.state_before,
+                "after": r.state_after,
+                "station": r.station_name or "",
+                "username": r.username,
+                "device": r.device,
+            }
+            # a sponsor sees where its people are (the status), not who scanned them where
+            for r in (uow.processing.events_of(person_id) if who.role is not Role.SPONSOR else [])
+        ]
         merged_into = None
         if person.status is PersonStatus.MERGED:
             canon = uow.linkage.canonical(person_id)
@@ -309,6 +325,7 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
             uow.signups.is_self_declared(person_id),
             merges,
             merged_into,
+            journey,
         )
 
 
