@@ -134,7 +134,12 @@ def user_add(
     role: Annotated[str, typer.Option(help="coordinator, liaison, sponsor, station, viewer")],
     nation: Annotated[str | None, typer.Option(help="a liaison's nation")] = None,
     org: Annotated[str | None, typer.Option(help="a sponsor's organisation")] = None,
-    station: Annotated[str | None, typer.Option(help="a station operator's station")] = None,
+    station: Annotated[
+        str | None,
+        typer.Option(
+            help="a station operator's station: its code (GATE-N) or its kind (gate); none: any"
+        ),
+    ] = None,
     password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
     db: DbOption = None,
 ) -> None:
