@@ -29,8 +29,8 @@ class System:
     clock: Clock = field(default=utc_now)
     _keys: KeyRing | None = field(default=None, init=False, repr=False)
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock)
+    def uow(self, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, readonly)
 
     def migrate(self) -> None:
         migrate(self.engine)

@@ -124,6 +124,9 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/api/v1/users"): frozenset({C}),
     ("GET", "/api/v1/audit"): frozenset({C}),
     ("POST", "/api/v1/scans"): frozenset({C, ST}),
+    ("POST", "/api/v1/passes/no-shows"): frozenset({C}),
+    ("POST", "/api/v1/households/{household_id}/defer"): frozenset({C, L}),
+    ("POST", "/households/{household_id}/defer"): frozenset({C, L}),
     ("POST", "/api/v1/scans/preview"): frozenset({C, ST}),
     ("GET", "/api/v1/passes/find"): frozenset({C, ST}),
     ("GET", "/api/v1/stations/bundle"): frozenset({C, ST}),
@@ -278,7 +281,7 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
             "valid_from": (NOW - HOUR).isoformat(),
             "valid_until": (NOW + HOUR).isoformat(),
         }
-    if path.endswith("/revoke"):
+    if path.endswith("/revoke") or path.endswith("/defer"):
         return {"reason": "sold at the checkpoint"}
     if path.startswith("/ecc/conflicts/"):
         return {"resolution": "a family split across two lanes"}

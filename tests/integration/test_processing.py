@@ -14,7 +14,15 @@ from safepassage.adapters.db import tables as t
 from safepassage.domain.access import Principal, Role
 from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
 from safepassage.domain.pipeline import Outcome, StationKind
-from safepassage.services import boarding, households, passes, people, processing, stations
+from safepassage.services import (
+    boarding,
+    callforward,
+    households,
+    passes,
+    people,
+    processing,
+    stations,
+)
 from safepassage.services.common import SYSTEM
 from tests.conftest import NOW
 from tests.ecc_helpers import passport_family, td3
@@ -417,3 +425,36 @@ def test_a_persons_page_shows_the_journey_from_the_event_log(ecc: Ecc, client_as
     assert "called forward" in journey and "North Gate" in journey
     assert "visa to be checked" in journey and "station.user" in journey
     assert journey.index("called forward") < journey.index("North Gate")
+
+
+def test_a_pass_whose_window_ends_unused_makes_no_shows_who_can_be_called_again(
+    ecc: Ecc, clock: Any
+) -> None:
+    hh, ids = family(ecc.world, 2)
+    other, other_ids = family(ecc.world, 1)
+    ecc.issue(hh)
+    ecc.scan(ecc.issue(other).code)  # at the gate in time
+    clock.now = NOW + 6 * HOUR
+    with pytest.raises(AccessDenied):
+        callforward.mark_no_shows(ecc.world.who["liaison"], ecc.system.uow())
+    assert callforward.mark_no_shows(ecc.coord, ecc.system.uow()) == 2
+    assert [ecc.status(i) for i in ids] == ["no_show", "no_show"]
+    assert ecc.status(other_ids[0]) == "at_gate"
+    assert callforward.mark_no_shows(ecc.coord, ecc.system.uow()) == 0  # once only
+    again = ecc.issue(hh, start=clock.now)
+    assert again.persons == 2 and ecc.status(ids[0]) == "called_forward"
+
+
+def test_a_deferred_household_loses_its_pass_and_waits_to_be_called_again(ecc: Ecc) -> None:
+    hh, ids = family(ecc.world, 2)
+    issued = ecc.issue(hh)
+    ecc.scan(issued.code)
+    with pytest.raises(InvalidInput, match="say why"):
+        callforward.defer_household(hh, " ", ecc.coord, ecc.system.uow())
+    n = callforward.defer_household(hh, "RFF7071 cancelled", ecc.coord, ecc.system.uow())
+    assert n == 2 and {ecc.status(i) for i in ids} == {"deferred"}
+    refused = ecc.scan(issued.code, StationKind.DOCUMENTS)
+    assert refused["reason"] == "revoked" and "RFF7071 cancelled" in refused["message"]
+    with pytest.raises(Conflict, match="nothing to defer"):
+        callforward.defer_household(hh, "again", ecc.coord, ecc.system.uow())
+    assert ecc.issue(hh).persons == 2

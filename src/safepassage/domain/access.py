@@ -50,6 +50,7 @@ class Action(StrEnum):
     BOARDING_CLOSE = "boarding.close"
     FLIGHT_MOVEMENT = "flight.movement"
     CONFLICTS_RESOLVE = "conflicts.resolve"
+    NO_SHOWS = "passes.no_shows"
 
 
 _EVERYONE = frozenset(Role)
@@ -78,6 +79,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.BOARDING_CLOSE: frozenset({Role.COORDINATOR, Role.STATION}),
     Action.FLIGHT_MOVEMENT: frozenset({Role.COORDINATOR}),
     Action.CONFLICTS_RESOLVE: frozenset({Role.COORDINATOR}),
+    Action.NO_SHOWS: frozenset({Role.COORDINATOR}),
 }
 
 

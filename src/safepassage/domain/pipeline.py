@@ -180,6 +180,32 @@ def after_call_forward(current: PersonStatus) -> PersonStatus:
     raise IllegalTransition(f"{label(current)}: cannot be called forward")
 
 
+def after_no_show(current: PersonStatus) -> PersonStatus:
+    """Called forward, the pass's window ended, and they never reached the gate."""
+    if current is not PersonStatus.CALLED_FORWARD:
+        raise IllegalTransition(f"{label(current)}: only someone called forward can miss it")
+    return PersonStatus.NO_SHOW
+
+
+DEFERRABLE = frozenset(
+    {
+        PersonStatus.CALLED_FORWARD,
+        PersonStatus.AT_GATE,
+        PersonStatus.DOCUMENTS_CHECKED,
+        PersonStatus.SCREENED,
+        PersonStatus.MEDICALLY_CLEARED,
+    }
+)
+
+
+def after_deferral(current: PersonStatus) -> PersonStatus:
+    """Put back for a later departure (a cancelled flight, a full receiving site): to be called
+    forward again. Not once on a manifest: take them off it first by closing boarding."""
+    if current not in DEFERRABLE:
+        raise IllegalTransition(f"{label(current)}: cannot be deferred now")
+    return PersonStatus.DEFERRED
+
+
 def after_departure(current: PersonStatus) -> PersonStatus:
     if current is not PersonStatus.BOARDED:
         raise IllegalTransition(f"{label(current)}: not on board")

@@ -264,9 +264,8 @@ def revoke_token(token_id: int, who: Principal, uow: UnitOfWork) -> None:
 
 def token_principal(token: str, source: str, uow: UnitOfWork) -> Principal:
     with uow:
-        t = uow.tokens.get(_digest(token or ""))
-        row = uow.users.get(t.user_id) if t else None
-        if t is None or row is None or not row.active:
+        row = uow.tokens.owner(_digest(token or ""))
+        if row is None:
             raise NotAuthenticated("the API token is unknown or revoked")
         return _principal(row, source)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,16 +204,43 @@ def _event(
     }
 
 
-def move_states(uow: UnitOfWork, changes: list[tuple[Person, PersonStatus]]) -> None:
-    """Move the status projection and the counters for people whose state changed."""
-    moved = [(p, s) for p, s in changes if p.status is not s]
+@dataclass(frozen=True)
+class Mover:
+    """What moving a person's state needs: who, where they are, and the key of their counters."""
+
+    id: int
+    status: PersonStatus
+    category: str
+    sponsoring_nation: str | None
+    sponsor_org: str | None
+    household_id: int | None = None
+
+    @classmethod
+    def of(cls, p: Any) -> Mover:
+        """From a Person or a row of ``people_states``."""
+        category = p.category.value if hasattr(p.category, "value") else p.category
+        return cls(
+            p.id,
+            PersonStatus(p.status),
+            category,
+            p.sponsoring_nation,
+            p.sponsor_org,
+            p.household_id,
+        )
+
+
+def move_states(uow: UnitOfWork, changes: Sequence[tuple[Any, PersonStatus]]) -> None:
+    """Move the status projection and the counters for people whose state changed (each given
+    as a Person, a Mover or a row of ``people_states``)."""
+    moved = [(Mover.of(p), s) for p, s in changes]
+    moved = [(m, s) for m, s in moved if m.status is not s]
     if not moved:
         return
-    uow.processing.set_states([(p.id, s.value) for p, s in moved if p.id is not None], uow.now())
+    uow.processing.set_states([(m.id, s.value) for m, s in moved], uow.now())
     bumps = []
-    for p, s in moved:
-        key = (p.sponsoring_nation or "", p.category.value, p.sponsor_org or "")
-        bumps.append(((p.status.value, *key), -1))
+    for m, s in moved:
+        key = (m.sponsoring_nation or "", m.category, m.sponsor_org or "")
+        bumps.append(((m.status.value, *key), -1))
         bumps.append(((s.value, *key), 1))
     uow.people.bump_counts(bumps)
 

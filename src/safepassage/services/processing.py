@@ -38,7 +38,7 @@ from safepassage.domain.pipeline import (
     after_station,
 )
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.passes import KeyRing, _event, move_states
+from safepassage.services.passes import KeyRing, Mover, _event, move_states
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,10 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
     with the reason on screen. A resend of the same key returns the first answer."""
     with uow:
         demand(uow, who, Action.STATION_SCAN, "station", cmd.station_id)
-        done = uow.processing.scan_by_key(cmd.idem_key)
-        if done is not None:
-            return _replay(done, cmd)
-        station = uow.processing.station(cmd.station_id)
+        # A resend is not looked for first: the key is unique, so the insert of a resend fails
+        # and the stored answer is given (one statement less for every scan that is new).
+        line = uow.processing.stations()
+        station = next((s for s in line if s.id == cmd.station_id), None)
         if station is None or not station.active:
             raise NotFound(f"no open station {cmd.station_id}")
         if (
@@ -104,7 +104,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
         scanned_at = min(cmd.scanned_at or now, now)
         for _ in range(2):
             try:
-                answer = _admit(cmd, station, scanned_at, who, uow, keys)
+                answer = _admit(cmd, station, scanned_at, who, uow, keys, line=line)
                 uow.commit()
                 return answer
             except _Refused as r:
@@ -126,7 +126,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
 def _replay(done: Any, cmd: ScanInput) -> dict[str, Any]:
     if done.station_id != cmd.station_id:
         raise InvalidInput("this idempotency key belongs to a scan at another station", "idem_key")
-    return dict(done.response) | {"replayed": True}
+    return dict(done.response) | {"scan_id": done.id, "replayed": True}
 
 
 def _admit(
@@ -137,6 +137,7 @@ def _admit(
     uow: UnitOfWork,
     keys: KeyRing,
     preview: bool = False,
+    line: list[Station] | None = None,
 ) -> dict[str, Any]:
     """Check everything, then append the scan and its events; raise _Refused to refuse.
     With ``preview``, write nothing: say who is on the pass and who may not pass here."""
@@ -173,20 +174,19 @@ def _admit(
         _used_already(cmd, chosen, on_pass, names, admitted, base)
     flight = _flight_for(cmd, station, uow)
     states = uow.processing.people_states(chosen)
-    stations = uow.processing.stations()
-    people = uow.people.get_many(chosen)
+    stations = line if line is not None else uow.processing.stations()
+    people = [Mover.of(states[i]) for i in chosen if i in states]
     moves = []
     problems = []
     manifest = uow.processing.manifest_of(chosen) if flight is not None else {}
     for p in people:
-        assert p.id is not None
         if p.id in troubles:
             continue
         try:
             if cmd.outcome is Outcome.REFUSE:
                 after = after_refusal(p.status)
             else:
-                after = after_station(p.status, station, p.category.value, stations)
+                after = after_station(p.status, station, p.category, stations)
                 if cmd.outcome is Outcome.REFER:
                     after = p.status
             if flight is not None:
@@ -217,9 +217,7 @@ def _admit(
             "message": f"Valid pass for {len(on_pass)} at {station.name}.",
             "station": station.name,
             "persons": [
-                person(p.id, p.status) | {"problem": troubles.get(p.id, "")}
-                for p in people
-                if p.id is not None
+                person(p.id, p.status) | {"problem": troubles.get(p.id, "")} for p in people
             ],
             "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
             "flight": flight.callsign if flight else None,
@@ -233,6 +231,16 @@ def _admit(
     now = uow.now()
     outcome = cmd.outcome.value
     reason = cmd.reason.strip()
+    answer = base | {
+        "ok": True,
+        "outcome": outcome,
+        "reason": "",
+        "message": _said(cmd.outcome, len(moves), station),
+        "station": station.name,
+        "persons": [person(p.id, after) for p, after in moves],
+        "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
+        "flight": flight.callsign if flight else None,
+    }
     scan_id = uow.processing.add_scan(
         idem_key=cmd.idem_key,
         station_id=station.id,
@@ -245,7 +253,7 @@ def _admit(
         flight_id=flight.id if flight else None,
         outcome=outcome,
         reason=reason,
-        response={},
+        response=answer,  # given again, with its scan id, to a resend
     )
     events = [
         _event(
@@ -267,29 +275,17 @@ def _admit(
             "flight_id": flight.id if flight else None,
         }
         for p, after in moves
-        if p.id is not None
     ]
-    event_ids = uow.processing.add_events(events)
-    if flight is not None and cmd.outcome is Outcome.PASS:
-        pairs = [(p.id, e) for (p, _), e in zip(moves, event_ids, strict=True) if p.id]
+    on_flight = flight is not None and cmd.outcome is Outcome.PASS
+    event_ids = uow.processing.add_events(events, ids=on_flight)
+    if on_flight:
+        pairs = [(p.id, e) for (p, _), e in zip(moves, event_ids, strict=True)]
         if station.kind is StationKind.MANIFEST:
             uow.processing.add_to_manifest([(pid, flight.id, e) for pid, e in pairs])
         else:
             uow.processing.board(pairs)
     move_states(uow, moves)
-    answer = base | {
-        "ok": True,
-        "scan_id": scan_id,
-        "outcome": outcome,
-        "reason": "",
-        "message": _said(cmd.outcome, len(moves), station),
-        "station": station.name,
-        "persons": [person(p.id, after) for p, after in moves if p.id is not None],
-        "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
-        "flight": flight.callsign if flight else None,
-    }
-    uow.processing.set_scan_response(scan_id, answer)
-    return answer
+    return answer | {"scan_id": scan_id}
 
 
 def _used_already(
@@ -388,10 +384,9 @@ def _record_refusal(
             flight_id=None,
             outcome=answer["outcome"],
             reason=r.reason,
-            response=answer | {"scan_id": None},
+            response=answer,
         )
         answer["scan_id"] = scan_id
-        uow.processing.set_scan_response(scan_id, answer)
         if r.reason == "conflict":
             uow.processing.add_conflict(
                 pass_id=r.extra["pass_id"],

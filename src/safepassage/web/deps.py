@@ -41,7 +41,7 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
     source = client_address(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        who = auth.token_principal(header[7:].strip(), source, system.uow())
+        who = auth.token_principal(header[7:].strip(), source, system.uow(readonly=True))
         request.state.principal = who
         return who
     token = request.cookies.get(SESSION_COOKIE, "")

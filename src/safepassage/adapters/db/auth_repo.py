@@ -123,6 +123,19 @@ class TokenRepository:
             )
         ).first()
 
+    def owner(self, token_hash: str) -> sa.Row | None:
+        """The active user behind a live token, in one query (every scanner request asks)."""
+        u = t.app_user.c
+        return self.conn.execute(
+            sa.select(t.app_user)
+            .join(t.api_token, t.api_token.c.user_id == u.id)
+            .where(
+                t.api_token.c.token_hash == token_hash,
+                t.api_token.c.revoked_at.is_(None),
+                u.active.is_(True),
+            )
+        ).first()
+
     def for_user(self, user_id: int) -> list[sa.Row]:
         return list(
             self.conn.execute(

@@ -127,6 +127,20 @@ class ProcessingRepository:
         )
         return int(res.rowcount)
 
+    def ended_passes_with_waiting(self, now: dt.datetime) -> dict[int, list[int]]:
+        """Unrevoked passes whose window has ended, with the people on them still called
+        forward (their pass is the household's newest): pass id → person ids."""
+        c = t.call_pass.c
+        p = t.person.c
+        rows = self.conn.execute(
+            sa.select(c.id, c.members)
+            .where(c.revoked_at.is_(None), c.valid_until <= now)
+            .where(
+                sa.exists().where(p.household_id == c.household_id, p.status == "called_forward")
+            )
+        )
+        return {r.id: [int(m["id"]) for m in r.members] for r in rows}
+
     def revoked_ids(self, valid_after: dt.datetime) -> list[int]:
         """Revoked passes whose window has not ended: what an offline station must refuse."""
         c = t.call_pass.c
@@ -196,17 +210,18 @@ class ProcessingRepository:
             self.conn.execute(t.scan.insert().values(**values).returning(t.scan.c.id)).scalar_one()
         )
 
-    def set_scan_response(self, scan_id: int, response: dict[str, Any]) -> None:
-        self.conn.execute(t.scan.update().where(t.scan.c.id == scan_id).values(response=response))
-
-    def add_events(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Append events; raises IntegrityError when a pass would admit someone twice."""
+    def add_events(self, rows: Sequence[dict[str, Any]], ids: bool = False) -> list[int]:
+        """Append events (their ids, in order, when asked: one statement fewer per row on SQLite
+        when not); raises IntegrityError when a pass would admit someone twice."""
         c = t.person_event.c
         rows = [r | {"flight_key": r.get("flight_id") or 0} for r in rows]
+        if not ids:
+            self.conn.execute(t.person_event.insert(), rows)
+            return []
         return [
             int(r[0])
             for r in self.conn.execute(
-                t.person_event.insert().returning(c.id, sort_by_parameter_order=True), list(rows)
+                t.person_event.insert().returning(c.id, sort_by_parameter_order=True), rows
             )
         ]
 

@@ -15,6 +15,7 @@ from safepassage.adapters.db.auth_repo import (
     TokenRepository,
     UserRepository,
 )
+from safepassage.adapters.db.engine import READONLY
 from safepassage.adapters.db.intake_repo import IntakeRepository
 from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
@@ -49,10 +50,14 @@ class SqlUnitOfWork:
     processing: ProcessingRepository
 
     def __init__(
-        self, engine: sa.Engine, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        readonly: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
+        self.readonly = readonly  # only reads: on SQLite, no need to wait for the write lock
         self._conn: sa.Connection | None = None
 
     def now(self) -> dt.datetime:
@@ -60,6 +65,8 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         conn = self.engine.connect()
+        if self.readonly:
+            conn = conn.execution_options(**{READONLY: True})
         self._conn = conn
         conn.begin()
         self.people = PeopleRepository(conn)
@@ -84,13 +91,14 @@ class SqlUnitOfWork:
         assert self._conn is not None, "use the unit of work inside a with block"
         return self._conn
 
+    # After a commit or a rollback the next statement begins the next transaction by itself
+    # (SQLAlchemy's autobegin): beginning it here would, on SQLite, take the write lock again for
+    # nothing on every request that ends with a commit.
     def commit(self) -> None:
         self.conn.commit()
-        self.conn.begin()
 
     def rollback(self) -> None:
         self.conn.rollback()
-        self.conn.begin()
 
     def __exit__(
         self,

@@ -10,10 +10,11 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from safepassage.domain.pipeline import Outcome
-from safepassage.services import boarding, passes, processing, stations
+from safepassage.services import boarding, callforward, passes, processing, stations
 from safepassage.web.deps import Sys, UoW, Who
 
 router = APIRouter(prefix="/api/v1", tags=["evacuation control centre"])
@@ -43,7 +44,7 @@ class ScanIn(BaseModel):
     "/scans",
     summary="Record a scan at a station (idempotent by idem_key); admitted or refused with why",
 )
-def api_scan(body: ScanIn, who: Who, sys: Sys) -> dict[str, Any]:
+def api_scan(body: ScanIn, who: Who, sys: Sys) -> JSONResponse:
     cmd = processing.ScanInput(
         idem_key=body.idem_key,
         station_id=body.station_id,
@@ -56,7 +57,8 @@ def api_scan(body: ScanIn, who: Who, sys: Sys) -> dict[str, Any]:
         scanned_at=body.scanned_at,
         offline=body.offline,
     )
-    return processing.scan(cmd, who, sys.uow(), sys.keys)
+    # the answer is plain JSON already: skip FastAPI's encoder on the busiest route
+    return JSONResponse(processing.scan(cmd, who, sys.uow(), sys.keys))
 
 
 class PreviewIn(BaseModel):
@@ -130,6 +132,22 @@ class RevokeIn(BaseModel):
 def api_revoke_pass(pass_id: int, body: RevokeIn, who: Who, uow: UoW) -> dict[str, Any]:
     passes.revoke_pass(pass_id, body.reason, who, uow)
     return {"revoked": pass_id}
+
+
+@router.post(
+    "/passes/no-shows",
+    summary="Everyone still called forward on a pass whose window ended becomes a no-show",
+)
+def api_no_shows(who: Who, uow: UoW) -> dict[str, Any]:
+    return {"no_shows": callforward.mark_no_shows(who, uow)}
+
+
+@router.post(
+    "/households/{household_id}/defer",
+    summary="Defer a household to a later departure: passes withdrawn, to be called again",
+)
+def api_defer(household_id: int, body: RevokeIn, who: Who, uow: UoW) -> dict[str, Any]:
+    return {"deferred": callforward.defer_household(household_id, body.reason, who, uow)}
 
 
 def _manifest_out(v: boarding.ManifestView) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.pipeline import StationKind
-from safepassage.services import boarding, flights, passes, stations
+from safepassage.services import boarding, callforward, flights, passes, stations
 from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
@@ -49,6 +49,13 @@ async def issue(request: Request, household_id: int, who: Who, system: Sys) -> R
         system.keys,
     )
     return RedirectResponse(f"/passes/{issued.pass_id}", status_code=303)
+
+
+@router.post("/households/{household_id}/defer")
+async def defer(request: Request, household_id: int, who: Who, system: Sys) -> Response:
+    form = await request.form()
+    callforward.defer_household(household_id, str(form.get("reason", "")), who, system.uow())
+    return RedirectResponse(f"/households/{household_id}", status_code=303)
 
 
 @router.get("/passes/{pass_id}")
