@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -104,21 +105,41 @@ def init(
 
 
 @app.command()
-def serve(db: DbOption = None, host: str | None = None, port: int | None = None) -> None:
+def serve(
+    db: DbOption = None,
+    host: str | None = None,
+    port: int | None = None,
+    workers: Annotated[
+        int, typer.Option(help="worker processes: one per core on PostgreSQL; one on SQLite")
+    ] = 1,
+) -> None:
     """Serve the pages and the API."""
 
     def body() -> None:
-        _serve(_system(db), host, port)
+        _serve(_system(db), host, port, workers)
 
     _run(body)
 
 
-def _serve(system: System, host: str | None, port: int | None) -> None:
+def _serve(system: System, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from safepassage.web.app import create_app
 
     system.migrate()
+    if workers > 1:
+        # each worker process builds its own system from the environment: hand it the database
+        os.environ["SAFEPASSAGE_DATABASE_URL"] = system.settings.database_url
+        uvicorn.run(
+            "safepassage.web.asgi:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host or system.settings.host,
+            port=port or system.settings.port,
+            log_level="info",
+            access_log=False,
+        )
+        return
     uvicorn.run(
         create_app(system),
         host=host or system.settings.host,

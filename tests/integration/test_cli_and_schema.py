@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -100,3 +109,40 @@ def test_a_statement_on_an_autocommit_connection_is_kept(system: System) -> None
         )
     with system.engine.connect() as c:
         assert c.scalar(sa.text("select count(*) from nation where code = 'FR'")) == 1
+
+
+def test_serve_with_two_workers_answers_from_both_processes(tmp_path: Path) -> None:
+    """``safepassage serve --workers 2``: each worker builds the app from the environment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEPASSAGE_")}
+    env["SAFEPASSAGE_DEMO"] = "true"
+    cli = Path(sys.executable).parent / "safepassage"
+    db = f"sqlite:///{tmp_path / 'workers.db'}"
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--db", db, "--port", str(port), "--workers", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        text = (tmp_path / "serve.log").read_text()
+        assert text.count("Started server process") == 2, text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+        log.close()
