@@ -458,3 +458,22 @@ def test_a_deferred_household_loses_its_pass_and_waits_to_be_called_again(ecc: E
     with pytest.raises(Conflict, match="nothing to defer"):
         callforward.defer_household(hh, "again", ecc.coord, ecc.system.uow())
     assert ecc.issue(hh).persons == 2
+
+
+def test_a_forged_pass_shown_at_a_station_is_on_record_even_before_a_decision(ecc: Ecc) -> None:
+    hh, _ = family(ecc.world, 1)
+    code = ecc.issue(hh).code
+    forged = code[:-4] + ("A" if code[-4] != "A" else "B") + code[-3:]
+    seen = processing.preview(
+        ecc.gate.id, forged, None, ecc.station_user, ecc.system.uow(), ecc.keys
+    )
+    assert not seen["ok"] and seen["reason"] == "forged" and "FORGED" in seen["message"]
+    with ecc.system.engine.connect() as c:
+        rows = c.execute(
+            sa.select(t.audit.c.username, t.audit.c.outcome, t.audit.c.detail).where(
+                t.audit.c.action == "station.preview"
+            )
+        ).all()
+    assert [(r.username, r.outcome, r.detail["reason"]) for r in rows] == [
+        ("station.user", "refused", "forged")
+    ]

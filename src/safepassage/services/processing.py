@@ -424,6 +424,19 @@ def preview(
         try:
             answer = _admit(cmd, station, uow.now(), who, uow, keys, preview=True)
         except _Refused as r:
+            uow.rollback()
+            # a forged or withdrawn pass shown at a station is worth knowing about
+            audit(
+                uow,
+                who,
+                "station.preview",
+                "pass",
+                r.extra.get("pass_id", ""),
+                outcome="refused",
+                station=station.code,
+                reason=r.reason,
+            )
+            uow.commit()
             return {"ok": False, "reason": r.reason, "message": r.message, "persons": []} | r.extra
         audit(
             uow,

@@ -123,35 +123,48 @@
     take(text);
   });
 
+  // Online, the server's preview decides what the operator sees (a tablet's clock or its last
+  // revocation list may be wrong); the check here decides only when the server cannot be asked.
   function take(text) {
     var r = check(text);
+    current = null;
+    decide.hidden = true;
+    if (!navigator.onLine) {
+      localVerdict(text, r);
+      return;
+    }
+    var cur = { text: text, read: r.read, members: null, local: r };
+    current = cur;
+    show("pending", "Checking the pass…", r.read.ok ? who(r.read) : []);
+    previewOnServer(cur);
+  }
+
+  function localVerdict(text, r) {
     if (!r.verdict.ok) {
       current = null;
-      decide.hidden = true;
       show("refused", r.verdict.sentence, r.read.ok ? who(r.read) : []);
       addLog("refused: " + r.verdict.reason, "refused");
-      if (navigator.onLine) send(body(text, "pass", ""), true);  // on record, for the coordinator
       input.focus();
       return;
     }
     current = { text: text, read: r.read, members: null };
-    show("pending", "Valid pass. Check the people, then decide.", who(r.read));
+    show("pending", "Valid pass (checked here, offline). Check the people, then decide.",
+      who(r.read));
     decide.hidden = false;
     $("reason").value = "";
     $("b-pass").focus();
-    if (navigator.onLine) previewOnServer(current);
   }
 
   function previewOnServer(cur) {
     postJson("/api/v1/scans/preview", { station_id: stationId, text: cur.text, flight_id: flightId })
       .then(function (r) {
-        if (current !== cur || r.status !== 200) return;
+        setNet(true);
+        if (current !== cur) return;
         var d = r.data;
-        if (!d.ok) {
+        if (r.status !== 200 || !d.ok) {
           current = null;
-          decide.hidden = true;
-          show("refused", d.message, []);
-          addLog("refused: " + d.reason, "refused");
+          show("refused", (d && (d.message || d.detail)) || ("Error " + r.status), []);
+          addLog("refused: " + ((d && d.reason) || r.status), "refused");
           input.focus();
           return;
         }
@@ -181,8 +194,13 @@
           cur.members.push(box);
         });
         result.appendChild(list);
+        decide.hidden = false;
+        $("reason").value = "";
         $("b-pass").focus();
-      }).catch(function () { setNet(false); });
+      }).catch(function () {
+        setNet(false);
+        if (current === cur) localVerdict(cur.text, cur.local);
+      });
   }
 
   function find(query) {
@@ -245,7 +263,7 @@
     var read = current.read;
     current = null;
     decide.hidden = true;
-    send(b, false, read);
+    send(b, read);
     input.focus();
   }
   $("b-pass").addEventListener("click", function () { decideWith("pass"); });
@@ -294,13 +312,12 @@
     }
   }
 
-  function send(b, quiet, read) {
+  function send(b, read) {
     post(b).then(function (r) {
       setNet(true);
-      if (r.status === 200) answered(b, r.data, quiet);
-      else if (!quiet) show("refused", (r.data && r.data.detail) || ("Error " + r.status), []);
+      if (r.status === 200) answered(b, r.data, false);
+      else show("refused", (r.data && r.data.detail) || ("Error " + r.status), []);
     }).catch(function () {
-      if (quiet) return;  // a refusal seen offline is not queued: nobody was admitted
       setNet(false);
       b.offline = true;
       var q = queue();
