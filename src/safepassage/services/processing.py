@@ -26,7 +26,6 @@ from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.dates import add_years
 from safepassage.domain.errors import InvalidInput, NotFound
-from safepassage.domain.flights import FlightStatus
 from safepassage.domain.people import LAP_INFANT_YEARS
 from safepassage.domain.pipeline import (
     IllegalTransition,
@@ -36,6 +35,12 @@ from safepassage.domain.pipeline import (
     StationKind,
     after_refusal,
     after_station,
+)
+from safepassage.services.boarding import (
+    FLIGHT_STATIONS,
+    DepartureClosed,
+    check_manifest,
+    flight_for,
 )
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
 from safepassage.services.passes import KeyRing, Mover, _event, move_states
@@ -172,7 +177,10 @@ def _admit(
         troubles = {i: "already through this station" for i in chosen if i in admitted}
     else:
         _used_already(cmd, chosen, on_pass, names, admitted, base)
-    flight = _flight_for(cmd, station, uow)
+    try:
+        flight = flight_for(cmd.flight_id, station, uow)
+    except DepartureClosed as e:
+        raise _Refused("closed", str(e)) from e
     states = uow.processing.people_states(chosen)
     stations = line if line is not None else uow.processing.stations()
     people = [Mover.of(states[i]) for i in chosen if i in states]
@@ -190,7 +198,7 @@ def _admit(
                 if cmd.outcome is Outcome.REFER:
                     after = p.status
             if flight is not None:
-                _check_manifest(station, flight, manifest.get(p.id))
+                check_manifest(station, flight, manifest.get(p.id))
         except IllegalTransition as e:
             problems.append(f"{names[p.id]}: {e.errors[0].message}")
             troubles[p.id] = e.errors[0].message
@@ -324,34 +332,6 @@ def _said(outcome: Outcome, n: int, station: Station) -> str:
     if outcome is Outcome.REFER:
         return f"REFERRED: {who} sent aside at {station.name}."
     return f"REFUSED: {who} refused at {station.name}."
-
-
-FLIGHT_STATIONS = frozenset({StationKind.MANIFEST, StationKind.BOARDING})
-
-
-def _flight_for(cmd: ScanInput, station: Station, uow: UnitOfWork) -> Any:
-    if station.kind not in FLIGHT_STATIONS:
-        return None
-    if cmd.flight_id is None:
-        raise InvalidInput(f"{station.name} works one departure at a time: choose it", "flight_id")
-    flight = uow.processing.flight_brief(cmd.flight_id)
-    if flight is None:
-        raise NotFound(f"no departure {cmd.flight_id}")
-    if flight.manifest_closed_at is not None:
-        raise _Refused("closed", f"The manifest of {flight.callsign} is closed.")
-    if flight.status in (FlightStatus.DEPARTED.value, FlightStatus.CANCELLED.value):
-        raise _Refused("closed", f"{flight.callsign} has {flight.status}.")
-    return flight
-
-
-def _check_manifest(station: Station, flight: Any, entry: Any) -> None:
-    if station.kind is StationKind.MANIFEST and entry is not None:
-        raise IllegalTransition("already on a departure's manifest")
-    if station.kind is StationKind.BOARDING:
-        if entry is None:
-            raise IllegalTransition("not on any manifest")
-        if entry.flight_id != flight.id:
-            raise IllegalTransition(f"manifested on another departure, not {flight.callsign}")
 
 
 def _record_refusal(
