@@ -6,12 +6,17 @@ reliable internet.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+import anyio.to_thread
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safepassage.bootstrap import System
 from safepassage.web import errors
@@ -37,8 +42,53 @@ _CSP = (
 _CSP_DOCS = _CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
 
+THREADS = 24
+"""Worker threads per process for routes that use the database (see engine.make_engine's pool)."""
+
+
+class SecurityHeaders:
+    """Headers on every answer: no framing, no sniffing, no referrer, a strict content policy, and
+    no caching of anything but static files (personal data must not linger in a shared tablet's
+    cache). Plain ASGI rather than ``@app.middleware``: that wrapper costs each request a task
+    and a stream, which the scanners' endpoint feels."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = _CSP_DOCS if path == "/api/docs" else _CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                if not path.startswith("/static/"):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # requests that wait for the database wait in threads: no more of them than the pool has
+    # connections, so that a burst queues for a thread instead of opening and closing connections
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
+
+
 def create_app(system: System) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="safepassage",
         version="0.1.0",
         docs_url=None,
@@ -50,20 +100,7 @@ def create_app(system: System) -> FastAPI:
     app.state.system = system
     errors.install(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        path = request.url.path
-        response.headers["Content-Security-Policy"] = _CSP_DOCS if path == "/api/docs" else _CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if system.settings.cookie_secure:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if not path.startswith("/static/"):
-            # personal data must not linger in a shared tablet's cache
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(SecurityHeaders, hsts=system.settings.cookie_secure)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.bootstrap import System
@@ -40,14 +41,18 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
     """The authenticated caller; NotAuthenticated or AccessDenied (bad CSRF token) otherwise."""
     source = client_address(request)
     header = request.headers.get("authorization", "")
+    # the database is asked in a worker thread: this dependency runs on the event loop, which a
+    # blocking query would stop for every other request
     if header.lower().startswith("bearer "):
-        who = auth.token_principal(header[7:].strip(), source, system.uow(readonly=True))
+        who = await run_in_threadpool(
+            auth.token_principal, header[7:].strip(), source, system.uow(readonly=True)
+        )
         request.state.principal = who
         return who
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
         raise NotAuthenticated("log in to continue")
-    who, csrf = auth.session_principal(token, source, system.uow())
+    who, csrf = await run_in_threadpool(auth.session_principal, token, source, system.uow())
     request.state.principal = who
     request.state.csrf = csrf
     if request.method in UNSAFE:
@@ -57,7 +62,9 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
         ):
             sent = str((await request.form()).get(CSRF_FIELD, ""))
         if not auth.same_token(sent, csrf):
-            auth.record_csrf_failure(who, request.method + " " + request.url.path, system.uow())
+            await run_in_threadpool(
+                auth.record_csrf_failure, who, request.method + " " + request.url.path, system.uow()
+            )
             raise AccessDenied(
                 "the form has expired or did not come from this site; "
                 "reload the page and submit again"

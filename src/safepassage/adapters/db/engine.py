@@ -51,8 +51,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         return engine
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
         sa_url = sa_url.set(drivername="postgresql+psycopg")
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # as many connections as the web app has threads for the database (web/app.py THREADS):
+    # a connection opened beyond the pool is closed after use, and PostgreSQL starts a process
+    # for each new one, which under a burst of scans cost more than the scans
+    kwargs.setdefault("pool_size", 24)
+    kwargs.setdefault("max_overflow", 8)
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(sa_url, **kwargs)
 
