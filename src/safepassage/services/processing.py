@@ -17,6 +17,7 @@ Guarantees, and what gives them:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
         demand(uow, who, Action.STATION_SCAN, "station", cmd.station_id)
         # A resend is not looked for first: the key is unique, so the insert of a resend fails
         # and the stored answer is given (one statement less for every scan that is new).
-        line = uow.processing.stations()
+        line = stations_of(uow)
         station = next((s for s in line if s.id == cmd.station_id), None)
         if station is None or not station.active:
             raise NotFound(f"no open station {cmd.station_id}")
@@ -126,6 +127,26 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
         return _record_refusal(
             cmd, station, scanned_at, who, uow, _Refused(used.value, used.sentence)
         )
+
+
+STATIONS_MEMORY_SECONDS = 5.0
+_LINES: dict[int, tuple[float, list[Station]]] = {}  # engine -> (read until, the stations)
+
+
+def stations_of(uow: UnitOfWork) -> list[Station]:
+    """The operation's stations, read at most every few seconds by a busy process (a change of
+    the line reaches every scan within STATIONS_MEMORY_SECONDS; in this process at once)."""
+    now = time.monotonic()
+    known = _LINES.get(id(uow.engine))
+    if known is not None and known[0] > now:
+        return known[1]
+    line = uow.processing.stations()
+    _LINES[id(uow.engine)] = (now + STATIONS_MEMORY_SECONDS, line)
+    return line
+
+
+def forget_stations() -> None:
+    _LINES.clear()
 
 
 def _replay(done: Any, cmd: ScanInput) -> dict[str, Any]:

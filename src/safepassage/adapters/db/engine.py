@@ -56,7 +56,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     # for each new one, which under a burst of scans cost more than the scans
     kwargs.setdefault("pool_size", 24)
     kwargs.setdefault("max_overflow", 8)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before each use: a connection that died with the server fails one request, the
+    # pool then drops them all, and the client's retry (a scanner resends with the same key)
+    # succeeds; the ping cost a round trip on every request. Connections are renewed hourly.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 3600)
     return sa.create_engine(sa_url, **kwargs)
 
 
