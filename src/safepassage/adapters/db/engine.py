@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from alembic.config import Config
 from safepassage.domain.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_SECONDS = 10
 READONLY = "safepassage_readonly"
 """Execution option: a transaction that only reads, so SQLite need not wait for the write lock."""
 
@@ -32,12 +34,19 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cur.execute("PRAGMA synchronous=NORMAL")
             # checkpoint the WAL every 40 MB, not 4 MB: a bulk import wrote its index pages back
             # (and synced the file) after nearly every batch, a fifth of its time on this disk
             cur.execute("PRAGMA wal_autocheckpoint=10000")
             cur.close()
+
+        # Writers of this process queue on a lock of their own before SQLite's: SQLite makes a
+        # writer that finds the database locked sleep and retry (up to 100 ms a time), so under a
+        # burst of scans threads slept while the lock stood free. Writers of other processes (a
+        # CLI import beside the server) still meet SQLite's busy timeout.
+        writers = threading.Lock()
+        held = "safepassage_write_lock"
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
@@ -45,8 +54,31 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
                 return  # each statement commits on its own; a BEGIN would swallow them
             # Nearly every use case writes (a read of a person writes its audit entry): take the
             # write lock at the start, so that two writers queue instead of failing on upgrade.
-            readonly = conn.get_execution_options().get(READONLY)
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if not writers.acquire(timeout=SQLITE_BUSY_SECONDS):
+                raise ConfigurationError("the database stayed busy: another writer holds it")
+            conn.info[held] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                conn.info.pop(held, None)
+                writers.release()
+                raise
+
+        def _release(info: dict[Any, Any]) -> None:
+            if info.pop(held, False):
+                writers.release()
+
+        @sa.event.listens_for(engine, "commit")
+        @sa.event.listens_for(engine, "rollback")
+        def _end(conn: sa.Connection) -> None:
+            _release(conn.info)
+
+        @sa.event.listens_for(engine, "checkin")
+        def _returned(_dbapi: Any, record: Any) -> None:
+            _release(record.info)  # however the transaction ended
 
         return engine
     if sa_url.get_backend_name() == "postgresql" and sa_url.drivername == "postgresql":
