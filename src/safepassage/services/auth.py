@@ -277,6 +277,14 @@ def forget_tokens() -> None:
     _TOKENS.clear()
 
 
+def known_token(token: str, source: str) -> Principal | None:
+    """The caller behind a token this process checked a moment ago; None: ask the database."""
+    known = _TOKENS.get(_digest(token or ""))
+    if known is not None and known[0] > time.monotonic():
+        return _principal(known[1], source)
+    return None
+
+
 def token_principal(token: str, source: str, uow: UnitOfWork) -> Principal:
     digest = _digest(token or "")
     now = time.monotonic()

@@ -44,11 +44,14 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
     # the database is asked in a worker thread: this dependency runs on the event loop, which a
     # blocking query would stop for every other request
     if header.lower().startswith("bearer "):
-        who = await run_in_threadpool(
-            auth.token_principal, header[7:].strip(), source, system.uow(readonly=True)
-        )
-        request.state.principal = who
-        return who
+        bearer = header[7:].strip()
+        known = auth.known_token(bearer, source)
+        if known is None:
+            known = await run_in_threadpool(
+                auth.token_principal, bearer, source, system.uow(readonly=True)
+            )
+        request.state.principal = known
+        return known
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token:
         raise NotAuthenticated("log in to continue")
