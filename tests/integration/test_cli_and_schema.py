@@ -140,8 +140,10 @@ def test_serve_with_two_workers_answers_from_both_processes(tmp_path: Path) -> N
                 assert proc.poll() is None, (tmp_path / "serve.log").read_text()
                 assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
                 time.sleep(0.2)
-        text = (tmp_path / "serve.log").read_text()
-        assert text.count("Started server process") == 2, text
+        # the first worker may answer before the second has started: wait for both
+        while (text := (tmp_path / "serve.log").read_text()).count("Started server process") < 2:
+            assert time.monotonic() < deadline, text
+            time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
