@@ -13,12 +13,13 @@ What runs:
 * Households whose members are all registered are called forward through the real
   ``issue_pass`` service, once; the passes are kept in bench/results/scans-passes-<backend>.json
   and issued again when their window would end within the hour.
-* Before each run the processing tables are reset: this benchmark's scans, their events and any
-  conflicts are deleted and the people's states rebuilt from the log (``rebuild_states``: back
-  to called forward, counters recounted); then VACUUM (ANALYZE) on PostgreSQL, ANALYZE on SQLite.
-  Every scan of a run is a real first admission at the gate.
-* The server is uvicorn on 127.0.0.1 with ``create_app`` (``--workers`` 1 or 2), started as its
-  own process with the settings in its environment, as ``safepassage serve`` would run.
+* Before each run the processing tables are reset: the scans, their events and any conflicts
+  are deleted, everyone with events gets the state of their last event (back to called forward,
+  as ``rebuild_states`` would), the counters are recounted; then VACUUM (ANALYZE) on PostgreSQL,
+  ANALYZE on SQLite. Every scan of a run is a real first admission at the gate.
+* The server is ``safepassage serve --workers N`` on 127.0.0.1, its own process, with the
+  settings in its environment (``--app module:factory`` serves another app factory with uvicorn
+  instead, for experiments).
 * The load comes from another process: open loop at a fixed arrival rate over keep-alive
   HTTP/1.1 connections (raw asyncio); a scan's latency runs from its scheduled time, so the
   time it waits for a free connection counts. A warm-up, then the measured seconds.
@@ -29,9 +30,10 @@ What runs:
 Server, load generator and PostgreSQL share the machine's 2 cores; the CPU each used is kept.
 
     python -m bench.scans [--backend sqlite|postgresql|both] [--rate N ...] [--seconds S]
-                          [--workers 1 2] [--py-spy PATH]
+                          [--workers 1 2] [--py-spy PATH] [--app module:factory]
 
-Results: a table on the terminal and bench/results/scans.json.
+Results: a table on the terminal, bench/results/scans.json (the last invocation, per backend)
+and bench/results/scans-runs.jsonl (every run, appended).
 """
 
 from __future__ import annotations
@@ -122,25 +124,29 @@ def prepare_database(name: str, registrants: int, recopy: bool) -> Backend:
         dst.close()
         src.close()
     else:
-        admin = sa.create_engine(f"{PG_SERVER}/test", isolation_level="AUTOCOMMIT")
         new, old = sa.make_url(copy.url).database, sa.make_url(source.url).database
-        try:
-            with admin.connect() as c:
-                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)')
-                c.exec_driver_sql(f'CREATE DATABASE "{new}" TEMPLATE "{old}"')
-        finally:
-            admin.dispose()
+        autocommit(
+            f"{PG_SERVER}/test",
+            f'DROP DATABASE IF EXISTS "{new}" WITH (FORCE)',
+            f'CREATE DATABASE "{new}" TEMPLATE "{old}"',
+        )
         # autovacuum is off on this machine: the bulk-loaded tables get their visibility map here
-        engine = sa.create_engine(copy.url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as c:
-                c.exec_driver_sql("VACUUM (ANALYZE)")
-        finally:
-            engine.dispose()
+        autocommit(copy.url, "VACUUM (ANALYZE)")
     console.print(
         f"{name}: copied the registry for the scans in {time.perf_counter() - start:.0f} s"
     )
     return copy
+
+
+def autocommit(url: str, *statements: str) -> None:
+    """Statements outside a transaction (CREATE DATABASE, VACUUM) on the database at ``url``."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as c:
+            for q in statements:
+                c.exec_driver_sql(q)
+    finally:
+        engine.dispose()
 
 
 def system_for(b: Backend) -> bootstrap.System:
@@ -157,8 +163,10 @@ def optimize(system: bootstrap.System, tables: Sequence[str]) -> float:
     """Statistics (and on PostgreSQL the dead rows and visibility map; autovacuum is off here)."""
     start = time.perf_counter()
     if system.engine.dialect.name == "postgresql":
-        with system.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        autocommit(
+            system.engine.url.render_as_string(hide_password=False),
+            f"VACUUM (ANALYZE) {', '.join(tables)}",
+        )
     else:
         with system.engine.begin() as c:
             c.exec_driver_sql("ANALYZE")
@@ -844,8 +852,10 @@ def verdict(r: dict[str, Any]) -> str:
     return "below target rate: " + ("p99 held" if held else "p99 over")
 
 
-def print_table(runs: Sequence[dict[str, Any]]) -> None:
-    table = Table(title="POST /api/v1/scans, gate admissions, 1,000,000 registrants (open loop)")
+def print_table(runs: Sequence[dict[str, Any]], registrants: int) -> None:
+    table = Table(
+        title=f"POST /api/v1/scans, gate admissions, {registrants:,} registrants (open loop)"
+    )
     cols = ("backend", "workers", "offered/s", "scans/s", "p50", "p95", "p99", "max", "errors")
     cols += ("db check", "CPU srv/pg/gen", "target", "result")
     for col in cols:
@@ -957,7 +967,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log.write(json.dumps({k: v for k, v in run.items() if k != "profile"}) + "\n")
         system.engine.dispose()
         runs += backend_runs
-    print_table(runs)
+    print_table(runs, args.registrants)
     console.print(f"results: {out_path.relative_to(ROOT)}")
     return 0
 
