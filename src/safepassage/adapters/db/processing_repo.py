@@ -197,9 +197,12 @@ class ProcessingRepository:
             by_state.setdefault(state, []).append(pid)
         p = t.person.c
         for state, ids in sorted(by_state.items()):
-            self.conn.execute(
-                t.person.update().where(p.id.in_(ids)).values(status=state, updated_at=now)
-            )
+            for i in range(0, len(ids), 5000):  # drivers cap the parameters of one statement
+                self.conn.execute(
+                    t.person.update()
+                    .where(p.id.in_(ids[i : i + 5000]))
+                    .values(status=state, updated_at=now)
+                )
 
     # -- scans and events ----------------------------------------------------------------------
     def scan_by_key(self, key: str) -> sa.Row | None:
