@@ -124,7 +124,7 @@ def serve(
 def _serve(system: System, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
-    from safepassage.web.app import create_app
+    from safepassage.web.app import app_to_serve
 
     system.migrate()
     if workers > 1:
@@ -141,7 +141,7 @@ def _serve(system: System, host: str | None, port: int | None, workers: int = 1)
         )
         return
     uvicorn.run(
-        create_app(system),
+        app_to_serve(system),
         host=host or system.settings.host,
         port=port or system.settings.port,
         log_level="info",

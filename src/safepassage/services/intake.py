@@ -302,12 +302,18 @@ def _start(
 def _collector_aside() -> Iterator[None]:
     """Python's cyclic garbage collector, told to leave alone what exists now until the block
     ends: a parsed list of a hundred thousand rows is millions of objects that live as long as
-    the import, and walking them again and again as it allocates cost a fifth of its time."""
+    the import, and walking them again and again as it allocates cost a fifth of its time.
+    In a server, whose start-up objects are frozen already (``web.app.app_to_serve``), all is
+    frozen again at the end, as ``gc.unfreeze`` thaws those too: what the import leaves is still
+    freed when nothing refers to it, though a reference cycle among it would stay."""
+    frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        if frozen_before:
+            gc.freeze()
 
 
 @dataclass

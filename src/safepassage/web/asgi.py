@@ -7,8 +7,8 @@ from fastapi import FastAPI
 
 from safepassage.bootstrap import build
 from safepassage.config import load_settings
-from safepassage.web.app import create_app
+from safepassage.web.app import app_to_serve
 
 
 def app_from_environment() -> FastAPI:
-    return create_app(build(load_settings()))
+    return app_to_serve(build(load_settings()))
