@@ -4,6 +4,7 @@ step, and the searches behind the people list."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,19 @@ IN_CHUNK = 10_000
 KEY_SIZE_CAP = 200_000
 KEY_SIZE_TTL = 600.0  # seconds
 _KEY_SIZES: dict[tuple[str, str], tuple[int, float]] = {}  # (database, key) -> (count, when)
+
+
+_COUNT_KEY = ("status", "nation", "category", "org")
+
+
+@functools.cache
+def _count_upsert(dialect: str) -> sa.Insert:
+    """The counters' upsert for a dialect, built once (it is on every scan's path)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(t.person_count)
+    return stmt.on_conflict_do_update(
+        index_elements=list(_COUNT_KEY), set_={"n": t.person_count.c.n + stmt.excluded.n}
+    )
 
 
 @dataclass(frozen=True)
@@ -198,15 +212,9 @@ class PeopleRepository:
             return
         # One upsert for every counter touched, in key order so that concurrent writers on
         # PostgreSQL lock the same rows in the same order and cannot deadlock.
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(t.person_count)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["status", "nation", "category", "org"],
-            set_={"n": t.person_count.c.n + stmt.excluded.n},
-        )
-        fields = ("status", "nation", "category", "org")
         self.conn.execute(
-            stmt, [dict(zip(fields, k, strict=True)) | {"n": delta[k]} for k in sorted(delta)]
+            _count_upsert(self.conn.dialect.name),
+            [dict(zip(_COUNT_KEY, k, strict=True)) | {"n": delta[k]} for k in sorted(delta)],
         )
 
     def recount(self) -> None:

@@ -13,6 +13,39 @@ from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import Conflict
 from safepassage.domain.pipeline import Station, StationKind
 
+# The statements of a scan, built once: building a statement and its cache key on every call
+# cost more of the server's CPU than SQLAlchemy's work with a statement built already.
+_pass = t.call_pass.c
+_person = t.person.c
+_event = t.person_event.c
+_GET_PASS = sa.select(t.call_pass).where(_pass.id == sa.bindparam("pass_id"))
+_PEOPLE_STATES = sa.select(
+    _person.id,
+    _person.status,
+    _person.category,
+    _person.sponsoring_nation,
+    _person.sponsor_org,
+    _person.household_id,
+    _person.given_name,
+    _person.family_name,
+    _person.needs,
+    _person.dob_earliest,
+).where(_person.id.in_(sa.bindparam("ids", expanding=True)))
+_SET_STATES = (
+    t.person.update()
+    .where(_person.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(status=sa.bindparam("new_status"), updated_at=sa.bindparam("now"))
+)
+_ADMITTED = sa.select(_event.person_id, _event.scan_id).where(
+    _event.pass_id == sa.bindparam("pass_id"),
+    _event.station_id == sa.bindparam("station_id"),
+    _event.outcome == "pass",
+    _event.flight_key == sa.bindparam("flight_key"),
+)
+_ADD_SCAN = t.scan.insert().returning(t.scan.c.id)
+_ADD_EVENTS = t.person_event.insert()
+_ADD_EVENTS_WITH_IDS = t.person_event.insert().returning(_event.id, sort_by_parameter_order=True)
+
 
 def _station(r: sa.Row) -> Station:
     return Station(
@@ -108,7 +141,7 @@ class ProcessingRepository:
         )
 
     def get_pass(self, pass_id: int) -> sa.Row | None:
-        return self.conn.execute(sa.select(t.call_pass).where(t.call_pass.c.id == pass_id)).first()
+        return self.conn.execute(_GET_PASS, {"pass_id": pass_id}).first()
 
     def passes_of(self, household_id: int) -> list[sa.Row]:
         c = t.call_pass.c
@@ -151,21 +184,7 @@ class ProcessingRepository:
 
     # -- people as a station sees them ---------------------------------------------------------
     def people_states(self, ids: Sequence[int]) -> dict[int, sa.Row]:
-        p = t.person.c
-        rows = self.conn.execute(
-            sa.select(
-                p.id,
-                p.status,
-                p.category,
-                p.sponsoring_nation,
-                p.sponsor_org,
-                p.household_id,
-                p.given_name,
-                p.family_name,
-                p.needs,
-                p.dob_earliest,
-            ).where(p.id.in_(ids))
-        )
+        rows = self.conn.execute(_PEOPLE_STATES, {"ids": list(ids)})
         return {r.id: r for r in rows}
 
     def households_of(self, person_ids: Sequence[int]) -> list[int]:
@@ -195,13 +214,10 @@ class ProcessingRepository:
         by_state: dict[str, list[int]] = {}
         for pid, state in changes:
             by_state.setdefault(state, []).append(pid)
-        p = t.person.c
         for state, ids in sorted(by_state.items()):
             for i in range(0, len(ids), 5000):  # drivers cap the parameters of one statement
                 self.conn.execute(
-                    t.person.update()
-                    .where(p.id.in_(ids[i : i + 5000]))
-                    .values(status=state, updated_at=now)
+                    _SET_STATES, {"ids": ids[i : i + 5000], "new_status": state, "now": now}
                 )
 
     # -- scans and events ----------------------------------------------------------------------
@@ -209,24 +225,16 @@ class ProcessingRepository:
         return self.conn.execute(sa.select(t.scan).where(t.scan.c.idem_key == key)).first()
 
     def add_scan(self, **values: Any) -> int:
-        return int(
-            self.conn.execute(t.scan.insert().values(**values).returning(t.scan.c.id)).scalar_one()
-        )
+        return int(self.conn.execute(_ADD_SCAN, values).scalar_one())
 
     def add_events(self, rows: Sequence[dict[str, Any]], ids: bool = False) -> list[int]:
         """Append events (their ids, in order, when asked: one statement fewer per row on SQLite
         when not); raises IntegrityError when a pass would admit someone twice."""
-        c = t.person_event.c
         rows = [r | {"flight_key": r.get("flight_id") or 0} for r in rows]
         if not ids:
-            self.conn.execute(t.person_event.insert(), rows)
+            self.conn.execute(_ADD_EVENTS, rows)
             return []
-        return [
-            int(r[0])
-            for r in self.conn.execute(
-                t.person_event.insert().returning(c.id, sort_by_parameter_order=True), rows
-            )
-        ]
+        return [int(r[0]) for r in self.conn.execute(_ADD_EVENTS_WITH_IDS, rows)]
 
     def events_of(self, person_id: int) -> list[sa.Row]:
         c = t.person_event.c
@@ -264,14 +272,9 @@ class ProcessingRepository:
     def admitted(self, pass_id: int, station_id: int, flight_id: int | None) -> dict[int, int]:
         """Who this pass has already taken through this station (for this departure, at the
         manifest and boarding): person id → scan id."""
-        c = t.person_event.c
         rows = self.conn.execute(
-            sa.select(c.person_id, c.scan_id).where(
-                c.pass_id == pass_id,
-                c.station_id == station_id,
-                c.outcome == "pass",
-                c.flight_key == (flight_id or 0),
-            )
+            _ADMITTED,
+            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
         )
         return {r.person_id: r.scan_id for r in rows}
 
