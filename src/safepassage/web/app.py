@@ -119,8 +119,11 @@ def create_app(system: System) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    # the linkage pages first: "/people/duplicates" is not a "/people/{person_id}"
+    # The scanners' API first: requests are matched against the routes in order and theirs is
+    # the busiest (no other router has a path that one of its paths could take). The linkage
+    # pages before the people's: "/people/duplicates" is not a "/people/{person_id}".
     for module in (
+        api_ecc,
         pages_auth,
         pages_linkage,
         pages_people,
@@ -129,7 +132,6 @@ def create_app(system: System) -> FastAPI:
         pages_lists,
         pages_admin,
         api,
-        api_ecc,
     ):
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login
