@@ -35,6 +35,29 @@ class Decoded:
                 taken += n
             col += len(c.arcs)
 
+    @classmethod
+    def of(cls, model: _Model, placed: dict[int, int]) -> Decoded:
+        """The plan that puts the households of ``placed`` on those departures (by id).
+
+        Households of one class are interchangeable: the class's households, oldest first,
+        take its counts in departure order; the plan's value and every capacity are the same.
+        """
+        counts: dict[int, int] = {}
+        col = 0
+        for c in model.classes:
+            at = {model.departures[f].id: col + ai for ai, (f, _) in enumerate(c.arcs)}
+            for h in c.households:
+                did = placed.get(h.id)
+                if did is not None:
+                    counts[at[did]] = counts.get(at[did], 0) + 1
+            col += len(c.arcs)
+        return cls(model, counts)
+
+    def departures(self) -> dict[int, int]:
+        """Household → departure id, as planned so far."""
+        deps = self.model.departures
+        return {hid: deps[f].id for hid, (_, f) in self.where.items()}
+
     def _put(self, h: Demand, c: _Class, f: int) -> None:
         self.where[h.id] = (c, f)
         self.seats[f] -= c.seats

@@ -15,11 +15,12 @@ reason.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -44,18 +45,29 @@ def solve(
 ) -> Result:
     """Plan ``problem``.
 
-    First the linear relaxation (fractions of households allowed): its optimum is the bound no
-    plan can beat. Its solution rounded down, repaired so each nation's own come first and
-    topped up greedily is nearly always within the gap the settings ask for; when it is not,
-    the mixed-integer solver starts from it with the time left.
+    The linear relaxation (fractions of households allowed) is solved first: its optimum is the
+    bound no plan can beat. Its whole households are kept, and the relaxation of what is left
+    (the households it split, the seats they would have had) is solved again, a few times
+    ("diving"); then each nation's own households are put first on its aircraft and the seats
+    left are filled in order of priority. On the benchmark's 9,000 households this comes within
+    0.12-0.28 % of the bound in about 3 s. HiGHS's branch and bound, started from that plan,
+    found nothing better in 150 s and overran its time limit, so it is not used.
     """
     started = time.monotonic()
     say = progress or (lambda _m, _g: None)
     backend = backend or default_backend()
     settings = problem.settings
+    bounds: list[float] = []
 
-    def left() -> float:
-        return max(0.5, settings.time_limit_s - (time.monotonic() - started))
+    def relax(milp: Milp) -> list[float]:
+        left = max(0.5, settings.time_limit_s - (time.monotonic() - started))
+        found = backend.solve(
+            milp, time_limit_s=left, gap=settings.gap, threads=settings.threads, relax=True
+        )
+        if not found.found:
+            raise SolverFailed(f"the relaxation of the plan was not solved: {found.message}")
+        bounds.append(found.objective)
+        return found.values
 
     say("grouping households", None)
     model = _Model(problem)
@@ -69,44 +81,62 @@ def solve(
         f"{len(model.columns)} choices",
         None,
     )
-    relaxed = backend.solve(
-        milp, time_limit_s=left(), gap=settings.gap, threads=settings.threads, relax=True
-    )
-    if not relaxed.found:
-        raise SolverFailed(f"the relaxation of the plan was not solved: {relaxed.message}")
-    bound = relaxed.objective
-    plan = _rounded(model, relaxed.values)
+    values = relax(milp)
+    bound = bounds[0]
+    placed = Decoded(model, model.counts(values)).departures()
+    for round_ in range(DIVES):
+        residual = _Model(_residual(problem, placed))
+        if not residual.classes:
+            break
+        residual.build()
+        more = Decoded(residual, residual.counts(relax(residual.milp))).departures()
+        if not more:
+            break
+        placed.update(more)
+        say(f"rounding: {len(placed)} households placed (pass {round_ + 1})", None)
+    plan = Decoded.of(model, placed)
+    plan.own_first()
+    plan.fill()
     gap = _gap(bound, plan.solver_objective())
-    say("rounded to whole households", gap)
-    message = f"relaxation rounded, {gap:.2%} from the bound"
-    if gap > settings.gap and left() > 1.0:
-        say("searching whole-household plans", gap)
-        milp.start = model.start_of(plan)
-        found = backend.solve(
-            milp,
-            time_limit_s=left(),
-            gap=settings.gap,
-            threads=settings.threads,
-            progress=progress,
-        )
-        bound = min(bound, found.bound)
-        if found.found:
-            searched = _rounded(model, found.values)
-            if searched.solver_objective() > plan.solver_objective():
-                plan = searched
-                message = f"mixed-integer search: {found.message}"
-    gap = _gap(bound, plan.solver_objective())
+    say("plan made", gap)
     status = Status.OPTIMAL if gap <= settings.gap + 1e-9 else Status.FEASIBLE
+    message = f"{gap:.2%} from the bound of the relaxation"
     return plan.result(status, bound, time.monotonic() - started, backend.name, message)
 
 
-def _rounded(model: _Model, values: list[float]) -> Decoded:
-    """Whole households from a solution: each count rounded down, each nation's own first,
-    the seats left filled in order of priority."""
-    plan = Decoded(model, model.counts(values))
-    plan.own_first()
-    plan.fill()
-    return plan
+DIVES = 3
+"""Passes over what the relaxation split; the third placed 4-15 households on the benchmark."""
+
+
+def _residual(problem: Problem, placed: Mapping[int, int]) -> Problem:
+    """What is left to plan once ``placed`` (household → departure) fly: the other households,
+    and the departures and receiving sites with those seats and persons taken."""
+    homes = {h.id: h for h in problem.households}
+    taken: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    site = dict(problem.site_capacity)
+    days = {d.id: d.site_day() for d in problem.departures}
+    for hid, did in placed.items():
+        h = homes[hid]
+        t = taken[did]
+        t[0] += h.seats
+        t[1] += h.stretchers
+        t[2] += h.persons
+        day = days[did]
+        if day in site:
+            site[day] -= h.persons  # type: ignore[index]
+    departures = tuple(
+        dataclasses.replace(
+            d,
+            held_seats=d.held_seats + taken[d.id][0],
+            held_stretchers=d.held_stretchers + taken[d.id][1],
+            held_persons=d.held_persons + taken[d.id][2],
+        )
+        if d.id in taken
+        else d
+        for d in problem.departures
+    )
+    rest = tuple(h for h in problem.households if h.id not in placed)
+    return dataclasses.replace(problem, departures=departures, households=rest, site_capacity=site)
 
 
 def _gap(bound: float, objective: float) -> float:
@@ -255,23 +285,31 @@ class _Model:
         milp = self.milp
         self.by_departure: dict[int, list[tuple[int, _Class]]] = defaultdict(list)
         self.wanted = [[0, 0, 0] for _ in self.departures]  # seats, stretchers, persons
+        earliness, guest = self.earliness, self.guest_factor
+        stability = self.problem.settings.stability
         for ci, c in enumerate(self.classes):
             n = len(c.households)
             first = len(milp.cost)
-            milp.cost.extend(self.value(c, f, spare) for f, spare in c.arcs)
+            w = c.weight
+            milp.cost.extend(
+                w
+                * (1 + earliness[f] + (stability if f == c.current else 0.0))
+                * (guest[f] if spare else 1.0)
+                for f, spare in c.arcs
+            )
             count = len(c.arcs)
             milp.lower.extend([0.0] * count)
             milp.upper.extend([float(n)] * count)
             milp.integer.extend([True] * count)
             self.columns.extend((ci, ai) for ai in range(count))
+            seats, stretchers, persons = c.seats * n, c.stretchers * n, c.persons * n
             for col, (f, _) in enumerate(c.arcs, first):
                 self.by_departure[f].append((col, c))
-            milp.add_row([(col, 1.0) for col in range(first, first + count)], 0, n)
-            for f, _ in c.arcs:
                 wanted = self.wanted[f]
-                wanted[0] += c.seats * n
-                wanted[1] += c.stretchers * n
-                wanted[2] += c.persons * n
+                wanted[0] += seats
+                wanted[1] += stretchers
+                wanted[2] += persons
+            milp.add_row(range(first, first + count), [1.0] * count, 0, n)
 
     def bonus(self, c: _Class, f: int) -> float:
         """What one unit of a class's weight is worth on departure ``f``: 1, plus a little for
@@ -292,8 +330,9 @@ class _Model:
         if cap is None or self.wanted[f][what] <= cap:
             return
         size = attrgetter(("seats", "stretchers", "persons")[what])
-        entries = [(col, float(n)) for col, c in self.by_departure[f] if (n := size(c))]
-        self.milp.add_row(entries, 0, cap)
+        entries = [(col, size(c)) for col, c in self.by_departure[f]]
+        entries = [e for e in entries if e[1]]
+        self.milp.add_row([col for col, _ in entries], [float(n) for _, n in entries], 0, cap)
 
     def _seats(self) -> None:
         """Seats taken on a departure are at most its seats (lap infants take none, stretcher
@@ -321,10 +360,13 @@ class _Model:
                 by_day[day].append(f)
         for day, flights in by_day.items():
             if sum(self.wanted[f][2] for f in flights) > self.site_remaining[day]:
-                entries = [
-                    (col, float(c.persons)) for f in flights for col, c in self.by_departure[f]
-                ]
-                self.milp.add_row(entries, 0, self.site_remaining[day])
+                cols = [cc for f in flights for cc in self.by_departure[f]]
+                self.milp.add_row(
+                    [col for col, _ in cols],
+                    [float(c.persons) for _, c in cols],
+                    0,
+                    self.site_remaining[day],
+                )
 
     def _guest_factor(self) -> dict[str, float]:
         """A nation that offers its spare seats gives them to partners' eligible households
@@ -354,24 +396,6 @@ class _Model:
         return {
             col: n for col in range(len(self.columns)) if (n := math.floor(values[col] + 1e-6)) > 0
         }
-
-    def start_of(self, plan: Decoded) -> list[float]:
-        """The plan as a solution of the program."""
-        start = [0.0] * len(self.milp.cost)
-        col = {
-            (id(c), f): first + ai
-            for c, first in self._firsts()
-            for ai, (f, _) in enumerate(c.arcs)
-        }
-        for c, f in plan.where.values():
-            start[col[(id(c), f)]] += 1
-        return start
-
-    def _firsts(self) -> Iterable[tuple[_Class, int]]:
-        first = 0
-        for c in self.classes:
-            yield c, first
-            first += len(c.arcs)
 
 
 def _fits(d: Departure, seats: int, persons: int, stretchers: int) -> bool:

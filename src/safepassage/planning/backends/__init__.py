@@ -39,9 +39,11 @@ class Milp:
         self.integer.append(integer)
         return len(self.cost) - 1
 
-    def add_row(self, entries: Sequence[tuple[int, float]], lower: float, upper: float) -> int:
-        self.columns.extend(col for col, _ in entries)
-        self.values.extend(value for _, value in entries)
+    def add_row(
+        self, columns: Sequence[int], values: Sequence[float], lower: float, upper: float
+    ) -> int:
+        self.columns.extend(columns)
+        self.values.extend(values)
         self.starts.append(len(self.columns))
         self.row_lower.append(lower)
         self.row_upper.append(upper)

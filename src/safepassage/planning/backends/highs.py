@@ -46,10 +46,9 @@ class HighsBackend:
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("threads", int(threads))
         h.setOptionValue("random_seed", 7)
-        lp = _lp(milp)
+        lp = _lp(milp, relax)
         if relax:
             # dual simplex without presolve: measured fastest on the planning relaxation
-            lp.integrality_ = []
             h.setOptionValue("solver", "simplex")
             h.setOptionValue("presolve", "off")
         h.passModel(lp)
@@ -94,7 +93,7 @@ class HighsBackend:
         )
 
 
-def _lp(milp: Milp) -> highspy.HighsLp:
+def _lp(milp: Milp, relax: bool) -> highspy.HighsLp:
     n = len(milp.cost)
     lp = highspy.HighsLp()
     lp.num_col_ = n
@@ -111,10 +110,9 @@ def _lp(milp: Milp) -> highspy.HighsLp:
     lp.a_matrix_.start_ = np.asarray(milp.starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.asarray(milp.columns, dtype=np.int32)
     lp.a_matrix_.value_ = np.asarray(milp.values, dtype=np.float64)
-    lp.integrality_ = [
-        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-        for i in milp.integer
-    ]
+    if not relax:
+        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+        lp.integrality_ = [kinds[i] for i in milp.integer]
     return lp
 
 
