@@ -163,11 +163,7 @@ class Decoded:
                 if h.id not in self.where:
                     reason = reason or self.reason(c)
                     unplanned[h.id] = reason
-        rows, cols, nnz = (
-            len(self.model.milp.row_lower),
-            len(self.model.milp.cost),
-            len(self.model.milp.values),
-        )
+        cols, rows, nnz = self.model.milp.size if self.model.classes else (0, 0, 0)
         solver_objective = self.solver_objective()
         return Result(
             status=status,

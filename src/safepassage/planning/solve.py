@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 
-from safepassage.planning.backends import Backend, Milp, Progress
+import numpy as np
+
+from safepassage.planning.backends import Backend, Floats, Ints, Milp, Progress
 from safepassage.planning.decode import Decoded
 from safepassage.planning.errors import SolverFailed
 from safepassage.planning.problem import Demand, Departure, Problem
@@ -59,11 +59,9 @@ def solve(
     settings = problem.settings
     bounds: list[float] = []
 
-    def relax(milp: Milp) -> list[float]:
+    def relax(milp: Milp) -> Floats:
         left = max(0.5, settings.time_limit_s - (time.monotonic() - started))
-        found = backend.solve(
-            milp, time_limit_s=left, gap=settings.gap, threads=settings.threads, relax=True
-        )
+        found = backend.relax(milp, time_limit_s=left, threads=settings.threads)
         if not found.found:
             raise SolverFailed(f"the relaxation of the plan was not solved: {found.message}")
         bounds.append(found.objective)
@@ -72,13 +70,13 @@ def solve(
     say("grouping households", None)
     model = _Model(problem)
     milp = model.build()
-    if not model.columns:
+    if not model.classes:
         return Decoded(model, {}).result(
             Status.EMPTY, 0.0, time.monotonic() - started, backend.name, "nothing to plan"
         )
     say(
         f"solving the relaxation: {len(model.classes)} groups of households, "
-        f"{len(model.columns)} choices",
+        f"{len(milp.cost)} choices",
         None,
     )
     values = relax(milp)
@@ -178,7 +176,6 @@ class _Model:
         self.no_arcs: dict[int, Reason] = {}
         self.classes: list[_Class] = []
         self.columns: list[tuple[int, int]] = []  # (class, arc position)
-        self.milp = Milp()
         self.rooms = [
             (
                 d.nation,
@@ -266,107 +263,148 @@ class _Model:
 
     # -- the program ---------------------------------------------------------------------
     def build(self) -> Milp:
+        """The program: one column per class and departure it may take, counting households;
+        one row per constraint family and departure (or site and day) where it can bind."""
         last = max(1, len(self.departures) - 1)
         earliness = self.problem.settings.earliness
-        self.earliness = [earliness * (1 - f / last) for f in range(len(self.departures))]
+        self.earliness = np.array([earliness * (1 - f / last) for f in range(len(self.departures))])
         by_nation = self._guest_factor()
-        self.guest_factor = [by_nation.get(d.nation, 1.0) for d in self.departures]
+        self.guest_factor = np.array([by_nation.get(d.nation, 1.0) for d in self.departures])
+        self._columns()
+        self.row_lower: list[float] = []
+        self.row_upper: list[float] = []
+        self.entries: list[tuple[Ints, Ints, Floats]] = []  # (columns, rows, values)
         self._households_fly_whole()
         self._seats()
         self._stretcher_positions_with_a_medic()
         self._payload()
         self._receiving_sites()
+        self.milp = self._assemble()
         return self.milp
+
+    def _columns(self) -> None:
+        """The columns as arrays: class, departure, through spare seats, and the class's
+        seats, stretcher patients, persons, households and weight."""
+        cls, dep, spare = [], [], []
+        for ci, c in enumerate(self.classes):
+            cls.extend([ci] * len(c.arcs))
+            dep.extend(f for f, _ in c.arcs)
+            spare.extend(s for _, s in c.arcs)
+        self.col_class = np.array(cls, dtype=np.int64)
+        self.col_dep = np.array(dep, dtype=np.int64)
+        self.col_spare = np.array(spare, dtype=bool)
+        per_class = np.array(
+            [
+                (
+                    c.seats,
+                    c.stretchers,
+                    c.persons,
+                    len(c.households),
+                    c.weight,
+                    -1 if c.current is None else c.current,
+                )
+                for c in self.classes
+            ],
+            dtype=np.float64,
+        ).reshape(-1, 6)
+        k = self.col_class
+        self.col_seats, self.col_stretchers, self.col_persons = (
+            per_class[k, 0],
+            per_class[k, 1],
+            per_class[k, 2],
+        )
+        self.col_households = per_class[k, 3]
+        stay = per_class[k, 5] == self.col_dep
+        self.col_cost = (
+            per_class[k, 4]
+            * (
+                1
+                + self.earliness[self.col_dep]
+                + np.where(stay, self.problem.settings.stability, 0.0)
+            )
+            * np.where(self.col_spare, self.guest_factor[self.col_dep], 1.0)
+        )
+        self.columns = list(zip(k.tolist(), self._arc_positions(), strict=True))
+
+    def _arc_positions(self) -> list[int]:
+        return [ai for c in self.classes for ai in range(len(c.arcs))]
+
+    def _row(self, columns: Ints, values: Floats, upper: float) -> None:
+        row = len(self.row_upper)
+        self.row_lower.append(0.0)
+        self.row_upper.append(float(upper))
+        self.entries.append((columns, np.full(len(columns), row, dtype=np.int64), values))
 
     def _households_fly_whole(self) -> None:
         """A household flies together on one departure, or not at all; higher priority on
         earlier departures, and a household already called forward keeps its departure where
-        possible. (A variable counts whole households of a class on one departure.)"""
-        milp = self.milp
-        self.by_departure: dict[int, list[tuple[int, _Class]]] = defaultdict(list)
-        self.wanted = [[0, 0, 0] for _ in self.departures]  # seats, stretchers, persons
-        earliness, guest = self.earliness, self.guest_factor
-        stability = self.problem.settings.stability
-        for ci, c in enumerate(self.classes):
-            n = len(c.households)
-            first = len(milp.cost)
-            w = c.weight
-            milp.cost.extend(
-                w
-                * (1 + earliness[f] + (stability if f == c.current else 0.0))
-                * (guest[f] if spare else 1.0)
-                for f, spare in c.arcs
-            )
-            count = len(c.arcs)
-            milp.lower.extend([0.0] * count)
-            milp.upper.extend([float(n)] * count)
-            milp.integer.extend([True] * count)
-            self.columns.extend((ci, ai) for ai in range(count))
-            seats, stretchers, persons = c.seats * n, c.stretchers * n, c.persons * n
-            for col, (f, _) in enumerate(c.arcs, first):
-                self.by_departure[f].append((col, c))
-                wanted = self.wanted[f]
-                wanted[0] += seats
-                wanted[1] += stretchers
-                wanted[2] += persons
-            milp.add_row(range(first, first + count), [1.0] * count, 0, n)
+        possible. (A column counts whole households of a class on one departure.)"""
+        first_row = len(self.row_upper)
+        self.row_lower.extend([0.0] * len(self.classes))
+        self.row_upper.extend(float(len(c.households)) for c in self.classes)
+        n = len(self.col_class)
+        self.entries.append((np.arange(n), first_row + self.col_class, np.ones(n)))
 
-    def bonus(self, c: _Class, f: int) -> float:
-        """What one unit of a class's weight is worth on departure ``f``: 1, plus a little for
-        an earlier departure, plus a little for the departure it was called forward for."""
-        extra = self.earliness[f]
-        if c.current == f:
-            extra += self.problem.settings.stability
-        return 1 + extra
-
-    def value(self, c: _Class, f: int, spare: bool) -> float:
-        """The objective's coefficient of one household of ``c`` on departure ``f``."""
-        value = c.weight * self.bonus(c, f)
-        return value * self.guest_factor[f] if spare else value
-
-    def _capacity(self, f: int, cap: int | None, what: int) -> None:
-        """At most ``cap`` seats (``what`` 0), stretcher patients (1) or persons (2) on
-        departure ``f``; no row where the households that may take it could not fill it."""
-        if cap is None or self.wanted[f][what] <= cap:
-            return
-        size = attrgetter(("seats", "stretchers", "persons")[what])
-        entries = [(col, size(c)) for col, c in self.by_departure[f]]
-        entries = [e for e in entries if e[1]]
-        self.milp.add_row([col for col, _ in entries], [float(n) for _, n in entries], 0, cap)
+    def _capacity(self, size: Floats, caps: list[int | None]) -> None:
+        """At most ``caps[f]`` of what ``size`` measures on each departure ``f``; no row where
+        the households that may take it could not fill it anyway."""
+        wanted = np.bincount(
+            self.col_dep, weights=size * self.col_households, minlength=len(self.departures)
+        )
+        for f, cap in enumerate(caps):
+            if cap is not None and wanted[f] > cap:
+                cols = np.flatnonzero((self.col_dep == f) & (size > 0))
+                self._row(cols, size[cols], cap)
 
     def _seats(self) -> None:
         """Seats taken on a departure are at most its seats (lap infants take none, stretcher
         patients take a stretcher position instead)."""
-        for f in self.by_departure:
-            self._capacity(f, self.departures[f].free_seats, 0)
+        self._capacity(self.col_seats, [d.free_seats for d in self.departures])
 
     def _stretcher_positions_with_a_medic(self) -> None:
         """A stretcher patient flies only where there is a stretcher position and a medic."""
-        for f in self.by_departure:
-            self._capacity(f, self.departures[f].free_stretchers, 1)
+        self._capacity(self.col_stretchers, [d.free_stretchers for d in self.departures])
 
     def _payload(self) -> None:
         """Everyone on board, lap infants too, weighs a person with baggage: at most the
         passenger payload."""
-        for f in self.by_departure:
-            self._capacity(f, self.departures[f].free_persons, 2)
+        self._capacity(self.col_persons, [d.free_persons for d in self.departures])
 
     def _receiving_sites(self) -> None:
         """A receiving site takes at most its remaining capacity on each day."""
-        by_day: dict[tuple[int, dt.date], list[int]] = defaultdict(list)
-        for f in self.by_departure:
-            day = self.departures[f].site_day()
-            if day is not None and day in self.site_remaining:
-                by_day[day].append(f)
-        for day, flights in by_day.items():
-            if sum(self.wanted[f][2] for f in flights) > self.site_remaining[day]:
-                cols = [cc for f in flights for cc in self.by_departure[f]]
-                self.milp.add_row(
-                    [col for col, _ in cols],
-                    [float(c.persons) for _, c in cols],
-                    0,
-                    self.site_remaining[day],
-                )
+        days = [d.site_day() for d in self.departures]
+        for day in {d for d in days if d is not None and d in self.site_remaining}:
+            flights = np.array([f for f, d in enumerate(days) if d == day])
+            cols = np.flatnonzero(np.isin(self.col_dep, flights))
+            wanted = float((self.col_persons[cols] * self.col_households[cols]).sum())
+            if wanted > self.site_remaining[day]:
+                self._row(cols, self.col_persons[cols], self.site_remaining[day])
+
+    def _assemble(self) -> Milp:
+        """The rows' entries sorted into columns; the relaxation starts from each household's
+        own nations' departures (partners' spare seats are priced in when worth it)."""
+        cols = np.concatenate([e[0] for e in self.entries])
+        rows = np.concatenate([e[1] for e in self.entries])
+        values = np.concatenate([e[2] for e in self.entries])
+        order = np.lexsort((rows, cols))
+        n = len(self.col_class)
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=n), out=starts[1:])
+        return Milp(
+            cost=self.col_cost,
+            upper=self.col_households.copy(),
+            row_lower=np.array(self.row_lower),
+            row_upper=np.array(self.row_upper),
+            starts=starts,
+            index=rows[order],
+            value=values[order].astype(np.float64),
+            first=np.flatnonzero(~self.col_spare),
+        )
+
+    def value(self, c: _Class, f: int, spare: bool) -> float:
+        """The objective's coefficient of one household of ``c`` on departure ``f``."""
+        extra = self.earliness[f] + (self.problem.settings.stability if c.current == f else 0.0)
+        return c.weight * (1 + extra) * (self.guest_factor[f] if spare else 1.0)
 
     def _guest_factor(self) -> dict[str, float]:
         """A nation that offers its spare seats gives them to partners' eligible households
@@ -391,11 +429,10 @@ class _Model:
         }
 
     # -- between households and the solver ----------------------------------------------------
-    def counts(self, values: list[float]) -> dict[int, int]:
+    def counts(self, values: Floats) -> dict[int, int]:
         """Households of each column's class on its departure (a fraction rounded down)."""
-        return {
-            col: n for col in range(len(self.columns)) if (n := math.floor(values[col] + 1e-6)) > 0
-        }
+        whole = np.floor(np.asarray(values) + 1e-6).astype(np.int64)
+        return {int(col): int(whole[col]) for col in np.flatnonzero(whole > 0)}
 
 
 def _fits(d: Departure, seats: int, persons: int, stretchers: int) -> bool:

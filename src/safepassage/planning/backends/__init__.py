@@ -1,90 +1,82 @@
 """Solver backends: a ``Milp`` goes in, a ``MilpSolution`` comes out.
 
-The planning model (``planning/solve.py``) writes its mixed-integer program in these plain
-types, so that no solver's type reaches the model or the callers, and another solver (OR-Tools'
-CP-SAT, say) needs only a new module here that reads a ``Milp``.
+The planning model (``planning/solve.py``) writes its program in these plain types (NumPy arrays,
+column by column), so that no solver's type reaches the model or the callers, and another
+solver (OR-Tools, say) needs only a new module here that reads a ``Milp``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 @dataclass
 class Milp:
-    """Maximise ``cost · x`` subject to ``row_lower ≤ A x ≤ row_upper`` and bounds on ``x``.
+    """Maximise ``cost · x`` subject to ``row_lower ≤ A x ≤ row_upper`` and
+    ``0 ≤ x ≤ upper``, every ``x`` integer.
 
-    ``A`` is given row by row: row ``i`` has the entries ``starts[i]:starts[i + 1]`` of
-    ``columns`` and ``values``.
+    ``A`` is given column by column: column ``j`` has the entries ``starts[j]:starts[j + 1]``
+    of ``index`` (its rows) and ``value``.
     """
 
-    cost: list[float] = field(default_factory=list)
-    lower: list[float] = field(default_factory=list)
-    upper: list[float] = field(default_factory=list)
-    integer: list[bool] = field(default_factory=list)
-    row_lower: list[float] = field(default_factory=list)
-    row_upper: list[float] = field(default_factory=list)
-    starts: list[int] = field(default_factory=lambda: [0])
-    columns: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    start: list[float] | None = None
-    """A feasible solution to start from, if known (the previous plan, on a re-plan)."""
-
-    def add_var(self, cost: float, upper: float, integer: bool = True, lower: float = 0.0) -> int:
-        self.cost.append(cost)
-        self.lower.append(lower)
-        self.upper.append(upper)
-        self.integer.append(integer)
-        return len(self.cost) - 1
-
-    def add_row(
-        self, columns: Sequence[int], values: Sequence[float], lower: float, upper: float
-    ) -> int:
-        self.columns.extend(columns)
-        self.values.extend(values)
-        self.starts.append(len(self.columns))
-        self.row_lower.append(lower)
-        self.row_upper.append(upper)
-        return len(self.row_lower) - 1
+    cost: Floats
+    upper: Floats
+    row_lower: Floats
+    row_upper: Floats
+    starts: Ints
+    index: Ints
+    value: Floats
+    first: Ints | None = None
+    """Columns the relaxation may start from; the others are priced in as they are worth it
+    (column generation). None: all of them."""
+    integer: bool = True
 
     @property
     def size(self) -> tuple[int, int, int]:
         """Columns, rows and non-zeros."""
-        return len(self.cost), len(self.row_lower), len(self.values)
+        return len(self.cost), len(self.row_lower), len(self.value)
+
+    def columns(self, which: Ints) -> tuple[Ints, Ints, Floats]:
+        """The column-wise arrays (starts, index, value) of the columns ``which``."""
+        lengths = self.starts[which + 1] - self.starts[which]
+        starts = np.zeros(len(which) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        take = np.repeat(self.starts[which] - starts[:-1], lengths) + np.arange(starts[-1])
+        return starts, self.index[take], self.value[take]
+
+    def reduced_costs(self, row_dual: Floats) -> Floats:
+        """``cost - Aᵀy``: what one more unit of each column would add at these row prices."""
+        priced = np.add.reduceat(self.value * row_dual[self.index], self.starts[:-1])
+        empty = self.starts[1:] == self.starts[:-1]
+        priced[empty] = 0.0
+        return self.cost - priced
 
 
 @dataclass(frozen=True)
 class MilpSolution:
     found: bool
-    proven: bool
-    """Within the asked gap of the bound (or optimal)."""
-    values: list[float]
+    values: Floats
     objective: float
-    bound: float
     message: str
+    details: dict[str, float] = field(default_factory=dict)
 
 
 Progress = Callable[[str, float | None], None]
-"""Told what the solver is doing and, when known, how far from the bound it is (a fraction)."""
+"""Told what the planner is doing and, when known, how far from the bound it is (a fraction)."""
 
 
 class Backend(Protocol):
     name: str
 
-    def solve(
-        self,
-        milp: Milp,
-        *,
-        time_limit_s: float,
-        gap: float,
-        threads: int,
-        progress: Progress | None = None,
-        relax: bool = False,
-    ) -> MilpSolution:
-        """Solve ``milp``, or with ``relax`` its linear relaxation (integrality dropped)."""
+    def relax(self, milp: Milp, *, time_limit_s: float, threads: int) -> MilpSolution:
+        """The optimum of ``milp``'s linear relaxation (integrality dropped): a bound no whole
+        solution beats, and a solution to round."""
         ...
-
-
-INFINITY = float("inf")

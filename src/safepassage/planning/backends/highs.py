@@ -1,7 +1,10 @@
-"""HiGHS (``highspy``), the default backend: an open-source MIP solver that proves its bound.
+"""HiGHS (``highspy``), the default backend: an open-source LP/MIP solver (MIT licence).
 
-The whole program is passed at once in column-wise arrays (``passModel``), never variable by
-variable through the modelling layer, which costs seconds at this size.
+The relaxation is solved by dual simplex without presolve (measured fastest on the planning
+model) with column generation: it starts from the columns the model suggests, and adds the
+columns whose reduced cost at the current row prices is positive, hot-starting from the last
+basis, until none is: then the optimum is the optimum of the whole relaxation. The program is
+passed in column-wise arrays, never variable by variable through the modelling layer.
 """
 
 from __future__ import annotations
@@ -12,112 +15,87 @@ import time
 import highspy
 import numpy as np
 
-from safepassage.planning.backends import Milp, MilpSolution, Progress
-from safepassage.planning.errors import SolverFailed
+from safepassage.planning.backends import Milp, MilpSolution
 
-_SOLVED = {
-    highspy.HighsModelStatus.kOptimal,
-}
-_STOPPED = {
-    highspy.HighsModelStatus.kTimeLimit,
-    highspy.HighsModelStatus.kInterrupt,
-    highspy.HighsModelStatus.kSolutionLimit,
-    highspy.HighsModelStatus.kIterationLimit,
-}
 _lock = threading.Lock()  # one HiGHS run at a time per process: the machine has two cores
+PRICE_TOLERANCE = 1e-7
+BATCH = 20_000
+"""Columns added at most per pricing round, the most attractive first."""
 
 
 class HighsBackend:
     name = "highs"
 
-    def solve(
-        self,
-        milp: Milp,
-        *,
-        time_limit_s: float,
-        gap: float,
-        threads: int,
-        progress: Progress | None = None,
-        relax: bool = False,
-    ) -> MilpSolution:
+    def relax(self, milp: Milp, *, time_limit_s: float, threads: int) -> MilpSolution:
+        started = time.monotonic()
+        n = len(milp.cost)
+        active = np.arange(n) if milp.first is None else np.unique(milp.first)
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(time_limit_s))
-        h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("threads", int(threads))
-        h.setOptionValue("random_seed", 7)
-        lp = _lp(milp, relax)
-        if relax:
-            # dual simplex without presolve: measured fastest on the planning relaxation
-            h.setOptionValue("solver", "simplex")
-            h.setOptionValue("presolve", "off")
-        h.passModel(lp)
-        if milp.start is not None and not relax:
-            h.setSolution(_solution(milp.start))
-        if progress is not None and not relax:
-            started = time.monotonic()
-            last = [0.0]
-
-            def improved(event: highspy.cb.HighsCallbackEvent) -> None:
-                now = time.monotonic()
-                if now - last[0] < 0.2:
-                    return
-                last[0] = now
-                out = event.data_out
-                progress(
-                    f"solving: a plan found, {now - started:.1f} s",
-                    float(out.mip_gap) if np.isfinite(out.mip_gap) else None,
-                )
-
-            h.cbMipImprovingSolution.subscribe(improved)
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("presolve", "off")
+        h.passModel(_lp(milp, active))
+        rounds = 0
         with _lock:
-            status = h.run()
-        if status == highspy.HighsStatus.kError:
-            raise SolverFailed("HiGHS stopped with an error on the planning model")
-        model_status = h.getModelStatus()
-        info = h.getInfo()
-        found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-        values = list(h.getSolution().col_value) if found else []
-        objective = float(info.objective_function_value) if found else 0.0
-        bound = objective if relax else float(info.mip_dual_bound)
-        if not np.isfinite(bound):
-            bound = float("inf")  # stopped before the solver proved a bound
+            while True:
+                h.setOptionValue(
+                    "time_limit", max(0.1, time_limit_s - (time.monotonic() - started))
+                )
+                h.run()
+                status = h.getModelStatus()
+                if status != highspy.HighsModelStatus.kOptimal:
+                    return MilpSolution(False, np.zeros(n), 0.0, h.modelStatusToString(status))
+                rounds += 1
+                dual = np.asarray(h.getSolution().row_dual, dtype=np.float64)
+                rc = milp.reduced_costs(dual)
+                rc[active] = 0.0
+                scale = max(1.0, float(np.abs(milp.cost).max(initial=1.0)))
+                better = np.flatnonzero(rc > PRICE_TOLERANCE * scale)
+                if len(better) == 0:
+                    break
+                if len(better) > BATCH:
+                    better = better[np.argsort(-rc[better])[:BATCH]]
+                better.sort()
+                starts, index, value = milp.columns(better)
+                h.addCols(
+                    len(better),
+                    milp.cost[better],
+                    np.zeros(len(better)),
+                    milp.upper[better],
+                    len(index),
+                    starts[:-1].astype(np.int32),
+                    index.astype(np.int32),
+                    value,
+                )
+                active = np.concatenate([active, better])
+        values = np.zeros(n)
+        values[active] = np.asarray(h.getSolution().col_value)
+        objective = float(h.getInfo().objective_function_value)
         return MilpSolution(
-            found=found,
-            proven=model_status in _SOLVED,
-            values=values,
-            objective=objective,
-            bound=bound,
-            message=h.modelStatusToString(model_status)
-            + ("" if model_status in _SOLVED | _STOPPED else " (HiGHS)"),
+            True,
+            values,
+            objective,
+            "optimal",
+            {"columns_used": float(len(active)), "pricing_rounds": float(rounds)},
         )
 
 
-def _lp(milp: Milp, relax: bool) -> highspy.HighsLp:
-    n = len(milp.cost)
+def _lp(milp: Milp, columns: np.ndarray) -> highspy.HighsLp:
+    starts, index, value = milp.columns(columns)
     lp = highspy.HighsLp()
-    lp.num_col_ = n
+    lp.num_col_ = len(columns)
     lp.num_row_ = len(milp.row_lower)
-    lp.col_cost_ = np.asarray(milp.cost, dtype=np.float64)
-    lp.col_lower_ = np.asarray(milp.lower, dtype=np.float64)
-    lp.col_upper_ = np.asarray(milp.upper, dtype=np.float64)
-    lp.row_lower_ = np.asarray(milp.row_lower, dtype=np.float64)
-    lp.row_upper_ = np.asarray(milp.row_upper, dtype=np.float64)
+    lp.col_cost_ = milp.cost[columns]
+    lp.col_lower_ = np.zeros(len(columns))
+    lp.col_upper_ = milp.upper[columns]
+    lp.row_lower_ = milp.row_lower
+    lp.row_upper_ = milp.row_upper
     lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = len(columns)
     lp.a_matrix_.num_row_ = len(milp.row_lower)
-    lp.a_matrix_.start_ = np.asarray(milp.starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.asarray(milp.columns, dtype=np.int32)
-    lp.a_matrix_.value_ = np.asarray(milp.values, dtype=np.float64)
-    if not relax:
-        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-        lp.integrality_ = [kinds[i] for i in milp.integer]
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = index.astype(np.int32)
+    lp.a_matrix_.value_ = value
     return lp
-
-
-def _solution(values: list[float]) -> highspy.HighsSolution:
-    sol = highspy.HighsSolution()
-    sol.col_value = list(values)
-    sol.value_valid = True
-    return sol
