@@ -51,6 +51,10 @@ class Action(StrEnum):
     FLIGHT_MOVEMENT = "flight.movement"
     CONFLICTS_RESOLVE = "conflicts.resolve"
     NO_SHOWS = "passes.no_shows"
+    PLAN_VIEW = "plan.view"
+    PLAN_RUN = "plan.run"
+    PLAN_SETTINGS = "plan.settings"
+    PLAN_CALL = "plan.call"
 
 
 _EVERYONE = frozenset(Role)
@@ -80,6 +84,11 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.FLIGHT_MOVEMENT: frozenset({Role.COORDINATOR}),
     Action.CONFLICTS_RESOLVE: frozenset({Role.COORDINATOR}),
     Action.NO_SHOWS: frozenset({Role.COORDINATOR}),
+    # the board's departures and counts; households only those the caller may see
+    Action.PLAN_VIEW: frozenset({Role.COORDINATOR, Role.LIAISON, Role.VIEWER}),
+    Action.PLAN_RUN: frozenset({Role.COORDINATOR}),
+    Action.PLAN_SETTINGS: frozenset({Role.COORDINATOR}),
+    Action.PLAN_CALL: frozenset({Role.COORDINATOR}),
 }
 
 

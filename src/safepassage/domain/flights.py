@@ -16,6 +16,9 @@ from safepassage.domain.errors import FieldError, InvalidInput, check
 DEFAULT_KG_PER_PERSON = 100
 """Planning weight of one passenger with baggage unless the flight sets another."""
 
+DEFAULT_BOARDING_CLOSE = dt.timedelta(hours=1)
+"""Boarding closes this long before departure unless the flight sets its own time."""
+
 
 @dataclass(frozen=True)
 class AircraftType:
@@ -69,6 +72,7 @@ class FlightStatus(StrEnum):
 
 
 _CALLSIGN = re.compile(r"^[A-Z0-9]{2,10}$")
+_NO_TYPE = AircraftType("?", "unknown", 1, 0, 1, "")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,11 @@ class Flight:
     cargo: tuple[Cargo, ...] = ()
     id: int | None = None
     version: int = 0
+    boarding_closes_at: dt.datetime | None = None
+    stretcher_positions: int | None = None
+    """Stretcher positions fitted for this flight (at most the type's aeromedical fit); none
+    unless the loadmaster sets them, since fitting them takes seats out."""
+    kg_per_person: int | None = None
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
@@ -162,7 +171,42 @@ class Flight:
             )
         if self.medics < 0:
             errors.append(FieldError("medics", "cannot be negative"))
+        if self.stretcher_positions is not None and not (
+            0
+            <= self.stretcher_positions
+            <= aircraft_catalogue().get(self.aircraft_type, _NO_TYPE).stretchers
+        ):
+            most = aircraft_catalogue().get(self.aircraft_type, _NO_TYPE).stretchers
+            errors.append(
+                FieldError("stretcher_positions", f"between 0 and {most} for this aircraft type")
+            )
+        if self.kg_per_person is not None and not 40 <= self.kg_per_person <= 400:
+            errors.append(
+                FieldError("kg_per_person", "between 40 and 400 kg for a person with baggage")
+            )
+        closes = self.boarding_closes_at
+        if closes is not None and not errors:
+            if closes.tzinfo is None:
+                errors.append(FieldError("boarding_closes_at", "give a time with its time zone"))
+            elif closes > self.scheduled_departure:
+                errors.append(
+                    FieldError("boarding_closes_at", "boarding closes before the departure")
+                )
         check(errors)
+
+    @property
+    def boarding_close(self) -> dt.datetime:
+        """When boarding closes: the flight's own time, or an hour before departure."""
+        return self.boarding_closes_at or self.scheduled_departure - DEFAULT_BOARDING_CLOSE
+
+    @property
+    def passenger_kg(self) -> int:
+        return self.kg_per_person or DEFAULT_KG_PER_PERSON
+
+    @property
+    def max_persons(self) -> int:
+        """Persons the payload allows, each weighing a passenger with baggage."""
+        return self.payload_capacity_kg // self.passenger_kg
 
     @property
     def type(self) -> AircraftType:

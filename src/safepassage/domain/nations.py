@@ -5,10 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput, check
-from safepassage.domain.people import Category, Person, Relationship
+from safepassage.domain.people import Category, Relationship
+
+
+class Traits(Protocol):
+    """What a policy looks at in a person (a ``Person`` has all of it; so does the planning
+    snapshot's lighter record)."""
+
+    @property
+    def nationalities(self) -> Sequence[str]: ...
+    @property
+    def category(self) -> Category: ...
+    @property
+    def sponsoring_nation(self) -> str | None: ...
+    @property
+    def relationship(self) -> Relationship | None: ...
+    @property
+    def display_name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ class PolicyRule:
         )
         object.__setattr__(self, "categories", frozenset(Category(c) for c in self.categories))
 
-    def matches(self, p: Person) -> bool:
+    def matches(self, p: Traits) -> bool:
         return (
             (not self.nationalities or bool(self.nationalities & set(p.nationalities)))
             and (not self.categories or p.category in self.categories)
@@ -122,10 +139,10 @@ class EligibilityPolicy:
             )
         check(errors)
 
-    def person_eligible(self, p: Person) -> bool:
+    def person_eligible(self, p: Traits) -> bool:
         return any(r.matches(p) for r in self.rules)
 
-    def evaluate(self, members: Sequence[Person]) -> Decision:
+    def evaluate(self, members: Sequence[Traits]) -> Decision:
         """Whether this nation may carry the household ``members``, and why (not)."""
         if not members:
             return Decision(False, "the household has no members")

@@ -127,6 +127,25 @@ class Decoded:
                 for gc, g in out:  # it did not fit even so: they keep their seats
                     self._put(g, gc, f)
 
+    def guests_home(self) -> None:
+        """A household flying on a partner's spare seat moves to a departure of a nation whose
+        own it is, if one has room: spare seats are for those no one else carries."""
+        homes = {h.id: h for c in self.model.classes for h in c.households}
+        for hid, (c, f) in list(self.where.items()):
+            if not dict(c.arcs)[f]:
+                continue
+            h = homes[hid]
+            self._take(h)
+            home = next(
+                (
+                    g
+                    for g, spare in c.arcs
+                    if not spare and self._fits(c, g) and self._site_fits(c, g)
+                ),
+                f,
+            )
+            self._put(h, c, home)
+
     @staticmethod
     def _household(c: _Class, hid: int) -> Demand:
         return next(h for h in c.households if h.id == hid)

@@ -35,6 +35,9 @@ class FlightInput:
     medics: str | int | None = 0
     status: str = "planned"
     version: int = 0
+    boarding_closes_at: str = ""
+    stretcher_positions: str | int | None = None
+    kg_per_person: str | int | None = None
 
 
 def _int(errors: list[FieldError], name: str, value: Any) -> int | None:
@@ -59,7 +62,9 @@ def parse_local_time(text: str, op: Operation, name: str) -> dt.datetime:
 def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | None) -> Flight:
     errors: list[FieldError] = []
     times: dict[str, dt.datetime] = {}
-    for name in ("scheduled_arrival", "scheduled_departure"):
+    for name in ("scheduled_arrival", "scheduled_departure", "boarding_closes_at"):
+        if name == "boarding_closes_at" and not (cmd.boarding_closes_at or "").strip():
+            continue
         try:
             times[name] = parse_local_time(getattr(cmd, name), op, name)
         except InvalidInput as e:
@@ -74,6 +79,8 @@ def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | 
         status = FlightStatus.PLANNED
     seats, payload = _int(errors, "seats", cmd.seats), _int(errors, "payload_kg", cmd.payload_kg)
     medics = _int(errors, "medics", cmd.medics) or 0
+    stretchers = _int(errors, "stretcher_positions", cmd.stretcher_positions)
+    kg = _int(errors, "kg_per_person", cmd.kg_per_person)
     nation = (cmd.operating_nation or "").strip().upper()
     n = uow.nations.get(nation) if len(nation) == 2 else None
     if n is None or not n.operating:
@@ -99,6 +106,9 @@ def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | 
             keep.cargo if keep else (),
             keep.id if keep else None,
             cmd.version if keep else 0,
+            times.get("boarding_closes_at"),
+            stretchers,
+            kg,
         )
     except InvalidInput as e:
         errors.extend(x for x in e.errors if x.field not in {f.field for f in errors})

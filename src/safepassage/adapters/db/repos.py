@@ -241,6 +241,9 @@ def _flight_values(f: Flight) -> dict[str, object]:
         "payload_kg": f.payload_kg,
         "medics": f.medics,
         "status": f.status.value,
+        "boarding_closes_at": f.boarding_closes_at,
+        "stretcher_positions": f.stretcher_positions,
+        "kg_per_person": f.kg_per_person,
     }
 
 
@@ -325,6 +328,9 @@ class FlightRepository:
                 tuple(cargo.get(r.id, [])),
                 r.id,
                 r.version,
+                r.boarding_closes_at,
+                r.stretcher_positions,
+                r.kg_per_person,
             )
             for r in rows
         ]

@@ -97,6 +97,9 @@ flight = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("manifest_closed_at", UTCDateTime),  # boarding closed: nobody is added any more
     sa.Column("manifest_closed_by", sa.String(80)),
+    sa.Column("boarding_closes_at", UTCDateTime),  # planned; empty: an hour before departure
+    sa.Column("stretcher_positions", sa.Integer),  # fitted for this flight; empty: none
+    sa.Column("kg_per_person", sa.Integer),  # a passenger with baggage; empty: 100
 )
 
 cargo = sa.Table(
@@ -424,6 +427,7 @@ station = sa.Table(
     sa.Column("required_for", sa.JSON, nullable=False),  # categories; [] means everyone
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("capacity_per_hour", sa.Integer),  # persons through it in an hour; empty: unknown
 )
 
 # the operation's pass keys; the private half sealed under the secret key (adapters/crypto.py)
@@ -540,4 +544,51 @@ scan_conflict = sa.Table(
     sa.Column("resolved_by", sa.String(80)),
     sa.Column("resolution", sa.String(300)),
     sa.Index("ix_scan_conflict_open", "resolved_at"),
+)
+
+
+# the planning settings the operation chose (priority weights, lead times); one row per key
+plan_setting = sa.Table(
+    "plan_setting",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(80), nullable=False),
+)
+
+# every plan made, kept: the latest is the plan in force, the one before it what it changed
+plan = sa.Table(
+    "plan",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("trigger", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("objective", sa.Float, nullable=False),
+    sa.Column("solver_objective", sa.Float, nullable=False),
+    sa.Column("bound", sa.Float, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("solver", sa.String(20), nullable=False),
+    sa.Column("message", sa.String(300), nullable=False),
+    sa.Column("no_show_rate", sa.Float, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+)
+
+plan_entry = sa.Table(
+    "plan_entry",
+    metadata,
+    sa.Column(
+        "plan_id", sa.Integer, sa.ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id"), primary_key=True),
+    sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id")),  # empty: not planned
+    sa.Column("reason", sa.String(30)),  # why not planned
+    sa.Column("standby", sa.Boolean, nullable=False),  # called in case planned households fail
+    sa.Column("call_from", UTCDateTime),  # the call-forward window
+    sa.Column("call_until", UTCDateTime),
+    sa.Column("persons", sa.Integer, nullable=False),
+    sa.Column("seats", sa.Integer, nullable=False),
+    sa.Index("ix_plan_entry_flight", "plan_id", "flight_id"),
 )

@@ -19,6 +19,7 @@ from safepassage.adapters.db.engine import READONLY
 from safepassage.adapters.db.intake_repo import IntakeRepository
 from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
+from safepassage.adapters.db.planning_repo import PlanningRepository
 from safepassage.adapters.db.processing_repo import ProcessingRepository
 from safepassage.adapters.db.repos import (
     FlightRepository,
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     signups: SignupRepository
     linkage: LinkageRepository
     processing: ProcessingRepository
+    planning: PlanningRepository
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.signups = SignupRepository(conn)
         self.linkage = LinkageRepository(conn)
         self.processing = ProcessingRepository(conn)
+        self.planning = PlanningRepository(conn)
         return self
 
     @property

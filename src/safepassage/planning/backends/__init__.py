@@ -67,6 +67,8 @@ class MilpSolution:
     objective: float
     message: str
     details: dict[str, float] = field(default_factory=dict)
+    bound: float = float("inf")
+    """What the solver proved nothing beats (the branch and bound's dual bound)."""
 
 
 Progress = Callable[[str, float | None], None]

@@ -80,6 +80,37 @@ class HighsBackend:
             {"columns_used": float(len(active)), "pricing_rounds": float(rounds)},
         )
 
+    def solve(
+        self, milp: Milp, *, start: np.ndarray | None, time_limit_s: float, gap: float, threads: int
+    ) -> MilpSolution:
+        n = len(milp.cost)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", int(threads))
+        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("mip_rel_gap", float(gap))
+        h.setOptionValue("random_seed", 7)
+        lp = _lp(milp, np.arange(n))
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+        h.passModel(lp)
+        if start is not None:
+            solution = highspy.HighsSolution()
+            solution.col_value = list(start)
+            solution.value_valid = True
+            h.setSolution(solution)
+        with _lock:
+            h.run()
+        info = h.getInfo()
+        found = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        bound = float(info.mip_dual_bound)
+        return MilpSolution(
+            found,
+            np.asarray(h.getSolution().col_value) if found else np.zeros(n),
+            float(info.objective_function_value) if found else 0.0,
+            h.modelStatusToString(h.getModelStatus()),
+            bound=bound if np.isfinite(bound) else float("inf"),
+        )
+
 
 def _lp(milp: Milp, columns: np.ndarray) -> highspy.HighsLp:
     starts, index, value = milp.columns(columns)

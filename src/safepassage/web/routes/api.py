@@ -102,8 +102,11 @@ def flight_out(f: Flight) -> dict[str, Any]:
         "scheduled_departure": f.scheduled_departure.isoformat(),
         "destination_site_id": f.destination_site_id,
         "seats": f.seat_capacity,
-        "stretchers": f.type.stretchers,
+        "stretchers": f.stretcher_positions or 0,
         "payload_kg": f.payload_capacity_kg,
+        "kg_per_person": f.passenger_kg,
+        "max_persons": f.max_persons,
+        "boarding_closes_at": f.boarding_close.isoformat(),
         "medics": f.medics,
         "status": f.status.value,
         "version": f.version,
@@ -217,6 +220,13 @@ class FlightIn(BaseModel):
     medics: int = 0
     status: str = "planned"
     version: int = 0
+    boarding_closes_at: str = Field(
+        "", description="empty: an hour before departure", examples=["2021-08-21T13:00+04:30"]
+    )
+    stretcher_positions: int | None = Field(
+        None, description="fitted for this flight (at most the type's aeromedical fit)"
+    )
+    kg_per_person: int | None = Field(None, description="a passenger with baggage; empty: 100")
 
 
 @router.get("/flights", summary="Every flight with seats, payload and cargo")

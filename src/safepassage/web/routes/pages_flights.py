@@ -30,6 +30,9 @@ FIELDS = (
     "payload_kg",
     "medics",
     "status",
+    "boarding_closes_at",
+    "stretcher_positions",
+    "kg_per_person",
 )
 
 
@@ -80,6 +83,13 @@ def _values(f: Flight, zone: dt.tzinfo) -> dict[str, Any]:
         "medics": f.medics,
         "status": f.status.value,
         "version": f.version,
+        "boarding_closes_at": (
+            f.boarding_closes_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+            if f.boarding_closes_at
+            else ""
+        ),
+        "stretcher_positions": f.stretcher_positions if f.stretcher_positions is not None else "",
+        "kg_per_person": f.kg_per_person or "",
     }
 
 

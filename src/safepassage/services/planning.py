@@ -1,0 +1,351 @@
+"""Planning use cases: make a plan from the registry, show the board, call households forward
+from it, and the settings the operation plans by.
+
+A plan is made from a snapshot read in one transaction, solved outside any transaction (a
+coordinator's click does not hold the database), checked by the independent checker, and
+written with its call-forward windows in another. Every plan is kept; the latest is in force and
+the one before it is what the board compares it with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from safepassage.domain.access import Action, Principal
+from safepassage.domain.errors import Conflict, InvalidInput, NotFound
+from safepassage.domain.pipeline import StationKind
+from safepassage.planning.check import violations
+from safepassage.planning.errors import PlanningError
+from safepassage.planning.problem import PlanSettings, Problem
+from safepassage.planning.result import Reason, Result
+from safepassage.planning.solve import solve
+from safepassage.planning.waves import Call, Caller, StationCapacity, schedule, standby_persons
+from safepassage.services import planning_snapshot
+from safepassage.services.common import UnitOfWork, audit, demand
+from safepassage.services.passes import IssuePass, KeyRing, issue_pass
+from safepassage.services.planning_config import PlanningConfig, config
+from safepassage.services.planning_snapshot import Snapshot
+
+Progress = Callable[[str, float | None], None]
+ALARM_LOAD = 0.9
+"""A departure projected under this share of its seats while eligible households wait."""
+NO_SHOW_MIN_SAMPLE = 50
+"""Persons called before the observed no-show rate replaces the configured one."""
+
+
+# -- making a plan -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlanMade:
+    plan_id: int
+    result: Result
+    summary: dict[str, Any]
+
+
+def make_plan(
+    who: Principal,
+    uow: UnitOfWork,
+    trigger: str = "run by a coordinator",
+    progress: Progress | None = None,
+    settings: PlanSettings | None = None,
+) -> PlanMade:
+    """Plan the whole operation now, from the registry as it stands."""
+    say = progress or (lambda _m, _g: None)
+    say("reading the registry", None)
+    with uow:
+        demand(uow, who, Action.PLAN_RUN, "plan")
+        now = uow.now()
+        cfg = config(uow)
+        previous = uow.planning.latest()
+        current = (
+            {e.household_id: e.flight_id for e in uow.planning.entries(previous.id) if e.flight_id}
+            if previous
+            else {}
+        )
+        snap = planning_snapshot.read(
+            uow, now, cfg.weights, cfg.leads, settings or PlanSettings(), current
+        )
+        stations = [
+            StationCapacity(s.code, s.capacity_per_hour, frozenset(s.required_for or ()))
+            for s in uow.planning.stations()
+        ]
+        rate = _no_show_rate(uow, now, cfg)
+    result = solve(snap.problem, progress=progress)
+    broken = violations(snap.problem, result.assignment)
+    if broken:  # never store a plan that breaks a rule, whatever made it
+        raise PlanningError("the plan breaks a rule and was not kept: " + "; ".join(broken[:3]))
+    say("timing the call-forward waves", None)
+    calls = _waves(snap, result, stations, rate, cfg)
+    summary = _summary(snap, result, calls, rate, current)
+    say("saving the plan", None)
+    with uow:
+        entries = _entries(snap, result, calls)
+        plan_id = uow.planning.add_plan(
+            entries,
+            created_at=now,
+            created_by=who.username,
+            trigger=trigger[:200],
+            status=result.status.value,
+            objective=result.objective,
+            solver_objective=result.solver_objective,
+            bound=result.bound,
+            seconds=result.seconds,
+            solver=result.solver,
+            message=result.message[:300],
+            no_show_rate=rate,
+            summary=summary,
+        )
+        audit(
+            uow,
+            who,
+            "plan.run",
+            "plan",
+            plan_id,
+            trigger=trigger,
+            households=len(result.assignment),
+            gap=round(result.gap, 5),
+        )
+        uow.commit()
+    say("plan saved", result.gap)
+    return PlanMade(plan_id, result, summary)
+
+
+def _no_show_rate(uow: UnitOfWork, now: dt.datetime, cfg: PlanningConfig) -> float:
+    """The share of people called who did not come, over the last two days, once enough have
+    been called to say; the configured rate until then."""
+    missed, came = uow.planning.no_show_counts(now - dt.timedelta(days=2))
+    if missed + came < NO_SHOW_MIN_SAMPLE:
+        return cfg.no_show_rate
+    return missed / (missed + came)
+
+
+def _waves(
+    snap: Snapshot,
+    result: Result,
+    stations: list[StationCapacity],
+    rate: float,
+    cfg: PlanningConfig,
+) -> list[Call]:
+    """Windows for the planned households, and a standby pool for each departure."""
+    problem = snap.problem
+    homes = {h.id: h for h in problem.households}
+    deps = {d.id: d for d in problem.departures}
+    cats = {hid: frozenset(p.category.value for p in snap.members[hid]) for hid in homes}
+    callers = [
+        Caller(hid, did, homes[hid].persons, homes[hid].weight, cats[hid])
+        for hid, did in result.assignment.items()
+        if hid not in snap.called  # already called: their pass stands
+    ]
+    planned_persons: dict[int, int] = defaultdict(int)
+    for hid, did in result.assignment.items():
+        planned_persons[did] += homes[hid].persons
+    spare = sorted(
+        (
+            homes[h]
+            for h, r in result.unplanned.items()
+            if r in (Reason.NO_SEAT_LEFT, Reason.SITE_FULL)
+        ),
+        key=lambda h: (-h.weight / max(1, h.persons), h.id),
+    )
+    used: set[int] = set()
+    for d in sorted(problem.departures, key=lambda d: d.boarding_closes_at):
+        want = standby_persons(planned_persons[d.id], rate)
+        for h in spare:
+            if want <= 0:
+                break
+            if h.id in used or not _may_take(problem, d, h):
+                continue
+            used.add(h.id)
+            want -= h.persons
+            callers.append(Caller(h.id, d.id, h.persons, h.weight, cats[h.id], standby=True))
+    return schedule(
+        callers,
+        {d.id: d.boarding_closes_at for d in deps.values()},
+        stations,
+        problem.now,
+        dt.timedelta(minutes=cfg.window_minutes),
+        dt.timedelta(minutes=cfg.through_minutes),
+    )
+
+
+def _may_take(problem: Problem, d: Any, h: Any) -> bool:
+    """Whether departure ``d`` may carry household ``h`` at all (its policy or a spare-seat
+    offer, in time, a stretcher position if needed, its seats), whatever is planned on it."""
+    return (
+        (d.nation in h.eligible or (bool(h.eligible) and d.nation in problem.spare_offers))
+        and (h.ready_at is None or h.ready_at <= d.boarding_closes_at)
+        and h.stretchers <= d.stretcher_capacity
+        and h.seats <= d.seats
+    )
+
+
+def _entries(snap: Snapshot, result: Result, calls: list[Call]) -> list[dict[str, Any]]:
+    homes = {h.id: h for h in snap.problem.households}
+    by_household = {c.household_id: c for c in calls}
+    rows = []
+    for hid, h in homes.items():
+        call = by_household.get(hid)
+        window = call.window if call else None
+        rows.append(
+            {
+                "household_id": hid,
+                "flight_id": result.assignment.get(hid) or (call.departure_id if call else None),
+                "reason": result.unplanned[hid].value if hid in result.unplanned else None,
+                "standby": bool(call and call.standby),
+                "call_from": window[0] if window else None,
+                "call_until": window[1] if window else None,
+                "persons": h.persons,
+                "seats": h.seats,
+            }
+        )
+    return rows
+
+
+def _summary(
+    snap: Snapshot,
+    result: Result,
+    calls: list[Call],
+    rate: float,
+    previous: Mapping[int, int],
+) -> dict[str, Any]:
+    """What the board shows without reading the entries: each departure's projected load and
+    alarm, the households not planned by reason, and what changed since the last plan."""
+    problem = snap.problem
+    homes = {h.id: h for h in problem.households}
+    per: dict[int, Counter[str]] = defaultdict(Counter)
+    for hid, did in result.assignment.items():
+        h = homes[hid]
+        per[did].update(seats=h.seats, persons=h.persons, households=1, stretchers=h.stretchers)
+    for c in calls:
+        if c.standby:
+            per[c.departure_id].update(
+                standby_persons=homes[c.household_id].persons, standby_households=1
+            )
+        if c.window is None:
+            per[c.departure_id]["no_window"] += 1
+    waiting = _waiting(problem, result)
+    departures = []
+    for d in sorted(problem.departures, key=lambda d: (d.departs_at, d.id)):
+        n = per[d.id]
+        taken = d.held_seats + n["seats"]
+        expected = d.held_seats + (n["seats"] + n["standby_persons"]) * (1 - rate)
+        load = taken / d.seats if d.seats else 0.0
+        departures.append(
+            {
+                "id": d.id,
+                "callsign": d.callsign,
+                "nation": d.nation,
+                "departs_at": d.departs_at.isoformat(),
+                "boarding_closes_at": d.boarding_closes_at.isoformat(),
+                "seats": d.seats,
+                "held_seats": d.held_seats,
+                "planned_seats": n["seats"],
+                "planned_persons": n["persons"],
+                "planned_households": n["households"],
+                "stretchers": n["stretchers"],
+                "standby_persons": n["standby_persons"],
+                "standby_households": n["standby_households"],
+                "no_window": n["no_window"],
+                "load": round(load, 4),
+                "expected_load": round(min(1.0, expected / d.seats) if d.seats else 0.0, 4),
+                "waiting": waiting.get(d.id, 0),
+                "alarm": load < ALARM_LOAD and waiting.get(d.id, 0) > 0,
+            }
+        )
+    unplanned: dict[str, dict[str, int]] = {}
+    for hid, reason in result.unplanned.items():
+        row = unplanned.setdefault(reason.value, {"households": 0, "persons": 0})
+        row["households"] += 1
+        row["persons"] += homes[hid].persons
+    now_on = dict(result.assignment)
+    return {
+        "departures": departures,
+        "unplanned": unplanned,
+        "households_planned": len(now_on),
+        "persons_planned": sum(homes[h].persons for h in now_on),
+        "households": len(homes),
+        "persons": sum(h.persons for h in homes.values()),
+        "gap": result.gap,
+        "classes": result.classes,
+        "changes": {
+            "moved": sum(1 for h, d in now_on.items() if h in previous and previous[h] != d),
+            "added": sum(1 for h in now_on if h not in previous),
+            "dropped": sum(1 for h in previous if h not in now_on and h in homes),
+            "called_moved": sum(
+                1
+                for h in snap.called
+                if h in previous and h in homes and now_on.get(h) != previous[h]
+            ),
+        },
+    }
+
+
+def _waiting(problem: Problem, result: Result) -> dict[int, int]:
+    """For each departure, the households not planned that it may carry (policy or spare-seat
+    offer, in time, stretcher, size): who waits while it has seats."""
+    homes = {h.id: h for h in problem.households}
+    shapes: Counter[tuple[Any, ...]] = Counter()
+    sample = {}
+    for hid in result.unplanned:
+        h = homes[hid]
+        if not h.eligible:
+            continue
+        key = (h.eligible, h.ready_at, h.stretchers, h.seats)
+        shapes[key] += 1
+        sample[key] = h
+    out: dict[int, int] = {}
+    for d in problem.departures:
+        n = sum(count for key, count in shapes.items() if _may_take(problem, d, sample[key]))
+        if n:
+            out[d.id] = n
+    return out
+
+
+# -- calling forward from the plan ---------------------------------------------------------------
+@dataclass(frozen=True)
+class CallReport:
+    issued: list[int]
+    """The passes issued."""
+    skipped: dict[int, str]
+    """Households not called, and why."""
+
+
+def call_forward(
+    who: Principal,
+    uow: UnitOfWork,
+    keys: KeyRing,
+    within: dt.timedelta = dt.timedelta(hours=2),
+) -> CallReport:
+    """Issue the passes of the plan in force for every household (planned or standby) whose
+    window opens within ``within`` and who has no live pass yet, at the entry gates in turn."""
+    with uow:
+        demand(uow, who, Action.PLAN_CALL, "plan")
+        now = uow.now()
+        plan = uow.planning.latest()
+        if plan is None:
+            raise NotFound("there is no plan yet: run the planner first")
+        gates = [s.id for s in uow.planning.stations() if s.kind == StationKind.GATE.value]
+        if not gates:
+            raise InvalidInput("open an entry gate station before calling households forward")
+        live = uow.planning.live_passes(now)
+        due = [
+            e
+            for e in uow.planning.entries(plan.id)
+            if e.call_from is not None
+            and e.call_from <= now + within
+            and e.call_until > now
+            and e.household_id not in live
+        ]
+        audit(uow, who, "plan.call", "plan", plan.id, households=len(due))
+        uow.commit()
+    issued, skipped = [], {}
+    for i, e in enumerate(sorted(due, key=lambda e: (e.call_from, e.standby, e.household_id))):
+        cmd = IssuePass(e.household_id, gates[i % len(gates)], max(e.call_from, now), e.call_until)
+        try:
+            issued.append(issue_pass(cmd, who, uow, keys).pass_id)
+        except (InvalidInput, Conflict) as err:  # the household moved on since the plan
+            skipped[e.household_id] = str(err)
+    return CallReport(issued, skipped)

@@ -1,0 +1,113 @@
+"""The planning board: the plan in force, each departure's projected load, the households not
+planned by reason, and the call-forward schedule, each shown only to whom may see it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from safepassage.domain.access import Action, PersonScope, Principal, Role, may_see
+from safepassage.planning.result import Reason
+from safepassage.services.common import UnitOfWork, audit, demand
+from safepassage.services.planning_config import PlanningConfig, config
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    household_id: int
+    reference: str
+    flight_id: int | None
+    reason: str | None
+    standby: bool
+    call_from: dt.datetime | None
+    call_until: dt.datetime | None
+    persons: int
+    seats: int
+
+
+@dataclass(frozen=True)
+class Board:
+    plan: Any | None
+    """The plan in force (its row), None before the first."""
+    summary: dict[str, Any]
+    entries: list[BoardEntry]
+    """The households the caller may see; none for a viewer."""
+    hidden: int
+    """Households in the plan the caller may not see (counted, not shown)."""
+    config: PlanningConfig
+    previous: Any | None = None
+
+    @property
+    def departures(self) -> list[dict[str, Any]]:
+        return list(self.summary.get("departures", []))
+
+    def unplanned_by_reason(self) -> list[tuple[Reason, list[BoardEntry]]]:
+        groups: dict[str, list[BoardEntry]] = defaultdict(list)
+        for e in self.entries:
+            if e.reason:
+                groups[e.reason].append(e)
+        return [(r, groups[r.value]) for r in Reason if r.value in groups]
+
+    def calls(self) -> list[BoardEntry]:
+        """The call-forward schedule: planned and standby households with a window."""
+        return sorted(
+            (e for e in self.entries if e.call_from is not None),
+            key=lambda e: (e.call_from, e.flight_id or 0, e.standby, e.household_id),
+        )
+
+
+def board(who: Principal, uow: UnitOfWork, flight_id: int | None = None) -> Board:
+    """The plan in force for the planning board: every departure's load for anyone who may
+    plan or watch; households only for those who may see them (audited)."""
+    with uow:
+        demand(uow, who, Action.PLAN_VIEW, "plan")
+        cfg = config(uow)
+        plan = uow.planning.latest()
+        if plan is None:
+            return Board(None, {}, [], 0, cfg)
+        previous = uow.planning.latest(before=plan.id)
+        rows = uow.planning.entries(plan.id)
+        if flight_id is not None:
+            rows = [r for r in rows if r.flight_id == flight_id]
+        visible, hidden = _visible(uow, who, rows)
+        entries = [
+            BoardEntry(
+                r.household_id,
+                r.reference,
+                r.flight_id,
+                r.reason,
+                r.standby,
+                r.call_from,
+                r.call_until,
+                r.persons,
+                r.seats,
+            )
+            for r in visible
+        ]
+        if entries:
+            audit(uow, who, "plan.view", "plan", plan.id, households=len(entries))
+            uow.commit()
+        return Board(plan, plan.summary, entries, hidden, cfg, previous)
+
+
+def _visible(uow: UnitOfWork, who: Principal, rows: list[Any]) -> tuple[list[Any], int]:
+    if who.role is Role.COORDINATOR:
+        return rows, 0
+    if who.role is not Role.LIAISON:
+        return [], len(rows)
+    ids = [r.household_id for r in rows]
+    scopes = uow.planning.scopes(ids)
+    offers = uow.planning.offers(ids)
+    shown = [
+        r
+        for r in rows
+        if may_see(
+            who,
+            PersonScope(
+                *scopes.get(r.household_id, (None, None)), frozenset(offers.get(r.household_id, ()))
+            ),
+        )
+    ]
+    return shown, len(rows) - len(shown)
