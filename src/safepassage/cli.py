@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import sys
@@ -269,6 +270,82 @@ def import_list(
         result.add_row("[bold]total[/bold]", f"[bold]{sum(report.counts.values()):,}[/bold]")
         console.print(result)
         console.print(f"{report.households} households formed from the list's family numbers")
+
+    _run(body)
+
+
+@app.command("plan")
+def plan(
+    call_within: Annotated[
+        float,
+        typer.Option(
+            help="then issue the passes of every window opening within this many hours (0: none)"
+        ),
+    ] = 0.0,
+    db: DbOption = None,
+) -> None:
+    """Plan the whole operation now: households to departures, call-forward windows, standby."""
+    from safepassage.planning.result import Reason
+    from safepassage.services import planning
+    from safepassage.services.common import SYSTEM
+
+    def body() -> None:
+        system = _system(db)
+        system.migrate()
+        with console.status("planning") as status:
+
+            def progress(stage: str, gap: float | None) -> None:
+                status.update(stage + (f" ({gap:.2%} from the bound)" if gap is not None else ""))
+
+            made = planning.make_plan(SYSTEM, system.uow(), "made with safepassage plan", progress)
+        s, r = made.summary, made.result
+        table = Table(title=f"plan {made.plan_id}: {r.status.value}, {r.gap:.2%} from the bound")
+        for col in (
+            "departs (UTC)",
+            "callsign",
+            "nation",
+            "seats",
+            "planned",
+            "load",
+            "standby",
+            "waiting",
+            "",
+        ):
+            table.add_column(
+                col,
+                justify="right"
+                if col in ("seats", "planned", "load", "standby", "waiting")
+                else "left",
+            )
+        for d in s["departures"]:
+            table.add_row(
+                d["departs_at"][:16].replace("T", " "),
+                d["callsign"],
+                d["nation"],
+                str(d["seats"]),
+                str(d["planned_seats"]),
+                f"{d['load']:.0%}",
+                str(d["standby_persons"]),
+                str(d["waiting"]),
+                "[red]under 90 % while households wait[/red]" if d["alarm"] else "",
+            )
+        console.print(table)
+        console.print(
+            f"{s['households_planned']:,} of {s['households']:,} households planned "
+            f"({s['persons_planned']:,} of {s['persons']:,} persons) in {r.seconds:.1f} s"
+        )
+        for reason, counts in sorted(s["unplanned"].items()):
+            console.print(
+                f"  not planned: {counts['households']:,} households ({counts['persons']:,} "
+                f"persons): {Reason(reason).sentence}"
+            )
+        if call_within > 0:
+            report = planning.call_forward(
+                SYSTEM, system.uow(), system.keys, dt.timedelta(hours=call_within)
+            )
+            console.print(f"{len(report.issued):,} households called forward (passes issued)")
+            for hid, why in report.skipped.items():
+                console.print(f"  household {hid} not called: {why}")
 
     _run(body)
 

@@ -28,6 +28,7 @@ from safepassage.services import (
 )
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes.pages_linkage import current_run
+from safepassage.web.routes.pages_planning import RUN as PLAN_RUN
 from tests.conftest import NOW
 from tests.integration.conftest import World, csrf_of, login
 from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
@@ -149,6 +150,19 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/flights/{flight_id}/close-boarding"): frozenset({C, ST}),
     ("GET", "/ecc/conflicts"): frozenset({C}),
     ("POST", "/ecc/conflicts/{conflict_id}"): frozenset({C}),
+    ("GET", "/planning"): frozenset({C, L, V}),
+    ("POST", "/planning/run"): frozenset({C}),
+    ("GET", "/planning/progress"): frozenset({C, L, V}),
+    ("POST", "/planning/call"): frozenset({C}),
+    ("GET", "/planning/settings"): frozenset({C, L, V}),
+    ("POST", "/planning/settings"): frozenset({C}),
+    ("POST", "/stations/{station_id}/capacity"): frozenset({C}),
+    ("POST", "/api/v1/plans"): frozenset({C}),
+    ("GET", "/api/v1/plans/latest"): frozenset({C, L, V}),
+    ("POST", "/api/v1/plans/latest/call"): frozenset({C}),
+    ("GET", "/api/v1/planning/settings"): frozenset({C, L, V}),
+    ("PUT", "/api/v1/planning/settings"): frozenset({C}),
+    ("PUT", "/api/v1/stations/{station_id}/capacity"): frozenset({C}),
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
     ("GET", "/signup/receipt"): PUBLIC,
@@ -283,6 +297,10 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
         }
     if path.endswith("/revoke") or path.endswith("/defer"):
         return {"reason": "sold at the checkpoint"}
+    if path.endswith("/capacity"):
+        return {"per_hour": 300} if path.startswith("/api/") else {"capacity_per_hour": "300"}
+    if path == "/planning/call":
+        return {"hours": "2"}
     if path.startswith("/ecc/conflicts/"):
         return {"resolution": "a family split across two lanes"}
     if path.startswith("/stations"):
@@ -372,7 +390,9 @@ def test_route_allows_exactly_the_roles_in_its_entry(
                 data = _page_form(body) | {"csrf_token": csrf_of(c)}
             r = c.request(method, url, data=data, follow_redirects=False)
         if route == ("POST", "/people/duplicates/run"):
-            _wait_for_linkage_run()
+            _wait_for(current_run, "the linkage run")
+        if route == ("POST", "/planning/run"):
+            _wait_for(PLAN_RUN.state, "the plan")
         allowed = role in expected
         if allowed:
             assert r.status_code not in (401, 403), (
@@ -384,11 +404,11 @@ def test_route_allows_exactly_the_roles_in_its_entry(
             )
 
 
-def _wait_for_linkage_run(timeout: float = 60.0) -> None:
-    """A run started from the page works in a thread: let it end before the data is emptied."""
+def _wait_for(state: Any, what: str, timeout: float = 60.0) -> None:
+    """A run started from a page works in a thread: let it end before the data is emptied."""
     deadline = time.monotonic() + timeout
-    while current_run() and "finished" not in current_run():
-        assert time.monotonic() < deadline, "the linkage run started from the page did not end"
+    while state() and "finished" not in state():
+        assert time.monotonic() < deadline, f"{what} started from the page did not end"
         time.sleep(0.05)
 
 

@@ -114,7 +114,9 @@ def test_the_plan_puts_each_household_whole_on_a_departure_that_may_carry_it(op:
     assert made.summary["unplanned"]["not_eligible"] == {"households": 2, "persons": 2}
 
 
-def test_a_full_departure_leaves_a_household_waiting_and_over_calls_it_as_standby(op: World) -> None:
+def test_a_full_departure_leaves_a_household_waiting_and_over_calls_it_as_standby(
+    op: World,
+) -> None:
     six = household(op, ["A", "B", "C", "D", "E", "F"], "US", "US")  # fills America's six seats
     two = household(op, ["G", "H"], "US", "US", category="visa_holder")
     planning.make_plan(op.who["coordinator"], op.system.uow())
@@ -199,3 +201,53 @@ def test_planning_settings_are_validated_and_audited(op: World) -> None:
     assert get_config(coordinator, op.system.uow()).weights.categories["student"] == 90
     with pytest.raises(AccessDenied):
         update_config({}, op.who["liaison"], op.system.uow())
+
+
+def test_someone_in_no_household_flies_in_a_household_of_their_own(op: World) -> None:
+    alone = people.create_person(
+        people.PersonInput(
+            given_name="Alone",
+            sex="M",
+            date_of_birth="1990",
+            nationalities=["RU"],
+            category="citizen",
+            sponsoring_nation="RU",
+        ),
+        SYSTEM,
+        op.system.uow(),
+    )
+    planning.make_plan(op.who["coordinator"], op.system.uow())
+    with op.system.engine.connect() as c:
+        hid = c.execute(sa.select(t.person.c.household_id).where(t.person.c.id == alone)).scalar()
+    assert hid is not None and entries(op)[hid] == (op.ru_flight, None)
+
+
+def test_safepassage_plan_plans_and_calls_forward_from_the_command_line(
+    op: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from safepassage.cli import app
+
+    monkeypatch.setenv("SAFEPASSAGE_DEMO", "true")  # the world's pass key is sealed under it
+    household(op, ["Ivan", "Olga"], "RU", "RU")
+    now = dt.datetime.now(dt.UTC)  # the command runs on the real clock
+    flights.create_flight(
+        flights.FlightInput(
+            "RU",
+            "IL-76MD",
+            "RFF7099",
+            (now + 12 * HOUR).isoformat(),
+            (now + 20 * HOUR).isoformat(),
+            op.site,
+        ),
+        SYSTEM,
+        op.system.uow(),
+    )
+    url = op.system.engine.url.render_as_string(hide_password=False)
+    r = CliRunner().invoke(app, ["plan", "--db", url, "--call-within", "30"])
+    assert r.exit_code == 0, r.output
+    assert "RFF7099" in r.output and "households planned" in r.output
+    said = " ".join(r.output.split())  # the console wraps long lines
+    assert "no operating nation's policy accepts this household" in said
+    assert "2 households called forward" in said

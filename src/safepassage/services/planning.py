@@ -57,6 +57,9 @@ def make_plan(
     say("reading the registry", None)
     with uow:
         demand(uow, who, Action.PLAN_RUN, "plan")
+        _households_of_one(uow, who)
+        uow.commit()
+    with uow:
         now = uow.now()
         cfg = config(uow)
         previous = uow.planning.latest()
@@ -111,6 +114,33 @@ def make_plan(
         uow.commit()
     say("plan saved", result.gap)
     return PlanMade(plan_id, result, summary)
+
+
+def _households_of_one(uow: UnitOfWork, who: Principal) -> None:
+    """Everyone who travels alone gets a household of one, headed by themselves: the plan, the
+    passes and the manifests count households, and nobody may be left out of them."""
+    alone = uow.planning.without_household()
+    if not alone:
+        return
+    now = uow.now()
+    hids = uow.households.add_numbered(alone, now)
+    uow.people.set_households(
+        [(pid, hid, "head") for pid, hid in zip(alone, hids, strict=True)], now
+    )
+    uow.history.add_many(
+        [
+            {
+                "entity": "household",
+                "entity_id": hid,
+                "at": now,
+                "username": who.username,
+                "action": "household of one, for planning",
+                "changes": {"members": [None, [[pid, "head"]]]},
+            }
+            for pid, hid in zip(alone, hids, strict=True)
+        ]
+    )
+    audit(uow, who, "household.create", "household", "", households=len(hids), alone=True)
 
 
 def _no_show_rate(uow: UnitOfWork, now: dt.datetime, cfg: PlanningConfig) -> float:

@@ -24,6 +24,7 @@ from safepassage.web import errors
 from safepassage.web.routes import (
     api,
     api_ecc,
+    api_planning,
     pages_admin,
     pages_auth,
     pages_ecc,
@@ -31,6 +32,7 @@ from safepassage.web.routes import (
     pages_linkage,
     pages_lists,
     pages_people,
+    pages_planning,
     pages_signup,
 )
 
@@ -129,9 +131,11 @@ def create_app(system: System) -> FastAPI:
         pages_people,
         pages_flights,
         pages_ecc,
+        pages_planning,
         pages_lists,
         pages_admin,
         api,
+        api_planning,
     ):
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login

@@ -26,7 +26,15 @@ def _num(value: int | float | None) -> str:
     return "" if value is None else f"{value:,.0f}".replace(",", " ")
 
 
+def _fromiso(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A time kept as ISO 8601 text (a plan's summary) back to a datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
 TEMPLATES.env.filters["local"] = _local
+TEMPLATES.env.filters["fromiso"] = _fromiso
 TEMPLATES.env.filters["num"] = _num
 TEMPLATES.env.globals["Action"] = Action
 TEMPLATES.env.globals["allowed"] = allowed

@@ -210,3 +210,12 @@ class PlanningRepository:
             ):
                 out.setdefault(hid, set()).add(nation)
         return out
+
+    def without_household(self) -> list[int]:
+        """People who fly alone: in no household, not merged, not gone."""
+        p = t.person.c
+        return list(
+            self.conn.execute(
+                sa.select(p.id).where(p.household_id.is_(None), p.status.not_in(_GONE))
+            ).scalars()
+        )

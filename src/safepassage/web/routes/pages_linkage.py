@@ -8,31 +8,27 @@ page polls its stage. ``safepassage link`` does the same from the command line.
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from safepassage.domain.access import Action
-from safepassage.domain.errors import Conflict, InvalidInput
+from safepassage.domain.errors import InvalidInput
 from safepassage.services import linkage, linkage_review
 from safepassage.services.common import authorize
+from safepassage.web.background import BackgroundRun
 from safepassage.web.deps import Sys, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 PAGE = 20
-_RUN: dict[str, Any] = {}  # the run working in this process: stage, done, total, result, error
-_LOCK = threading.Lock()
+RUN = BackgroundRun("linkage-run", "a linkage run is working already; wait until it is done")
 
 
 def current_run() -> dict[str, Any]:
     """The state of the run started from the page in this process ({} when none)."""
-    return dict(_RUN)
+    return RUN.state()
 
 
 @router.get("/people/duplicates")
@@ -66,26 +62,15 @@ def duplicates(
 def run(who: Who, system: Sys) -> Response:
     """Start a linkage run in the background (coordinators); the queue page shows its progress."""
     authorize(who, Action.LINKAGE_RUN, system.uow())
-    with _LOCK:
-        if _RUN and "finished" not in _RUN:
-            raise Conflict("a linkage run is working already; wait until it is done")
-        _RUN.clear()
-        _RUN.update(stage="starting", done=0, total=0, started=time.time(), by=who.username)
 
     def progress(stage: str, done: int, total: int) -> None:
-        _RUN.update(stage=stage, done=done, total=total)
+        RUN.update(stage=stage, done=done, total=total)
 
-    def work() -> None:
-        try:
-            report = linkage.run_linkage(who, system, progress)
-            _RUN.update(merged=report.merged, review=report.review, records=report.records)
-        except Exception as e:  # the run's record says "failed"; the page says so too
-            log.exception("linkage run failed")
-            _RUN["error"] = f"{type(e).__name__}: {e}"
-        finally:
-            _RUN["finished"] = time.time()
+    def work() -> dict[str, Any]:
+        report = linkage.run_linkage(who, system, progress)
+        return {"merged": report.merged, "review": report.review, "records": report.records}
 
-    threading.Thread(target=work, name="linkage-run", daemon=True).start()
+    RUN.start(who.username, work)
     return RedirectResponse("/people/duplicates", status_code=303)
 
 

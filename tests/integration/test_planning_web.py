@@ -1,0 +1,98 @@
+"""The planning board, its settings and its API, through the web application."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from safepassage.services import auth, stations
+from safepassage.services.common import SYSTEM
+from safepassage.web.routes.pages_planning import RUN
+from tests.integration.conftest import World, csrf_of
+from tests.integration.test_planning_service import household, op
+
+__all__ = ["op"]
+
+
+def _wait() -> None:
+    deadline = time.monotonic() + 60
+    while RUN.state() and "finished" not in RUN.state():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_coordinator_makes_a_plan_from_the_board_and_sees_the_loads(
+    op: World, client_as: Any
+) -> None:
+    household(op, ["Ivan", "Olga", "baby"], "RU", "RU")
+    household(op, ["Lone"], "FR", "GB")
+    c = client_as("coordinator")
+    empty = c.get("/planning")
+    assert "No plan yet" in empty.text and "Make the first plan" in empty.text
+    r = c.post("/planning/run", data={"csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303
+    _wait()
+    assert "error" not in RUN.state(), RUN.state()
+    progress = c.get("/planning/progress")
+    assert "Plan made" in progress.text
+    page = c.get("/planning").text
+    assert "RFF7071" in page and "RCH871" in page and 'class="loadbar"' in page
+    assert "no operating nation&#39;s policy accepts this household" in page
+    assert "Re-plan now" in page and "Call-forward schedule" in page
+
+
+def test_the_api_plans_and_a_liaison_sees_only_its_own_households(op: World, app: FastAPI) -> None:
+    household(op, ["Ivan"], "RU", "RU")
+    household(op, ["Joe"], "US", "US")
+
+    def token(role: str) -> dict[str, str]:
+        t = auth.issue_token(op.who[role].user_id, "t", SYSTEM, op.system.uow())
+        return {"Authorization": f"Bearer {t}"}
+
+    with TestClient(app, base_url="https://testserver") as c:
+        made = c.post("/api/v1/plans", json={"trigger": "test"}, headers=token("coordinator"))
+        assert made.status_code == 201 and made.json()["gap"] <= 0.005
+        full = c.get("/api/v1/plans/latest", headers=token("coordinator")).json()
+        mine = c.get("/api/v1/plans/latest", headers=token("liaison")).json()
+        assert full["hidden"] == 0 and mine["hidden"] > 0
+        assert len(mine["households"]) + mine["hidden"] == len(full["households"])
+        assert len(mine["summary"]["departures"]) == 2
+        bad = c.put(
+            "/api/v1/planning/settings", json={"no_show_rate": 2}, headers=token("coordinator")
+        )
+        assert bad.status_code == 422 and "no_show_rate" in bad.text
+        gate = stations.ensure_default_stations(SYSTEM, op.system.uow())[0]
+        cap = c.put(
+            f"/api/v1/stations/{gate.id}/capacity",
+            json={"per_hour": 240},
+            headers=token("coordinator"),
+        )
+        assert cap.status_code == 200
+        called = c.post(
+            "/api/v1/plans/latest/call",
+            json={"within_minutes": 30 * 60},
+            headers=token("coordinator"),
+        )
+        assert called.status_code == 200 and len(called.json()["issued"]) >= 1
+
+
+def test_the_settings_form_names_what_to_fix(op: World, client_as: Any) -> None:
+    c = client_as("coordinator")
+    form = c.get("/planning/settings")
+    assert 'name="categories.citizen"' in form.text
+    r = c.post(
+        "/planning/settings",
+        data={"csrf_token": csrf_of(c), "window_minutes": "5", "categories.citizen": "lots"},
+    )
+    assert r.status_code == 422
+    assert "15 minutes at least" in r.text and "not a number" in r.text
+    ok = c.post(
+        "/planning/settings",
+        data={"csrf_token": csrf_of(c), "window_minutes": "30", "categories.student": "95"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    assert 'value="95.0"' in c.get("/planning/settings").text
