@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -42,6 +43,26 @@ def test_a_coordinator_makes_a_plan_from_the_board_and_sees_the_loads(
     assert "RFF7071" in page and "RCH871" in page and 'class="loadbar"' in page
     assert "no operating nation&#39;s policy accepts this household" in page
     assert "Re-plan now" in page and "Call-forward schedule" in page
+    assert "matches no rule of" in page  # the policies' own words for whom none accepts
+
+
+def test_the_board_says_what_changed_since_the_plan_and_who_holds_a_pass_for_it(
+    op: World, client_as: Any
+) -> None:
+    from safepassage.services import flights, passes, planning
+
+    household(op, ["Ivan", "Olga"], "RU", "RU")
+    coordinator = op.who["coordinator"]
+    planning.make_plan(coordinator, op.system.uow())
+    keys = passes.KeyRing(op.system.settings.secret_key)
+    planning.call_forward(coordinator, op.system.uow(), keys, within=dt.timedelta(hours=30))
+    flights.cancel_flight(op.ru_flight, SYSTEM, op.system.uow())
+    c = client_as("coordinator")
+    stale = c.get("/planning").text
+    assert "Since this plan: 1 changes to flights" in stale
+    planning.make_plan(coordinator, op.system.uow())
+    page = c.get("/planning").text
+    assert "Called forward, then moved" in page and "was for" in page
 
 
 def test_the_api_plans_and_a_liaison_sees_only_its_own_households(op: World, app: FastAPI) -> None:

@@ -115,12 +115,18 @@ def test_a_nation_fills_its_own_aircraft_with_its_own_households_before_partners
     assert result.assignment == {1: 1, 2: 1}
     # spare seats that no own household can use go to partners: no seat flies empty
     households[0] = home(1, 5, nations="US", weight=5)
-    result = plan([dep(1, 6, nation="US")], [households[0], home(2, 8, nations="US"), home(3, 1, nations="DE")], spare_offers=frozenset({"US"}))
+    result = plan(
+        [dep(1, 6, nation="US")],
+        [households[0], home(2, 8, nations="US"), home(3, 1, nations="DE")],
+        spare_offers=frozenset({"US"}),
+    )
     assert result.assignment == {1: 1, 3: 1}
 
 
 def test_higher_priority_flies_on_the_earlier_departure():
-    result = plan([dep(1, 2, hours=3), dep(2, 2, hours=12)], [home(1, 2, weight=10), home(2, 2, weight=100)])
+    result = plan(
+        [dep(1, 2, hours=3), dep(2, 2, hours=12)], [home(1, 2, weight=10), home(2, 2, weight=100)]
+    )
     assert result.assignment == {2: 1, 1: 2}
 
 
@@ -160,3 +166,111 @@ def test_the_checker_finds_what_a_wrong_plan_breaks():
 def test_nothing_to_plan_is_an_empty_plan_not_an_error():
     result = plan([], [home(1, 2)])
     assert result.status is Status.EMPTY and result.unplanned == {1: Reason.NO_DEPARTURE}
+
+
+def test_random_small_plans_are_as_good_as_the_best_found_by_trying_every_assignment():
+    """Every way of putting up to six households on two departures (or none) is tried; the
+    planner's plan is valid and flies at least the best weight, less its 1 % earliness bonus."""
+    import itertools
+    import random
+
+    rng = random.Random(5)
+    for _ in range(40):
+        departures = [
+            dep(
+                1,
+                rng.randint(2, 7),
+                max_persons=rng.choice([None, 6]),
+                site_id=1,
+                stretcher_positions=rng.choice([0, 1]),
+                medics=1,
+            ),
+            dep(2, rng.randint(2, 7), nation=rng.choice(["US", "GB"]), site_id=rng.choice([1, 2])),
+        ]
+        households = []
+        for i in range(rng.randint(2, 6)):
+            persons = rng.randint(1, 4)
+            stretchers = 1 if rng.random() < 0.15 else 0
+            infants = 1 if persons > 2 and rng.random() < 0.3 else 0
+            households.append(
+                Demand(
+                    i + 1,
+                    persons,
+                    persons - stretchers - infants,
+                    stretchers,
+                    float(rng.choice([10, 30, 100]) * persons),
+                    frozenset(rng.sample(["US", "GB"], rng.randint(1, 2))),
+                )
+            )
+        day = departures[0].site_day()
+        problem = Problem(NOW, tuple(departures), tuple(households), {day: rng.randint(4, 12)})
+        best = 0.0
+        for choice in itertools.product([None, 1, 2], repeat=len(households)):
+            plan_ = {h.id: d for h, d in zip(households, choice, strict=True) if d is not None}
+            if not violations(problem, plan_):
+                best = max(best, sum(h.weight for h in households if h.id in plan_))
+        result = solve(problem)
+        assert violations(problem, result.assignment) == []
+        assert result.objective >= best / 1.0101 - 1e-6, (result.assignment, best)
+
+
+def test_call_forward_windows_keep_every_station_within_its_capacity():
+    from safepassage.planning.waves import Caller, StationCapacity, schedule, standby_persons
+
+    closes = {1: NOW + dt.timedelta(hours=6), 2: NOW + dt.timedelta(hours=9)}
+    stations = [
+        StationCapacity("GATE", 10),
+        StationCapacity("MED", 4, frozenset({"citizen"})),  # only citizens pass it
+        StationCapacity("DOCS", None),  # not configured: not limited
+    ]
+    callers = [Caller(i, 1 + i % 2, 3, 10.0 * i, frozenset({"visa_holder"})) for i in range(12)]
+    callers += [
+        Caller(100, 1, 3, 999.0, frozenset({"citizen"})),
+        Caller(101, 1, 2, 5.0, frozenset({"citizen"})),
+    ]
+    calls = schedule(callers, closes, stations, NOW, through=dt.timedelta(minutes=90))
+    assert len(calls) == len(callers)
+    load: dict[tuple[str, dt.datetime], int] = {}
+    persons = {c.household_id: c.persons for c in callers}
+    cats = {c.household_id: c.categories for c in callers}
+    for call in calls:
+        assert call.window is not None
+        start, end = call.window
+        assert end <= closes[call.departure_id] - dt.timedelta(minutes=90)
+        assert start >= NOW and end - start <= dt.timedelta(hours=1)
+        for s in stations:
+            if s.per_hour is not None and s.serves(cats[call.household_id]):
+                key = (s.code, end)
+                load[key] = load.get(key, 0) + persons[call.household_id]
+                assert load[key] <= s.per_hour
+    # the latest windows (on the hour) that fit: nobody waits at the airport longer than needed
+    last = max(c.window[1] for c in calls if c.departure_id == 2)
+    deadline = closes[2] - dt.timedelta(minutes=90)
+    assert deadline - dt.timedelta(hours=1) < last <= deadline
+    # the citizens' medical station takes 4 an hour: the two citizen households are split
+    citizen_windows = {c.window for c in calls if c.household_id in (100, 101)}
+    assert len(citizen_windows) == 2
+    assert standby_persons(100, 0.1) == 12 and standby_persons(0, 0.5) == 0
+
+
+def test_a_household_that_no_window_can_take_before_boarding_has_none():
+    from safepassage.planning.waves import Caller, StationCapacity, schedule
+
+    closes = {1: NOW + dt.timedelta(hours=3)}  # one window fits before the 90 minutes
+    calls = schedule(
+        [Caller(1, 1, 5, 50.0), Caller(2, 1, 5, 40.0), Caller(3, 1, 5, 30.0, standby=True)],
+        closes,
+        [StationCapacity("GATE", 10)],
+        NOW,
+    )
+    by = {c.household_id: c.window for c in calls}
+    assert by[1] is not None and by[2] is not None and by[3] is None  # standby last
+
+
+def test_households_that_only_spare_seats_can_carry_are_planned_on_them():
+    result = plan(
+        [dep(1, 4, nation="US")],
+        [home(1, 2, nations="DE"), home(2, 3, nations="GB")],
+        spare_offers=frozenset({"US"}),
+    )
+    assert len(result.assignment) == 1 and result.unplanned.get(1) or result.unplanned.get(2)

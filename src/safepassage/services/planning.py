@@ -76,13 +76,14 @@ def make_plan(
             for s in uow.planning.stations()
         ]
         rate = _no_show_rate(uow, now, cfg)
+        seen = uow.planning.watermarks()
     result = solve(snap.problem, progress=progress)
     broken = violations(snap.problem, result.assignment)
     if broken:  # never store a plan that breaks a rule, whatever made it
         raise PlanningError("the plan breaks a rule and was not kept: " + "; ".join(broken[:3]))
     say("timing the call-forward waves", None)
     calls = _waves(snap, result, stations, rate, cfg)
-    summary = _summary(snap, result, calls, rate, current)
+    summary = _summary(snap, result, calls, rate, current) | {"seen": list(seen)}
     say("saving the plan", None)
     with uow:
         entries = _entries(snap, result, calls)
@@ -224,6 +225,11 @@ def _entries(snap: Snapshot, result: Result, calls: list[Call]) -> list[dict[str
                 "household_id": hid,
                 "flight_id": result.assignment.get(hid) or (call.departure_id if call else None),
                 "reason": result.unplanned[hid].value if hid in result.unplanned else None,
+                "detail": (
+                    "; ".join(f"{n}: {why}" for n, why in sorted(h.not_eligible.items()))[:300]
+                    if result.unplanned.get(hid) is Reason.NOT_ELIGIBLE
+                    else None
+                ),
                 "standby": bool(call and call.standby),
                 "call_from": window[0] if window else None,
                 "call_until": window[1] if window else None,
@@ -310,6 +316,12 @@ def _summary(
                 if h in previous and h in homes and now_on.get(h) != previous[h]
             ),
         },
+        # households holding a pass for a departure the plan no longer gives them (ids only)
+        "moved_called": [
+            [h, previous[h], now_on.get(h)]
+            for h in sorted(snap.called)
+            if h in previous and h in homes and now_on.get(h) != previous[h]
+        ][:500],
     }
 
 

@@ -25,6 +25,7 @@ class BoardEntry:
     call_until: dt.datetime | None
     persons: int
     seats: int
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Board:
     """Households in the plan the caller may not see (counted, not shown)."""
     config: PlanningConfig
     previous: Any | None = None
+    since: tuple[int, int] = (0, 0)
+    """Flight changes and people's events since the plan was made: re-plan to take them in."""
 
     @property
     def departures(self) -> list[dict[str, Any]]:
@@ -83,13 +86,15 @@ def board(who: Principal, uow: UnitOfWork, flight_id: int | None = None) -> Boar
                 r.call_until,
                 r.persons,
                 r.seats,
+                r.detail,
             )
             for r in visible
         ]
         if entries:
             audit(uow, who, "plan.view", "plan", plan.id, households=len(entries))
             uow.commit()
-        return Board(plan, plan.summary, entries, hidden, cfg, previous)
+        since = uow.planning.changes_since(*plan.summary.get("seen", (0, 0)))
+        return Board(plan, plan.summary, entries, hidden, cfg, previous, since)
 
 
 def _visible(uow: UnitOfWork, who: Principal, rows: list[Any]) -> tuple[list[Any], int]:

@@ -219,3 +219,24 @@ class PlanningRepository:
                 sa.select(p.id).where(p.household_id.is_(None), p.status.not_in(_GONE))
             ).scalars()
         )
+
+    def watermarks(self) -> tuple[int, int]:
+        """The last audit entry and the last person event: what a plan made now has seen."""
+        return (
+            int(self.conn.execute(sa.select(sa.func.max(t.audit.c.id))).scalar() or 0),
+            int(self.conn.execute(sa.select(sa.func.max(t.person_event.c.id))).scalar() or 0),
+        )
+
+    def changes_since(self, audit_id: int, event_id: int) -> tuple[int, int]:
+        """Flights added, changed or cancelled, and people's events (call-forwards, scans,
+        no-shows), after those marks: what a plan made then does not know."""
+        a, e = t.audit.c, t.person_event.c
+        flights = self.conn.execute(
+            sa.select(sa.func.count()).where(
+                a.id > audit_id,
+                a.action.in_(("flight.create", "flight.update", "flight.cancel")),
+                a.outcome == "ok",
+            )
+        ).scalar_one()
+        events = self.conn.execute(sa.select(sa.func.count()).where(e.id > event_id)).scalar_one()
+        return int(flights), int(events)

@@ -585,6 +585,7 @@ plan_entry = sa.Table(
     sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id"), primary_key=True),
     sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id")),  # empty: not planned
     sa.Column("reason", sa.String(30)),  # why not planned
+    sa.Column("detail", sa.String(300)),  # the policies' own words, for a household none accepts
     sa.Column("standby", sa.Boolean, nullable=False),  # called in case planned households fail
     sa.Column("call_from", UTCDateTime),  # the call-forward window
     sa.Column("call_until", UTCDateTime),

@@ -30,6 +30,8 @@ class HighsBackend:
         started = time.monotonic()
         n = len(milp.cost)
         active = np.arange(n) if milp.first is None else np.unique(milp.first)
+        if len(active) == 0:  # nothing to start from (only spare seats): price from all
+            active = np.arange(n)
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", int(threads))

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Integer(), nullable=False),
         sa.Column("flight_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.String(length=30), nullable=True),
+        sa.Column("detail", sa.String(length=300), nullable=True),
         sa.Column("standby", sa.Boolean(), nullable=False),
         sa.Column("call_from", UTCDateTime(timezone=True), nullable=True),
         sa.Column("call_until", UTCDateTime(timezone=True), nullable=True),
