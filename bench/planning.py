@@ -14,7 +14,12 @@ rounding, filling), which is what a coordinator waits for after the registry is 
 and writing the registry are measured by the service benchmark below it in docs/benchmarks.md.
 Results go to bench/results/planning.json.
 
+With ``--registry URL`` it instead times ``services.planning.make_plan`` on an existing database
+(the demo's, say): reading the registry, solving, timing the waves and writing the plan, each
+phase on its own (informative; no target).
+
     python -m bench.planning [--seeds 2021 1 2]
+    python -m bench.planning --registry sqlite:///demo-data/demo.db
 """
 
 from __future__ import annotations
@@ -146,11 +151,59 @@ def _row(seed, what, problem, result, seconds, stability=None) -> dict[str, obje
     }
 
 
+def service(url: str, runs: int = 3) -> list[dict[str, object]]:
+    """``make_plan`` on the database at ``url``, phase by phase."""
+    from safepassage.bootstrap import build
+    from safepassage.config import load_settings
+    from safepassage.services import planning
+    from safepassage.services.common import SYSTEM
+
+    system = build(load_settings(database_url=url, demo=True))
+    system.migrate()
+    rows = []
+    for _ in range(runs):
+        marks: list[tuple[str, float]] = []
+        started = time.perf_counter()
+
+        def progress(
+            stage: str, _gap: float | None, marks: list = marks, started: float = started
+        ) -> None:
+            marks.append((stage, time.perf_counter() - started))
+
+        made = planning.make_plan(SYSTEM, system.uow(), "benchmark", progress)
+        total = time.perf_counter() - started
+        at = dict(marks)
+        rows.append(
+            {
+                "backend": system.engine.dialect.name,
+                "seconds": round(total, 3),
+                "read": round(at["grouping households"] - at["reading the registry"], 3),
+                "solve": round(at["plan made"] - at["grouping households"], 3),
+                "waves_and_write": round(total - at["plan made"], 3),
+                "households": made.summary["households"],
+                "persons": made.summary["persons"],
+                "departures": len(made.summary["departures"]),
+                "households_planned": made.summary["households_planned"],
+                "gap": made.result.gap,
+            }
+        )
+    system.engine.dispose()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[2021, 1, 2])
+    parser.add_argument("--registry", help="time make_plan on this database instead")
     args = parser.parse_args()
     console = Console()
+    if args.registry:
+        rows = service(args.registry)
+        for r in rows:
+            console.print(r)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "planning-service.json").write_text(json.dumps(rows, indent=1))
+        return
     rows = []
     for seed in args.seeds:
         with console.status(f"seed {seed}: planning, cancelling, delaying"):

@@ -440,6 +440,7 @@ def demo(
             f"{result.review:,} pairs waiting under 'Same person?'"
         )
         console.print(
+            f"Plan: {result.planned:,} households on a departure (Planning shows the board). "
             f"Call forward: {result.called} households hold a pass; open Stations → North Gate "
             "as gate.operator and scan one (a household's page shows its pass)."
         )

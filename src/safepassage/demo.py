@@ -203,6 +203,7 @@ class DemoResult:
     merged: int = 0  # records merged by the linkage as the same person as another
     review: int = 0  # pairs waiting in the review queue
     called: int = 0  # households called forward with a pass
+    planned: int = 0  # households on a departure in the first plan
 
 
 def build_demo(
@@ -283,6 +284,7 @@ def build_demo(
     # the lists overlap (the same people under other spellings): link them as an operation would
     link = run_linkage(SYSTEM, system)
     called = call_forward_some(system, rng, now)
+    planned = first_plan(system)
     logins: dict[str, tuple[str, str]] = {}
     if with_users:
         for role, username, nation, org, station in (
@@ -301,7 +303,26 @@ def build_demo(
                 system.uow(),
             )
             logins[username] = (role.value, password)
-    return DemoResult(people, households, len(flights), logins, link.merged, link.review, called)
+    return DemoResult(
+        people, households, len(flights), logins, link.merged, link.review, called, planned
+    )
+
+
+STATION_CAPACITY = {"gate": 600, "documents": 300, "security": 400, "medical": 80}
+"""Persons an hour, by kind of station, for the demo's waves (a medical check is slow)."""
+
+
+def first_plan(system: System) -> int:
+    """The stations' capacities, then the operation's first plan; how many households it flies."""
+    from safepassage.services import planning
+    from safepassage.services.planning_config import set_station_capacity
+
+    for s in ensure_default_stations(SYSTEM, system.uow()):
+        per_hour = STATION_CAPACITY.get(s.kind.value)
+        if per_hour:
+            set_station_capacity(s.id, per_hour, SYSTEM, system.uow())
+    made = planning.make_plan(SYSTEM, system.uow(), "the demo's first plan")
+    return len(made.result.assignment)
 
 
 def call_forward_some(system: System, rng: random.Random, now: dt.datetime, n: int = 40) -> int:

@@ -251,3 +251,73 @@ def test_safepassage_plan_plans_and_calls_forward_from_the_command_line(
     said = " ".join(r.output.split())  # the console wraps long lines
     assert "no operating nation's policy accepts this household" in said
     assert "2 households called forward" in said
+
+
+def test_the_rest_of_a_household_part_of_which_is_manifested_is_planned_with_them(
+    op: World,
+) -> None:
+    from safepassage.domain.pipeline import StationKind
+    from tests.integration.test_processing import Ecc
+
+    ecc = Ecc(op)
+    hh = household(op, ["Ivan", "Olga"], "RU", "RU")
+    with op.system.engine.connect() as c:
+        ivan, olga = c.execute(
+            sa.select(t.person.c.id).where(t.person.c.household_id == hh).order_by(t.person.c.id)
+        ).scalars()
+    code = ecc.issue(hh).code
+    for kind in (
+        StationKind.GATE,
+        StationKind.DOCUMENTS,
+        StationKind.SECURITY,
+        StationKind.MEDICAL,
+    ):
+        assert ecc.scan(code, kind, members=(ivan, olga))["ok"], kind
+    assert ecc.scan(code, StationKind.MANIFEST, flight_id=op.ru_flight, members=(ivan,))["ok"]
+    made = planning.make_plan(op.who["coordinator"], op.system.uow())
+    assert entries(op)[hh] == (op.ru_flight, None)  # Olga follows Ivan
+    ru = next(d for d in made.summary["departures"] if d["id"] == op.ru_flight)
+    assert ru["held_seats"] == 1  # Ivan, on its manifest already
+
+
+def test_a_stretcher_patient_under_two_takes_a_stretcher_position_not_a_lap(op: World) -> None:
+    from safepassage.services.planning_config import PlanningConfig
+    from safepassage.services.planning_snapshot import read
+
+    hh = household(op, ["Mother", "baby"], "RU", "RU")
+    with op.system.engine.begin() as c:  # the baby needs a stretcher
+        c.execute(
+            t.person.update()
+            .where(t.person.c.household_id == hh, t.person.c.given_name == "baby")
+            .values(needs="stretcher")
+        )
+    cfg = PlanningConfig()
+    with op.system.uow() as uow:
+        snap = read(uow, uow.now(), cfg.weights, cfg.leads, planning.PlanSettings())
+    demand_ = next(h for h in snap.problem.households if h.id == hh)
+    assert (demand_.persons, demand_.seats, demand_.stretchers) == (2, 1, 1)
+
+
+def test_households_are_not_called_forward_from_a_plan_flights_changed_under(op: World) -> None:
+    from safepassage.domain.errors import Conflict
+
+    household(op, ["Ivan", "Olga"], "RU", "RU")
+    coordinator = op.who["coordinator"]
+    planning.make_plan(coordinator, op.system.uow())
+    keys = passes.KeyRing(op.system.settings.secret_key)
+    flights.cancel_flight(op.ru_flight, SYSTEM, op.system.uow())
+    with pytest.raises(Conflict, match="re-plan before calling"):
+        planning.call_forward(coordinator, op.system.uow(), keys, dt.timedelta(hours=30))
+    planning.make_plan(coordinator, op.system.uow())
+    report = planning.call_forward(coordinator, op.system.uow(), keys, dt.timedelta(hours=30))
+    assert report.issued  # on America's spare seats now
+
+
+def test_changing_one_setting_keeps_the_others(op: World) -> None:
+    coordinator = op.who["coordinator"]
+    update_config(
+        {"categories": {"student": 90}, "window_minutes": 30}, coordinator, op.system.uow()
+    )
+    cfg = update_config({"no_show_rate": 0.2}, coordinator, op.system.uow())
+    assert cfg.weights.categories["student"] == 90 and cfg.window_minutes == 30
+    assert cfg.no_show_rate == 0.2

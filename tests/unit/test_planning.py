@@ -275,3 +275,46 @@ def test_households_that_only_spare_seats_can_carry_are_planned_on_them():
     )
     assert result.assignment == {2: 1}  # the three of them rather than the two: more flown
     assert result.unplanned == {1: Reason.NO_SEAT_LEFT}
+
+
+def test_a_household_called_for_a_partners_spare_seat_keeps_it_when_its_own_has_room():
+    departures = [dep(1, 4, nation="GB"), dep(2, 4, nation="US")]
+    called = home(1, 2, nations="US", current_departure=1)  # called for GB's spare seats
+    result = plan(departures, [called], spare_offers=frozenset({"GB"}))
+    assert result.assignment == {1: 1}
+
+
+def test_weights_must_be_finite_numbers():
+    from safepassage.domain.errors import InvalidInput
+    from safepassage.planning.problem import PriorityWeights
+
+    for bad in (float("inf"), float("nan"), -1.0, 1e9):
+        with pytest.raises(InvalidInput):
+            PriorityWeights({"citizen": bad})
+
+
+def test_windows_count_the_passes_already_out_and_the_hour_already_under_way():
+    from safepassage.planning.waves import Booked, Caller, StationCapacity, schedule
+
+    now = NOW + dt.timedelta(minutes=50)  # ten minutes left of the 06:00 window
+    closes = {1: NOW + dt.timedelta(hours=5, minutes=30)}  # boarding closes at 11:30
+    gate = [StationCapacity("GATE", 60)]
+    booked = [Booked(NOW + dt.timedelta(hours=3), 60)]  # the 09:00 window is full already
+    calls = schedule(
+        [Caller(1, 1, 30, 1.0), Caller(2, 1, 20, 1.0, earliest=NOW + dt.timedelta(hours=2))],
+        closes,
+        gate,
+        now,
+        booked=booked,
+    )
+    by = {c.household_id: c.window for c in calls}
+    # the deadline is 10:00 (boarding 11:30 less 90 minutes): 09:00 is full, so 08:00 for the
+    # first; the second fits beside it (30 + 20 of 60)
+    assert by[1][0] == NOW + dt.timedelta(hours=2) and by[2][0] == NOW + dt.timedelta(hours=2)
+    crowded = schedule(
+        [Caller(i, 1, 30, 1.0, earliest=now) for i in range(8)], closes, gate, now, booked=booked
+    )
+    opens = sorted(c.window[0] for c in crowded if c.window)
+    # 06:00 has ten minutes left (room for 10): nobody of 30 is put in it
+    assert all(o >= NOW + dt.timedelta(hours=1) for o in opens)
+    assert sum(1 for c in crowded if c.window is None) == 4  # 07:00 and 08:00 take 2 each

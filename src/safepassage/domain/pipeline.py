@@ -118,6 +118,8 @@ class Station:
     position: int
     required_for: frozenset[str] = frozenset()
     active: bool = True
+    capacity_per_hour: int | None = None
+    """Persons an hour it takes, what the call-forward waves are timed by; None: not set."""
 
     def __post_init__(self) -> None:
         errors = []

@@ -132,8 +132,8 @@ class Decoded:
         own it is, if one has room: spare seats are for those no one else carries."""
         homes = {h.id: h for c in self.model.classes for h in c.households}
         for hid, (c, f) in list(self.where.items()):
-            if not dict(c.arcs)[f]:
-                continue
+            if not dict(c.arcs)[f] or c.current == f:
+                continue  # not a guest, or called forward for this departure: it stays
             h = homes[hid]
             self._take(h)
             home = next(
@@ -155,7 +155,7 @@ class Decoded:
         place: on each nation's own aircraft first, then partners' spare seats."""
         for guests_too in (False, True):
             for c, h in self._waiting():
-                for f, spare in c.arcs:
+                for f, spare in _current_first(c):
                     if spare and not guests_too:
                         continue
                     if self._fits(c, f) and self._site_fits(c, f):
@@ -197,6 +197,11 @@ class Decoded:
             classes=len(self.model.classes),
             details={"columns": cols, "rows": rows, "nonzeros": nnz},
         )
+
+
+def _current_first(c: _Class) -> list[tuple[int, bool]]:
+    """A class's departures, the one it was called forward for first."""
+    return sorted(c.arcs, key=lambda arc: arc[0] != c.current)
 
 
 def day_of(at: dt.datetime) -> dt.date:

@@ -9,6 +9,7 @@ numbers: what each household needs, what each departure has left, which nations 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +27,9 @@ DEFAULT_CATEGORY_WEIGHTS: Mapping[str, float] = {
 }
 """The 2021 order (citizens, permanent residents, visa holders, at-risk staff, then the rest):
 the weight of one person of the category flown. The operation sets its own."""
+
+MAX_WEIGHT = 1_000_000
+"""Weights are relative; this keeps the solver's numbers sound."""
 
 DEFAULT_NEED_WEIGHTS: Mapping[str, float] = {
     Need.STRETCHER: 30.0,
@@ -54,8 +58,10 @@ class PriorityWeights:
             for key, value in table.items():
                 if key not in kinds:
                     errors.append(FieldError(name, f"unknown {name[:-1]} {key!r}"))
-                elif not value >= 0:
-                    errors.append(FieldError(name, f"the weight of {key} cannot be negative"))
+                elif not (math.isfinite(value) and 0 <= value <= MAX_WEIGHT):
+                    errors.append(
+                        FieldError(name, f"the weight of {key}: a number from 0 to {MAX_WEIGHT:,}")
+                    )
         check(errors)
 
     def person(self, category: str, needs: frozenset[str] | tuple[str, ...] = ()) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -59,9 +60,11 @@ def solve(
     settings = problem.settings
     bounds: list[float] = []
 
-    def relax(milp: Milp) -> Floats:
-        left = max(0.5, settings.time_limit_s - (time.monotonic() - started))
-        found = backend.relax(milp, time_limit_s=left, threads=settings.threads)
+    def relax(milp: Milp, first: bool = False) -> Floats:
+        # the first relaxation has the whole time limit (waiting for another plan's solver
+        # does not count against it); each pass after it, what is left
+        left = settings.time_limit_s - (0 if first else time.monotonic() - started)
+        found = backend.relax(milp, time_limit_s=max(0.5, left), threads=settings.threads)
         if not found.found:
             raise SolverFailed(f"the relaxation of the plan was not solved: {found.message}")
         bounds.append(found.objective)
@@ -79,7 +82,7 @@ def solve(
         f"{len(milp.cost)} choices",
         None,
     )
-    values = relax(milp)
+    values = relax(milp, first=True)
     bound = bounds[0]
     placed = Decoded(model, model.counts(values)).departures()
     for round_ in range(DIVES):
@@ -87,7 +90,10 @@ def solve(
         if not residual.classes:
             break
         residual.build()
-        more = Decoded(residual, residual.counts(relax(residual.milp))).departures()
+        try:
+            more = Decoded(residual, residual.counts(relax(residual.milp))).departures()
+        except SolverFailed:
+            break  # out of time: what is placed stands, the filling below does the rest
         if not more:
             break
         placed.update(more)
@@ -177,6 +183,8 @@ def _residual(problem: Problem, placed: Mapping[int, int]) -> Problem:
 
 
 def _gap(bound: float, objective: float) -> float:
+    if not math.isfinite(bound) or not math.isfinite(objective):
+        return 1.0  # nothing proven
     return 0.0 if bound <= 0 else max(0.0, (bound - objective) / bound)
 
 

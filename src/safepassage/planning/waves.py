@@ -45,6 +45,18 @@ class Caller:
     weight: float
     categories: frozenset[str] = frozenset()
     standby: bool = False
+    earliest: dt.datetime | None = None
+    """The household cannot be at the gate before then (the call must reach it, and it must
+    travel): its window opens then or later."""
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A window already given (a live pass): its persons take the stations' room in it."""
+
+    opens: dt.datetime
+    persons: int
+    categories: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,11 +83,27 @@ def schedule(
     now: dt.datetime,
     window: dt.timedelta = dt.timedelta(hours=1),
     through: dt.timedelta = dt.timedelta(minutes=90),
+    booked: Iterable[Booked] = (),
 ) -> list[Call]:
     """A window for each caller (``closes``: when boarding closes for each departure;
-    ``through``: the time from the gate to the end of the last station)."""
+    ``through``: the time from the gate to the end of the last station; ``booked``: windows
+    already given, whose room is taken)."""
     start = _floor(now, window)
-    used: dict[tuple[str, int], int] = {}
+    hours = window / dt.timedelta(hours=1)
+    used: dict[tuple[str, int], float] = {}
+    for b in booked:
+        slot = (b.opens - start) // window
+        if slot >= 0:
+            for s in stations:
+                if s.per_hour is not None and s.serves(b.categories):
+                    used[(s.code, slot)] = used.get((s.code, slot), 0) + b.persons
+
+    def room(s: StationCapacity, slot: int) -> float:
+        """Persons the station takes in the window: less in the one already under way."""
+        opens = start + slot * window
+        share = (opens + window - max(opens, now)) / window
+        return (s.per_hour or 0) * hours * share - used.get((s.code, slot), 0)
+
     order = sorted(
         callers,
         key=lambda c: (
@@ -90,18 +118,19 @@ def schedule(
     for c in order:
         deadline = closes[c.departure_id] - through
         last = math.floor((deadline - start) / window) - 1  # the window must end by the deadline
-        chosen = None
-        for slot in range(last, -1, -1):
-            needs = [s for s in stations if s.serves(c.categories) and s.per_hour is not None]
-            if all(
-                used.get((s.code, slot), 0) + c.persons
-                <= (s.per_hour or 0) * window / dt.timedelta(hours=1)
-                for s in needs
-            ):
-                for s in needs:
-                    used[(s.code, slot)] = used.get((s.code, slot), 0) + c.persons
-                chosen = slot
-                break
+        first = 0 if c.earliest is None else max(0, math.ceil((c.earliest - start) / window))
+        needs = [s for s in stations if s.serves(c.categories) and s.per_hour is not None]
+        chosen = next(
+            (
+                slot
+                for slot in range(last, first - 1, -1)
+                if all(c.persons <= room(s, slot) for s in needs)
+            ),
+            None,
+        )
+        if chosen is not None:
+            for s in needs:
+                used[(s.code, chosen)] = used.get((s.code, chosen), 0) + c.persons
         opens = start + chosen * window if chosen is not None else None
         calls.append(
             Call(

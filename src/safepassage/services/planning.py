@@ -23,7 +23,14 @@ from safepassage.planning.errors import PlanningError
 from safepassage.planning.problem import PlanSettings, Problem
 from safepassage.planning.result import Reason, Result
 from safepassage.planning.solve import solve
-from safepassage.planning.waves import Call, Caller, StationCapacity, schedule, standby_persons
+from safepassage.planning.waves import (
+    Booked,
+    Call,
+    Caller,
+    StationCapacity,
+    schedule,
+    standby_persons,
+)
 from safepassage.services import planning_snapshot
 from safepassage.services.common import UnitOfWork, audit, demand
 from safepassage.services.passes import IssuePass, KeyRing, issue_pass
@@ -64,7 +71,11 @@ def make_plan(
         cfg = config(uow)
         previous = uow.planning.latest()
         current = (
-            {e.household_id: e.flight_id for e in uow.planning.entries(previous.id) if e.flight_id}
+            {
+                e.household_id: e.flight_id
+                for e in uow.planning.entries(previous.id)
+                if e.flight_id and not e.standby  # standby is not a departure given
+            }
             if previous
             else {}
         )
@@ -165,10 +176,19 @@ def _waves(
     homes = {h.id: h for h in problem.households}
     deps = {d.id: d for d in problem.departures}
     cats = {hid: frozenset(p.category.value for p in snap.members[hid]) for hid in homes}
+    through = dt.timedelta(minutes=cfg.through_minutes)
+
+    def caller(h: Any, did: int, standby: bool = False) -> Caller:
+        earliest = h.ready_at - through if h.ready_at else None
+        return Caller(h.id, did, h.persons, h.weight, cats[h.id], standby, earliest)
+
     callers = [
-        Caller(hid, did, homes[hid].persons, homes[hid].weight, cats[hid])
+        caller(homes[hid], did)
         for hid, did in result.assignment.items()
         if hid not in snap.called  # already called: their pass stands
+    ]
+    booked = [  # the windows of the passes out there take the stations' room in them
+        Booked(p.valid_from, p.persons, cats.get(hid, frozenset())) for hid, p in snap.live.items()
     ]
     planned_persons: dict[int, int] = defaultdict(int)
     for hid, did in result.assignment.items():
@@ -191,14 +211,15 @@ def _waves(
                 continue
             used.add(h.id)
             want -= h.persons
-            callers.append(Caller(h.id, d.id, h.persons, h.weight, cats[h.id], standby=True))
+            callers.append(caller(h, d.id, standby=True))
     return schedule(
         callers,
         {d.id: d.boarding_closes_at for d in deps.values()},
         stations,
         problem.now,
         dt.timedelta(minutes=cfg.window_minutes),
-        dt.timedelta(minutes=cfg.through_minutes),
+        through,
+        booked,
     )
 
 
@@ -372,7 +393,14 @@ def call_forward(
         gates = [s.id for s in uow.planning.stations() if s.kind == StationKind.GATE.value]
         if not gates:
             raise InvalidInput("open an entry gate station before calling households forward")
+        changed, _ = uow.planning.changes_since(*plan.summary.get("seen", (0, 0)))
+        if changed:
+            raise Conflict(
+                f"{changed} changes to flights since plan {plan.id}: re-plan before calling "
+                "households forward, so that nobody is sent for a departure that changed"
+            )
         live = uow.planning.live_passes(now)
+        still_open = {f.id for f in uow.planning.open_flights(now)}
         due = [
             e
             for e in uow.planning.entries(plan.id)
@@ -380,8 +408,9 @@ def call_forward(
             and e.call_from <= now + within
             and e.call_until > now
             and e.household_id not in live
+            and e.flight_id in still_open
         ]
-        audit(uow, who, "plan.call", "plan", plan.id, households=len(due))
+        audit(uow, who, "plan.call", "plan", plan.id, households=[e.household_id for e in due])
         uow.commit()
     issued, skipped = [], {}
     for i, e in enumerate(sorted(due, key=lambda e: (e.call_from, e.standby, e.household_id))):

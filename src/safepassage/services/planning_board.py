@@ -91,10 +91,20 @@ def board(who: Principal, uow: UnitOfWork, flight_id: int | None = None) -> Boar
             for r in visible
         ]
         if entries:
-            audit(uow, who, "plan.view", "plan", plan.id, households=len(entries))
+            audit(
+                uow,
+                who,
+                "plan.view",
+                "plan",
+                plan.id,
+                households=[e.household_id for e in entries],
+            )
             uow.commit()
         since = uow.planning.changes_since(*plan.summary.get("seen", (0, 0)))
-        return Board(plan, plan.summary, entries, hidden, cfg, previous, since)
+        shown = {e.household_id for e in entries}
+        summary = dict(plan.summary)  # households moved: only those the caller may see
+        summary["moved_called"] = [m for m in summary.get("moved_called", []) if m[0] in shown]
+        return Board(plan, summary, entries, hidden, cfg, previous, since)
 
 
 def _visible(uow: UnitOfWork, who: Principal, rows: list[Any]) -> tuple[list[Any], int]:

@@ -117,10 +117,16 @@ def get_config(who: Principal, uow: UnitOfWork) -> PlanningConfig:
 
 
 def update_config(data: Mapping[str, Any], who: Principal, uow: UnitOfWork) -> PlanningConfig:
-    new = PlanningConfig.from_json(data)
+    """Change the settings named in ``data``; the others stay as they are."""
     with uow:
         demand(uow, who, Action.PLAN_SETTINGS, "plan_setting")
         old = config(uow)
+        stored = old.as_json()
+        merged = {**stored, **data}
+        for table in ("categories", "needs"):
+            if isinstance(data.get(table), Mapping):
+                merged[table] = {**stored[table], **data[table]}
+        new = PlanningConfig.from_json(merged)
         uow.planning.put_setting("planning", new.as_json(), who.username, uow.now())
         changed = {
             k: [old.as_json()[k], v] for k, v in new.as_json().items() if old.as_json()[k] != v

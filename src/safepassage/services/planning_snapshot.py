@@ -72,6 +72,8 @@ class Snapshot:
     """The travelling members of each household in the problem."""
     called: set[int] = field(default_factory=set)
     """Households called forward (a live pass, or already in the stations)."""
+    live: dict[int, Any] = field(default_factory=dict)
+    """The live pass of each household that has one."""
 
 
 def read(
@@ -86,7 +88,7 @@ def read(
     departures the households already called forward keep where possible."""
     repo = uow.planning
     flights = {r.id: r for r in repo.open_flights(now)}
-    departures, arriving = _departures(repo, flights, now)
+    departures, arriving, on_board = _departures(repo, flights, now)
     site_capacity = _site_days(uow, flights, arriving)
     policies: dict[str, EligibilityPolicy] = {
         code: policy
@@ -98,14 +100,13 @@ def read(
     households: list[Demand] = []
     references: dict[int, str] = {}
     members: dict[int, list[Traveller]] = defaultdict(list)
-    skip: set[int] = set()
-    on = now.date()
+    # a child is a lap infant only if under two on every day an open departure could take them
+    last_day = max((r.scheduled_departure for r in flights.values()), default=now).date()
     for r in repo.travellers():
         references[r.household_id] = r.reference
-        if r.status in ON_BOARD:
-            skip.add(r.household_id)  # already on a manifest: held there, not planned
         if r.status in NOT_TRAVELLING:
             continue
+        needs = frozenset(n for n in (r.needs or "").split(",") if n)
         members[r.household_id].append(
             Traveller(
                 r.id,
@@ -115,51 +116,56 @@ def read(
                 tuple(nationalities.get(r.id, ())),
                 r.sponsoring_nation,
                 Relationship(r.relationship) if r.relationship else None,
-                frozenset(n for n in (r.needs or "").split(",") if n),
+                needs,
                 r.status,
-                r.dob_earliest is not None and r.dob_earliest > add_years(on, -LAP_INFANT_YEARS),
+                Need.STRETCHER.value not in needs and _surely_infant(r.dob_earliest, last_day),
             )
         )
     called: set[int] = set()
+    travelling: dict[int, list[Traveller]] = {}
     for hid, people in members.items():
-        if hid in skip:
-            continue
-        statuses = {p.status for p in people}
-        if statuses & {s.value for s in CALLABLE}:
+        aboard = [p for p in people if p.status in ON_BOARD]
+        rest = [p for p in people if p.status not in ON_BOARD]
+        if not rest:
+            continue  # everyone is on a manifest already: held there
+        statuses = {p.status for p in rest}
+        waiting = bool(statuses & {s.value for s in CALLABLE})  # someone still to be called
+        if waiting:
             lead = leads.registered
         elif PersonStatus.CALLED_FORWARD.value in statuses:
-            lead, _ = leads.called, called.add(hid)
+            lead = leads.called
         else:
-            lead, _ = leads.processing, called.add(hid)
-        if hid in live:
+            lead = leads.processing  # everyone is in the stations already
+        pinned = (current or {}).get(hid)
+        if aboard:  # the rest of a household part of which is on a manifest: with them
+            pinned = next((on_board[p.id] for p in aboard if on_board.get(p.id) in flights), pinned)
+        if hid in live or not waiting or aboard:
             called.add(hid)
+        travelling[hid] = rest
         households.append(
-            _demand(hid, people, policies, weights, now + lead, references, current, called)
+            _demand(hid, people, rest, policies, weights, now + lead, references, pinned, called)
         )
     offers = frozenset(code for code, p in policies.items() if p.offers_spare_seats)
     problem = Problem(now, tuple(departures), tuple(households), site_capacity, offers, settings)
-    return Snapshot(
-        problem,
-        flights,
-        references,
-        {h.id: members[h.id] for h in households},
-        called,
-    )
+    return Snapshot(problem, flights, references, travelling, called, live)
 
 
 def _demand(
     hid: int,
+    everyone: list[Traveller],
     people: list[Traveller],
     policies: Mapping[str, EligibilityPolicy],
     weights: PriorityWeights,
     ready_at: dt.datetime,
     references: Mapping[int, str],
-    current: Mapping[int, int] | None,
+    current: int | None,
     called: set[int],
 ) -> Demand:
+    """The household's demand for ``people`` (those not yet on a manifest); its eligibility
+    from ``everyone`` in it, by each policy's family rule."""
     eligible, refused = set(), {}
     for code, policy in policies.items():
-        decision = policy.evaluate(people)
+        decision = policy.evaluate(everyone)
         if decision.eligible:
             eligible.add(code)
         else:
@@ -174,21 +180,29 @@ def _demand(
         weight=sum(weights.person(p.category.value, tuple(p.needs)) for p in people),
         eligible=frozenset(eligible),
         ready_at=ready_at,
-        current_departure=(current or {}).get(hid) if hid in called else None,
+        current_departure=current if hid in called else None,
         reference=references.get(hid, ""),
         not_eligible=refused,
     )
 
 
+def _surely_infant(dob_earliest: dt.date | None, on: dt.date) -> bool:
+    """Under two on ``on`` whatever part of the birth date is unknown (no date: a seat)."""
+    return dob_earliest is not None and dob_earliest > add_years(on, -LAP_INFANT_YEARS)
+
+
 def _departures(
     repo: Any, flights: Mapping[int, Any], now: dt.datetime
-) -> tuple[list[Departure], dict[tuple[int, dt.date], int]]:
-    """Open departures with the seats their manifests hold already, and the persons already
-    bound for each receiving site's day (departed flights of the day included)."""
+) -> tuple[list[Departure], dict[tuple[int, dt.date], int], dict[int, int]]:
+    """Open departures with the seats their manifests hold already, the persons already bound
+    for each receiving site's day (departed flights of the day included), and who is on which
+    manifest."""
     held: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # seats, stretchers, persons
     arriving: dict[tuple[int, dt.date], int] = defaultdict(int)
+    on_board: dict[int, int] = {}
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for m in repo.manifested(start_of_day):
+        on_board[m.person_id] = m.flight_id
         if m.destination_site_id is not None:
             arriving[(m.destination_site_id, m.scheduled_departure.astimezone(dt.UTC).date())] += 1
         if m.flight_id not in flights:
@@ -198,7 +212,7 @@ def _departures(
         on = m.scheduled_departure.date()
         if Need.STRETCHER.value in (m.needs or "").split(","):
             h[1] += 1
-        elif not (m.dob_earliest is not None and m.dob_earliest > add_years(on, -LAP_INFANT_YEARS)):
+        elif not _surely_infant(m.dob_earliest, on):
             h[0] += 1
     out = []
     for r in flights.values():
@@ -223,7 +237,7 @@ def _departures(
                 held_persons=persons_held,
             )
         )
-    return out, arriving
+    return out, arriving, on_board
 
 
 def _site_days(

@@ -98,7 +98,9 @@ class PlanningRepository:
         """The live pass of each household that has one (not revoked, window not over)."""
         c = t.call_pass.c
         rows = self.conn.execute(
-            sa.select(c.id, c.household_id, c.valid_from, c.valid_until, c.gate_station_id)
+            sa.select(
+                c.id, c.household_id, c.valid_from, c.valid_until, c.gate_station_id, c.persons
+            )
             .where(c.revoked_at.is_(None), c.valid_until > now)
             .order_by(c.id)
         )

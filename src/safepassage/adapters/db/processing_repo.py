@@ -56,6 +56,7 @@ def _station(r: sa.Row) -> Station:
         position=r.position,
         required_for=frozenset(r.required_for or ()),
         active=r.active,
+        capacity_per_hour=r.capacity_per_hour,
     )
 
 

@@ -27,7 +27,6 @@ class HighsBackend:
     name = "highs"
 
     def relax(self, milp: Milp, *, time_limit_s: float, threads: int) -> MilpSolution:
-        started = time.monotonic()
         n = len(milp.cost)
         active = np.arange(n) if milp.first is None else np.unique(milp.first)
         if len(active) == 0:  # nothing to start from (only spare seats): price from all
@@ -40,6 +39,7 @@ class HighsBackend:
         h.passModel(_lp(milp, active))
         rounds = 0
         with _lock:
+            started = time.monotonic()  # the limit runs from here, not while waiting
             while True:
                 h.setOptionValue(
                     "time_limit", max(0.1, time_limit_s - (time.monotonic() - started))
