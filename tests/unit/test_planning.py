@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from safepassage.planning.check import violations
-from safepassage.planning.problem import Demand, Departure, PlanSettings, Problem
+from safepassage.planning.problem import Demand, Departure, Problem
 from safepassage.planning.result import Reason, Status
 from safepassage.planning.solve import solve
 
