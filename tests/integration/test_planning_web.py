@@ -117,3 +117,19 @@ def test_the_settings_form_names_what_to_fix(op: World, client_as: Any) -> None:
     )
     assert ok.status_code == 303
     assert 'value="95.0"' in c.get("/planning/settings").text
+
+
+def test_a_households_page_says_what_the_plan_gives_it(op: World, client_as: Any) -> None:
+    from safepassage.services import planning
+
+    flying = household(op, ["Ivan", "Olga"], "RU", "RU")
+    refused = household(op, ["Lone"], "FR", "GB")
+    planning.make_plan(op.who["coordinator"], op.system.uow())
+    c = client_as("coordinator")
+    page = c.get(f"/households/{flying}").text
+    assert "In the plan" in page and "Planned on <b class=\"mono\">RFF7071</b>" in page
+    assert "to be called for" in page
+    other = c.get(f"/households/{refused}").text
+    assert "Not planned: no operating nation" in other and "matches no rule of" in other
+    sponsor_sees = client_as("sponsor").get(f"/households/{op.ru_household}")
+    assert "In the plan" not in sponsor_sees.text  # a sponsor sees status, not the plan

@@ -126,3 +126,48 @@ def _visible(uow: UnitOfWork, who: Principal, rows: list[Any]) -> tuple[list[Any
         )
     ]
     return shown, len(rows) - len(shown)
+
+
+@dataclass(frozen=True)
+class HouseholdPlan:
+    plan_id: int
+    entry: BoardEntry
+    callsign: str | None
+    departs_at: str | None
+    reason: str | None
+    """The reason in words, when not planned."""
+
+
+def household_plan(household_id: int, who: Principal, uow: UnitOfWork) -> HouseholdPlan | None:
+    """What the plan in force says of one household (its page shows it next to the passes);
+    None when there is no plan or the household is not in it. The caller has been allowed to see
+    the household already."""
+    with uow:
+        demand(uow, who, Action.PLAN_VIEW, "household", household_id)
+        plan = uow.planning.latest()
+        if plan is None:
+            return None
+        rows = uow.planning.entries(plan.id, [household_id])
+        if not rows:
+            return None
+        r = rows[0]
+        dep = next((d for d in plan.summary.get("departures", []) if d["id"] == r.flight_id), None)
+        entry = BoardEntry(
+            r.household_id,
+            r.reference,
+            r.flight_id,
+            r.reason,
+            r.standby,
+            r.call_from,
+            r.call_until,
+            r.persons,
+            r.seats,
+            r.detail,
+        )
+        return HouseholdPlan(
+            plan.id,
+            entry,
+            dep["callsign"] if dep else None,
+            dep["departs_at"] if dep else None,
+            Reason(r.reason).sentence if r.reason else None,
+        )

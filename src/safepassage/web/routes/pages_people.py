@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from safepassage.domain.pipeline import PersonStatus, StationKind
 from safepassage.services import households, passes, people, stations
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
+from safepassage.services.planning_board import household_plan
 from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import partial, render
 
@@ -307,8 +309,15 @@ def household_page(
             ],
             "start": system.clock().strftime("%Y-%m-%dT%H:%M"),
         }
+    planned = (
+        household_plan(household_id, who, system.uow()) if allowed(who, Action.PLAN_VIEW) else None
+    )
+    if calls and planned and planned.entry.call_from:  # the pass's window from the plan
+        calls["start"] = planned.entry.call_from.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
     return render(
-        request, "pages/household.html", {"h": view, "partners": partners, "calls": calls}
+        request,
+        "pages/household.html",
+        {"h": view, "partners": partners, "calls": calls, "planned": planned},
     )
 
 
