@@ -350,6 +350,103 @@ def plan(
     _run(body)
 
 
+def _pairs(values: list[str] | None, number: type, what: str, ids: bool = False) -> dict:
+    """``KEY=NUMBER`` options into a dict (keys: station codes, or flight ids with ``ids``); a
+    malformed one is an error that says how to write it."""
+    out: dict = {}
+    for v in values or []:
+        key, sep, value = v.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[int(key) if ids else key.strip().upper()] = number(value)
+        except ValueError:
+            raise typer.BadParameter(f"{v!r}: write {what} as KEY=NUMBER") from None
+    return out
+
+
+@app.command("simulate")
+def simulate_cmd(
+    report: Annotated[Path, typer.Option(help="the HTML report to write")] = Path(
+        "simulation-report.html"
+    ),
+    lanes: Annotated[
+        list[str] | None, typer.Option(help="a station's lanes in the what-if, e.g. DOCS=6")
+    ] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="a station's seconds a person, e.g. DOCS=40")
+    ] = None,
+    shift_calls: Annotated[
+        float, typer.Option(help="move every call-forward window by minutes (negative: earlier)")
+    ] = 0.0,
+    delay: Annotated[
+        list[str] | None, typer.Option(help="delay a departure by minutes, e.g. 12=60 (flight id)")
+    ] = None,
+    seed: int = 2021,
+    synthetic: Annotated[
+        bool, typer.Option(help="a generated 24-hour day of 30,000 evacuees, not the registry")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Simulate the airport as planned and with the what-if's changes; write a report."""
+    from safepassage.services import simulation
+    from safepassage.services.common import SYSTEM
+    from safepassage.simulation import charts
+    from safepassage.simulation import synthetic as generated
+    from safepassage.simulation.airport import simulate
+    from safepassage.web.render import TEMPLATES
+
+    what_if = simulation.WhatIf(
+        "what if",
+        _pairs(lanes, int, "lanes"),
+        _pairs(service, float, "seconds a person"),
+        shift_calls,
+        _pairs(delay, float, "a delay", ids=True),
+        seed,
+    )
+
+    def body() -> None:
+        if synthetic:
+            base = generated.scenario(seed)
+        else:
+            system = _system(db)
+            system.migrate()
+            base = simulation.operation_scenario(SYSTEM, system.uow())
+        runs = [("as planned", base.with_changes(seed=seed))]
+        if what_if.lanes or what_if.service_s or what_if.call_shift_min or what_if.delays_min:
+            runs.append(("what if", what_if.apply(base)))
+        results = []
+        with Progress(
+            TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(), console=console
+        ) as bar:
+            for label, scenario in runs:
+                task = bar.add_task(label, total=1.0)
+                result = simulate(
+                    scenario, lambda done, task=task: bar.update(task, completed=done)
+                )
+                results.append(result.to_json() | {"label": label})
+        table = Table(title=base.name)
+        for col in ("", *(r["label"] for r in results)):
+            table.add_column(col)
+        for label, key in (("boarded", "boarded"), ("missed", "missed"), ("no-shows", "no_shows")):
+            table.add_row(label, *(f"{r[key]:,}" for r in results))
+        table.add_row("bottleneck", *(str(r["bottleneck"]) for r in results))
+        console.print(table)
+        html = TEMPLATES.env.get_template("reports/simulation.html").render(
+            title=f"Airport simulation: {base.name}",
+            written=dt.datetime.now(dt.UTC).strftime("%d %b %Y %H:%M UTC"),
+            about=f"{len(base.arrivals):,} households, {len(base.departures)} departures, "
+            f"{len(base.stations)} stations, seed {seed}.",
+            notes=base.notes,
+            results=results,
+            charts=charts.compare(results),
+        )
+        report.write_text(html, encoding="utf-8")
+        console.print(f"report written to {report}")
+
+    _run(body)
+
+
 @app.command("link")
 def link(
     max_block: Annotated[

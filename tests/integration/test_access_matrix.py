@@ -29,6 +29,7 @@ from safepassage.services import (
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes.pages_linkage import current_run
 from safepassage.web.routes.pages_planning import RUN as PLAN_RUN
+from safepassage.web.routes.pages_simulation import RUN as SIM_RUN
 from tests.conftest import NOW
 from tests.integration.conftest import World, csrf_of, login
 from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
@@ -163,6 +164,10 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/planning/settings"): frozenset({C, L, V}),
     ("PUT", "/api/v1/planning/settings"): frozenset({C}),
     ("PUT", "/api/v1/stations/{station_id}/capacity"): frozenset({C}),
+    ("GET", "/simulation"): frozenset({C, L, V}),
+    ("POST", "/simulation/run"): frozenset({C}),
+    ("GET", "/simulation/progress"): frozenset({C, L, V}),
+    ("GET", "/simulation/compare"): frozenset({C, L, V}),
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
     ("GET", "/signup/receipt"): PUBLIC,
@@ -393,6 +398,8 @@ def test_route_allows_exactly_the_roles_in_its_entry(
             _wait_for(current_run, "the linkage run")
         if route == ("POST", "/planning/run"):
             _wait_for(PLAN_RUN.state, "the plan")
+        if route == ("POST", "/simulation/run"):
+            _wait_for(SIM_RUN.state, "the simulation")
         allowed = role in expected
         if allowed:
             assert r.status_code not in (401, 403), (

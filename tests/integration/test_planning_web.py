@@ -127,7 +127,7 @@ def test_a_households_page_says_what_the_plan_gives_it(op: World, client_as: Any
     planning.make_plan(op.who["coordinator"], op.system.uow())
     c = client_as("coordinator")
     page = c.get(f"/households/{flying}").text
-    assert "In the plan" in page and "Planned on <b class=\"mono\">RFF7071</b>" in page
+    assert "In the plan" in page and 'Planned on <b class="mono">RFF7071</b>' in page
     assert "to be called for" in page
     other = c.get(f"/households/{refused}").text
     assert "Not planned: no operating nation" in other and "matches no rule of" in other

@@ -55,6 +55,8 @@ class Action(StrEnum):
     PLAN_RUN = "plan.run"
     PLAN_SETTINGS = "plan.settings"
     PLAN_CALL = "plan.call"
+    SIMULATION_VIEW = "simulation.view"
+    SIMULATION_RUN = "simulation.run"
 
 
 _EVERYONE = frozenset(Role)
@@ -89,6 +91,10 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.PLAN_RUN: frozenset({Role.COORDINATOR}),
     Action.PLAN_SETTINGS: frozenset({Role.COORDINATOR}),
     Action.PLAN_CALL: frozenset({Role.COORDINATOR}),
+    # runs hold no personal data but the ids of households that missed their departure, shown
+    # to coordinators only
+    Action.SIMULATION_VIEW: frozenset({Role.COORDINATOR, Role.LIAISON, Role.VIEWER}),
+    Action.SIMULATION_RUN: frozenset({Role.COORDINATOR}),
 }
 
 

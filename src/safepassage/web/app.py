@@ -34,6 +34,7 @@ from safepassage.web.routes import (
     pages_people,
     pages_planning,
     pages_signup,
+    pages_simulation,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -132,6 +133,7 @@ def create_app(system: System) -> FastAPI:
         pages_flights,
         pages_ecc,
         pages_planning,
+        pages_simulation,
         pages_lists,
         pages_admin,
         api,

@@ -593,3 +593,18 @@ plan_entry = sa.Table(
     sa.Column("seats", sa.Integer, nullable=False),
     sa.Index("ix_plan_entry_flight", "plan_id", "flight_id"),
 )
+
+
+# what-if runs of the airport simulation, kept to be compared side by side
+sim_run = sa.Table(
+    "sim_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),  # what the what-if changed
+    sa.Column("result", sa.JSON, nullable=False),  # loads, queues, waits, bottleneck
+    sa.Column("seconds", sa.Float, nullable=False),
+)

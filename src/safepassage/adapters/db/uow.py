@@ -29,6 +29,7 @@ from safepassage.adapters.db.repos import (
     SiteRepository,
 )
 from safepassage.adapters.db.signup_repo import SignupRepository
+from safepassage.adapters.db.simulation_repo import SimulationRepository
 
 
 class SqlUnitOfWork:
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     linkage: LinkageRepository
     processing: ProcessingRepository
     planning: PlanningRepository
+    simulation: SimulationRepository
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.linkage = LinkageRepository(conn)
         self.processing = ProcessingRepository(conn)
         self.planning = PlanningRepository(conn)
+        self.simulation = SimulationRepository(conn)
         return self
 
     @property
