@@ -28,21 +28,18 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import os
-import platform
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from bench import RESULTS, keep
 from safepassage.planning import synthetic
 from safepassage.planning.check import violations
 from safepassage.planning.problem import Problem
 from safepassage.planning.result import Result
 from safepassage.planning.solve import solve
 
-RESULTS = Path(__file__).parent / "results"
 CALLED_AHEAD = dt.timedelta(hours=8)
 
 
@@ -235,19 +232,7 @@ def main() -> None:
         "replan_after_cancellation_under_3s": all(r["seconds"] < 3 for r in replans),
     }
     console.print(verdict)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "planning.json").write_text(
-        json.dumps(
-            {
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "load_before": os.getloadavg(),
-                "rows": rows,
-                "verdict": verdict,
-            },
-            indent=1,
-        )
-    )
+    keep("planning", rows, verdict)
 
 
 if __name__ == "__main__":

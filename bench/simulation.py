@@ -13,19 +13,14 @@ cut by a third shows a day that goes wrong. Results go to bench/results/simulati
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import os
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from bench import keep
 from safepassage.simulation import synthetic
 from safepassage.simulation.airport import simulate
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
@@ -80,19 +75,7 @@ def main() -> None:
     console.print(table)
     verdict = {"under_10s": all(r["seconds"] < 10 for r in rows)}
     console.print(verdict)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "simulation.json").write_text(
-        json.dumps(
-            {
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "cpus": os.cpu_count(),
-                "load_before": os.getloadavg(),
-                "rows": rows,
-                "verdict": verdict,
-            },
-            indent=1,
-        )
-    )
+    keep("simulation", rows, verdict)
 
 
 if __name__ == "__main__":
