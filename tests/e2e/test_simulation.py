@@ -20,7 +20,7 @@ def run(page: Page, name: str, docs_lanes: str = "") -> None:
     page.locator("input[name=name]").fill(name)
     if docs_lanes:
         page.locator("input[name='lanes.DOCS']").fill(docs_lanes)
-    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_text("Simulation done.")).to_be_visible()
 
 
@@ -32,6 +32,7 @@ def test_a_coordinator_compares_the_day_as_planned_with_fewer_document_lanes(
     expect(page.get_by_role("heading", name="The airport: what if")).to_be_visible()
     run(page, "as planned")
     run(page, "one document lane", "1")
+    page.goto("/simulation")  # the list of runs as it is now
     boxes = page.locator("input[type=checkbox][name=run]")
     boxes.nth(0).check()
     boxes.nth(1).check()
