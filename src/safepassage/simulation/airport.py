@@ -97,7 +97,7 @@ class Airport:
             if dep.boarding_closes <= end:
                 self._missed(a, dep)
         results = [s.result for s in self.stations]
-        bottleneck = summarise(results, end)
+        bottleneck = summarise(results, end, sc.sample_every_min)
         return RunResult(
             sc.name,
             sc.seed,
@@ -135,6 +135,7 @@ class Airport:
             yield lane
             r = st.result
             r.waits.append(env.now - queued)
+            r.granted.append(env.now)
             if env.now >= closes:  # boarding has closed: it leaves the line
                 st.lanes.release(lane)
                 self._missed(a, dep)

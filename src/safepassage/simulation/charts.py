@@ -135,7 +135,7 @@ def compare(runs: Sequence[dict]) -> dict[str, object]:
     """The charts that compare runs (each a ``RunResult.to_json()`` with a ``label``): the load
     of each departure, and each station's queue over time."""
     if not runs:
-        return {"loads": "", "queues": {}}
+        return {"loads": "", "queues": {}, "waits": {}}
     order = [d["callsign"] for d in runs[0]["departures"]]
     loads = [
         (r["label"], [(c, by.get(c, 0.0)) for c in order])

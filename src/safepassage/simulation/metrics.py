@@ -18,6 +18,10 @@ class StationResult:
     waits: list[float] = field(default_factory=list, repr=False)
     queue: list[tuple[float, int]] = field(default_factory=list, repr=False)
     """(minute, households waiting) every sample."""
+    granted: list[float] = field(default_factory=list, repr=False)
+    """When each wait in ``waits`` ended (a lane was free)."""
+    wait: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    """(minute, mean wait in minutes of those who reached a lane in the sample before)."""
     utilisation: float = 0.0
     mean_wait_min: float = 0.0
     p95_wait_min: float = 0.0
@@ -80,16 +84,25 @@ class RunResult:
             "missed": self.missed,
             "no_shows": self.no_shows,
             "stations": [
-                {k: v for k, v in asdict(s).items() if k != "waits"} for s in self.stations
+                {k: v for k, v in asdict(s).items() if k not in ("waits", "granted")}
+                for s in self.stations
             ],
             "departures": [asdict(d) | {"load": d.load} for d in self.departures],
         }
 
 
-def summarise(stations: list[StationResult], minutes: float) -> str | None:
-    """Fill in each station's utilisation and waits; the bottleneck is the busiest station
-    (by utilisation, then mean wait), None when nobody was served."""
+def summarise(stations: list[StationResult], minutes: float, every: float) -> str | None:
+    """Fill in each station's utilisation, waits and waits over time (per ``every`` minutes);
+    the bottleneck is the busiest station (by utilisation, then mean wait), None when nobody
+    was served."""
     for s in stations:
+        buckets: dict[int, list[float]] = {}
+        for at, w in zip(s.granted, s.waits, strict=True):
+            buckets.setdefault(int(at // every), []).append(w)
+        s.wait = [
+            ((i + 1) * every, sum(buckets[i]) / len(buckets[i]) if i in buckets else 0.0)
+            for i in range(int(minutes // every) + 1)
+        ]
         s.utilisation = s.busy_min / (s.lanes * minutes) if minutes > 0 else 0.0
         if s.waits:
             ordered = sorted(s.waits)
