@@ -421,9 +421,11 @@ def simulate_cmd(
         ) as bar:
             for label, scenario in runs:
                 task = bar.add_task(label, total=1.0)
-                result = simulate(
-                    scenario, lambda done, task=task: bar.update(task, completed=done)
-                )
+
+                def advance(done: float, task: TaskID = task) -> None:
+                    bar.update(task, completed=done)
+
+                result = simulate(scenario, advance)
                 results.append(result.to_json() | {"label": label})
         table = Table(title=base.name)
         for col in ("", *(r["label"] for r in results)):

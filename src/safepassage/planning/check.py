@@ -88,10 +88,10 @@ def _spare_seats(
             if d.max_persons is None
             else d.max_persons - d.held_persons - sum(h.persons for h in people if h not in guests)
         )
-        day = (d.site_id, d.departs_at.astimezone(UTC).date())
+        day = (d.site_id, d.departs_at.astimezone(UTC).date()) if d.site_id is not None else None
         room_site = (
             problem.site_capacity[day] - arriving[day] + sum(h.persons for h in guests)
-            if day in problem.site_capacity
+            if day is not None and day in problem.site_capacity
             else None
         )
         for h in waiting:

@@ -115,17 +115,17 @@ class Decoded:
                 if spare or f not in guests:
                     continue
                 out: list[tuple[_Class, Demand]] = []
-                for g in sorted(guests[f], key=lambda cg: cg[0].weight):
+                for guest in sorted(guests[f], key=lambda cg: cg[0].weight):
                     if self._fits(c, f) and self._site_fits(c, f):
                         break
-                    self._take(g[1])
-                    out.append(g)
+                    self._take(guest[1])
+                    out.append(guest)
                 if self._fits(c, f) and self._site_fits(c, f):
                     self._put(h, c, f)
                     guests[f] = [g for g in guests[f] if g not in out]
                     break
-                for gc, g in out:  # it did not fit even so: they keep their seats
-                    self._put(g, gc, f)
+                for guest_class, guest_home in out:  # it did not fit even so: they stay
+                    self._put(guest_home, guest_class, f)
 
     def guests_home(self) -> None:
         """A household flying on a partner's spare seat moves to a departure of a nation whose

@@ -332,14 +332,16 @@ class _Model:
     def _columns(self) -> None:
         """The columns as arrays: class, departure, through spare seats, and the class's
         seats, stretcher patients, persons, households and weight."""
-        cls, dep, spare = [], [], []
+        cls: list[int] = []
+        dep: list[int] = []
+        spare: list[bool] = []
         for ci, c in enumerate(self.classes):
             cls.extend([ci] * len(c.arcs))
             dep.extend(f for f, _ in c.arcs)
             spare.extend(s for _, s in c.arcs)
         self.col_class = np.array(cls, dtype=np.int64)
         self.col_dep = np.array(dep, dtype=np.int64)
-        self.col_spare = np.array(spare, dtype=bool)
+        self.col_spare = np.array(spare, dtype=np.bool_)
         per_class = np.array(
             [
                 (
@@ -445,7 +447,7 @@ class _Model:
             starts=starts,
             index=rows[order],
             value=values[order].astype(np.float64),
-            first=np.flatnonzero(~self.col_spare),
+            first=np.flatnonzero(np.logical_not(self.col_spare)),
         )
 
     def value(self, c: _Class, f: int, spare: bool) -> float:

@@ -109,8 +109,8 @@ class PlanningRepository:
     def no_show_counts(self, since: dt.datetime) -> tuple[int, int]:
         """Persons who did not come when called, and persons admitted at a gate, since then."""
         e = t.person_event.c
-        rows = dict(
-            self.conn.execute(
+        rows: dict[str, int] = dict(
+            self.conn.execute(  # type: ignore[arg-type]
                 sa.select(e.state_after, sa.func.count())
                 .where(
                     e.at >= since,

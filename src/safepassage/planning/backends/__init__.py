@@ -82,3 +82,10 @@ class Backend(Protocol):
         """The optimum of ``milp``'s linear relaxation (integrality dropped): a bound no whole
         solution beats, and a solution to round."""
         ...
+
+    def solve(
+        self, milp: Milp, *, start: Floats | None, time_limit_s: float, gap: float, threads: int
+    ) -> MilpSolution:
+        """Whole solutions of ``milp`` by branch and bound, from ``start`` if given: for small
+        programs, where rounding the relaxation can be far from the best."""
+        ...
