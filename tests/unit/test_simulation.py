@@ -164,3 +164,6 @@ def test_the_charts_are_svg_with_their_titles_and_a_90_percent_line() -> None:
     assert (
         "<polyline" in drawn["queues"]["DOCS"] and "households waiting" in drawn["queues"]["DOCS"]
     )
+    assert "mean wait" in drawn["waits"]["DOCS"] and "min" in drawn["waits"]["DOCS"]
+    docs = next(s for s in run["stations"] if s["code"] == "DOCS")
+    assert len(docs["wait"]) == len(docs["queue"]) and max(w for _, w in docs["wait"]) > 0

@@ -133,7 +133,7 @@ def _svg(title: str, parts: list[str]) -> str:
 
 def compare(runs: Sequence[dict]) -> dict[str, object]:
     """The charts that compare runs (each a ``RunResult.to_json()`` with a ``label``): the load
-    of each departure, and each station's queue over time."""
+    of each departure, and each station's queue and waiting time over time."""
     if not runs:
         return {"loads": "", "queues": {}, "waits": {}}
     order = [d["callsign"] for d in runs[0]["departures"]]
@@ -143,15 +143,24 @@ def compare(runs: Sequence[dict]) -> dict[str, object]:
         for by in [{d["callsign"]: d["load"] for d in r["departures"]}]
     ]
     hours = max(r["minutes"] for r in runs) / 60
-    queues = {}
+    queues, waits = {}, {}
     for station in runs[0]["stations"]:
-        series = []
-        for r in runs:
-            same = next((s for s in r["stations"] if s["code"] == station["code"]), None)
-            if same is not None:
-                series.append((r["label"], [(t, float(n)) for t, n in same["queue"]]))
-        queues[station["code"]] = lines(series, f"{station['name']}: households waiting", "", hours)
+        code, name = station["code"], station["name"]
+        same = [(r["label"], s) for r in runs for s in r["stations"] if s["code"] == code]
+        queues[code] = lines(
+            [(label, [(t, float(n)) for t, n in s["queue"]]) for label, s in same],
+            f"{name}: households waiting",
+            "",
+            hours,
+        )
+        waits[code] = lines(
+            [(label, [(t, float(w)) for t, w in s.get("wait", [])]) for label, s in same],
+            f"{name}: mean wait of those reaching a lane",
+            "min",
+            hours,
+        )
     return {
         "loads": load_bars(loads, "Load of each departure (seats filled by those boarded)"),
         "queues": queues,
+        "waits": waits,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -312,8 +311,6 @@ def household_page(
     planned = (
         household_plan(household_id, who, system.uow()) if allowed(who, Action.PLAN_VIEW) else None
     )
-    if calls and planned and planned.entry.call_from:  # the pass's window from the plan
-        calls["start"] = planned.entry.call_from.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
     return render(
         request,
         "pages/household.html",
