@@ -36,7 +36,8 @@ class Flight:
     """Airport code (IATA or ICAO) of departure."""
     departs_at: dt.datetime
     arrives_at_airport: str
-    arrives_at: dt.datetime
+    arrives_at: dt.datetime | None = None
+    """None when not known: DTM+232 is left out, not guessed."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ def paxlst(
         f"LOC+125+{text(flight.departs_from)}",
         f"DTM+189:{_when(flight.departs_at)}:201",
         f"LOC+87+{text(flight.arrives_at_airport)}",
-        f"DTM+232:{_when(flight.arrives_at)}:201",
     ]
+    if flight.arrives_at is not None:
+        message.append(f"DTM+232:{_when(flight.arrives_at)}:201")
     for p in passengers:
         message.append(f"NAD+FL+++{text(p.surname)[:35]}:{text(p.given_names)[:35]}")
         message.append(f"ATT+2++{p.sex if p.sex in ('M', 'F') else 'U'}")

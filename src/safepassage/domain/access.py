@@ -57,6 +57,7 @@ class Action(StrEnum):
     PLAN_CALL = "plan.call"
     SIMULATION_VIEW = "simulation.view"
     SIMULATION_RUN = "simulation.run"
+    MANIFEST_EXPORT = "manifest.export"
 
 
 _EVERYONE = frozenset(Role)
@@ -95,6 +96,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     # to coordinators only
     Action.SIMULATION_VIEW: frozenset({Role.COORDINATOR, Role.LIAISON, Role.VIEWER}),
     Action.SIMULATION_RUN: frozenset({Role.COORDINATOR}),
+    # a departure's passenger data out (CSV, PAXLST): liaisons for their own nation's aircraft
+    Action.MANIFEST_EXPORT: frozenset({Role.COORDINATOR, Role.LIAISON}),
 }
 
 

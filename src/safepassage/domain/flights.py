@@ -73,6 +73,7 @@ class FlightStatus(StrEnum):
 
 _CALLSIGN = re.compile(r"^[A-Z0-9]{2,10}$")
 _NO_TYPE = AircraftType("?", "unknown", 1, 0, 1, "")
+_AIRPORT = re.compile(r"^[A-Z]{3,4}$")
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,16 @@ class ReceivingSite:
     country: str
     capacity_per_day: int
     id: int | None = None
+    airport: str | None = None
+    """Its airport's IATA or ICAO code (3 or 4 letters): where the passenger lists are for."""
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
         object.__setattr__(self, "name", " ".join((self.name or "").split()))
+        code = (self.airport or "").strip().upper() or None
+        object.__setattr__(self, "airport", code)
+        if code is not None and not _AIRPORT.match(code):
+            errors.append(FieldError("airport", "3 or 4 letters, e.g. DOH or OTBH"))
         if not self.name:
             errors.append(FieldError("name", "a name is required"))
         try:

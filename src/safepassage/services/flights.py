@@ -252,6 +252,7 @@ def save_site(
     who: Principal,
     uow: UnitOfWork,
     site_id: int | None = None,
+    airport: str | None = None,
 ) -> int:
     with uow:
         demand(uow, who, Action.SITES_WRITE, "site", site_id or "")
@@ -262,7 +263,7 @@ def save_site(
                 FieldError("capacity_per_day", "give the persons per day the site can take")
             )
         check(errors)
-        site = ReceivingSite(name, country, cap or 0, site_id)
+        site = ReceivingSite(name, country, cap or 0, site_id, airport)
         other = uow.sites.by_name(site.name)
         if other and other.id != site_id:
             raise InvalidInput(f"a site named {site.name!r} exists already", field="name")

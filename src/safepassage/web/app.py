@@ -24,6 +24,7 @@ from safepassage.web import errors
 from safepassage.web.routes import (
     api,
     api_ecc,
+    api_outputs,
     api_planning,
     pages_admin,
     pages_auth,
@@ -31,6 +32,7 @@ from safepassage.web.routes import (
     pages_flights,
     pages_linkage,
     pages_lists,
+    pages_outputs,
     pages_people,
     pages_planning,
     pages_signup,
@@ -134,10 +136,12 @@ def create_app(system: System) -> FastAPI:
         pages_ecc,
         pages_planning,
         pages_simulation,
+        pages_outputs,
         pages_lists,
         pages_admin,
         api,
         api_planning,
+        api_outputs,
     ):
         app.include_router(module.router)
     app.include_router(pages_signup.router)  # public: no login

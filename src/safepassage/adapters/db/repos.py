@@ -194,7 +194,7 @@ class SiteRepository:
 
     def all(self) -> list[ReceivingSite]:
         return [
-            ReceivingSite(r.name, r.country, r.capacity_per_day, r.id)
+            ReceivingSite(r.name, r.country, r.capacity_per_day, r.id, r.airport)
             for r in self.conn.execute(
                 sa.select(t.receiving_site).order_by(t.receiving_site.c.name)
             )
@@ -204,19 +204,24 @@ class SiteRepository:
         r = self.conn.execute(
             sa.select(t.receiving_site).where(t.receiving_site.c.id == site_id)
         ).first()
-        return ReceivingSite(r.name, r.country, r.capacity_per_day, r.id) if r else None
+        return ReceivingSite(r.name, r.country, r.capacity_per_day, r.id, r.airport) if r else None
 
     def by_name(self, name: str) -> ReceivingSite | None:
         r = self.conn.execute(
             sa.select(t.receiving_site).where(t.receiving_site.c.name == name)
         ).first()
-        return ReceivingSite(r.name, r.country, r.capacity_per_day, r.id) if r else None
+        return ReceivingSite(r.name, r.country, r.capacity_per_day, r.id, r.airport) if r else None
 
     def add(self, s: ReceivingSite) -> int:
         return int(
             self.conn.execute(
                 t.receiving_site.insert()
-                .values(name=s.name, country=s.country, capacity_per_day=s.capacity_per_day)
+                .values(
+                    name=s.name,
+                    country=s.country,
+                    capacity_per_day=s.capacity_per_day,
+                    airport=s.airport,
+                )
                 .returning(t.receiving_site.c.id)
             ).scalar_one()
         )
@@ -225,7 +230,12 @@ class SiteRepository:
         self.conn.execute(
             t.receiving_site.update()
             .where(t.receiving_site.c.id == s.id)
-            .values(name=s.name, country=s.country, capacity_per_day=s.capacity_per_day)
+            .values(
+                name=s.name,
+                country=s.country,
+                capacity_per_day=s.capacity_per_day,
+                airport=s.airport,
+            )
         )
 
 

@@ -78,6 +78,7 @@ receiving_site = sa.Table(
     sa.Column("name", sa.String(120), nullable=False, unique=True),
     sa.Column("country", sa.String(2), nullable=False),
     sa.Column("capacity_per_day", sa.Integer, nullable=False),
+    sa.Column("airport", sa.String(4)),  # IATA or ICAO code: where passenger lists go
 )
 
 flight = sa.Table(

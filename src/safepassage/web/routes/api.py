@@ -276,6 +276,7 @@ class SiteIn(BaseModel):
     name: str
     country: str
     capacity_per_day: int
+    airport: str | None = Field(None, description="IATA or ICAO code", examples=["DOH"])
 
 
 @router.get("/sites", summary="Receiving sites and their daily capacity")
@@ -285,7 +286,11 @@ def api_sites(who: Who, uow: UoW) -> list[dict[str, Any]]:
 
 @router.post("/sites", status_code=201, summary="Add a receiving site")
 def api_site_create(body: SiteIn, who: Who, uow: UoW) -> dict[str, Any]:
-    return {"id": flights.save_site(body.name, body.country, body.capacity_per_day, who, uow)}
+    return {
+        "id": flights.save_site(
+            body.name, body.country, body.capacity_per_day, who, uow, airport=body.airport
+        )
+    }
 
 
 @router.get("/nations", summary="Nations and the policies of operating nations")

@@ -227,6 +227,7 @@ async def site_save(request: Request, who: Who, system: Sys) -> Response:
             who,
             system.uow(),
             int(site_id) if site_id.isdigit() else None,
+            str(form.get("airport", "")) or None,
         )
     except InvalidInput as e:
         return render(

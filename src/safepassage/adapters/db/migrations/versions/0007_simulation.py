@@ -1,4 +1,4 @@
-"""the airport simulation's runs
+"""the airport simulation's runs; a receiving site's airport
 
 Revision ID: 0007
 Revises: 0006
@@ -31,7 +31,11 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sim_run")),
     )
+    with op.batch_alter_table("receiving_site", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("airport", sa.String(length=4)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("receiving_site", schema=None) as batch_op:
+        batch_op.drop_column("airport")
     op.drop_table("sim_run")

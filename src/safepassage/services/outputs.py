@@ -1,0 +1,202 @@
+"""What leaves the system about a departure: the manifest as CSV for the loadmaster, the load
+sheet (souls on board, passenger weight against payload), the PAXLST passenger list for the
+destination, each scoped to the caller's rights and audited.
+
+The people listed are those boarded once boarding has closed, those on the manifest before.
+Nobody is left off for want of a field: the CSV leaves the cell empty, the PAXLST leaves out the
+segment the guide makes conditional (``adapters/paxlst.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from safepassage.adapters import paxlst
+from safepassage.domain.access import Action, Principal
+from safepassage.domain.countries import country
+from safepassage.domain.dates import Precision
+from safepassage.domain.errors import InvalidInput, NotFound
+from safepassage.domain.flights import Flight
+from safepassage.domain.people import HeadCount, Need, Person, head_count
+from safepassage.services.common import UnitOfWork, audit, demand
+from safepassage.services.flights import _may_fly, operation
+
+CSV_COLUMNS = (
+    "seq", "household", "family_name", "given_name", "father_name", "sex", "date_of_birth",
+    "nationality", "document", "document_number", "issuing_country", "lap_infant", "needs",
+    "boarded",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OnBoard:
+    person: Person
+    household: str
+    boarded: bool
+
+
+@dataclass(frozen=True)
+class LoadSheet:
+    flight: Flight
+    final: bool
+    """Boarding closed: the souls on board are final."""
+    souls: HeadCount
+    stretchers: int
+    stretcher_positions: int
+    seats: int
+    passenger_kg: int
+    payload_kg: int
+
+    @property
+    def seats_taken(self) -> int:
+        return self.souls.seats - self.stretchers
+
+
+def _departure(
+    flight_id: int, who: Principal, uow: UnitOfWork, action: str, export: bool
+) -> tuple[Flight, bool, list[OnBoard]]:
+    """The flight, whether boarding has closed, and who is on it (checked and audited)."""
+    demand(uow, who, Action.MANIFEST_EXPORT if export else Action.FLIGHTS_VIEW, "flight", flight_id)
+    flight = uow.flights.get(flight_id)
+    brief = uow.processing.flight_brief(flight_id)
+    if flight is None or brief is None:
+        raise NotFound(f"no departure {flight_id}")
+    if export:
+        _may_fly(uow, who, flight.operating_nation, action, flight_id)
+    final = brief.manifest_closed_at is not None
+    rows = [r for r in uow.processing.manifest(flight_id) if r.boarded_event or not final]
+    people = {p.id: p for p in uow.people.get_many([r.person_id for r in rows])}
+    refs: dict[int, str] = {}
+    for r in rows:
+        if r.household_id is not None and r.household_id not in refs:
+            h = uow.households.get(r.household_id)
+            refs[r.household_id] = h.reference if h else ""
+    on = [
+        OnBoard(people[r.person_id], refs.get(r.household_id, ""), r.boarded_event is not None)
+        for r in rows
+    ]
+    return flight, final, on
+
+
+def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
+    """The manifest for the loadmaster: a file name and the CSV (UTF-8 with a byte-order mark,
+    so that a spreadsheet opens the names right); every row and column visible."""
+    with uow:
+        flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
+        day = flight.scheduled_departure.date()
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(CSV_COLUMNS)
+        for i, o in enumerate(on, 1):
+            p = o.person
+            doc = _document(p)
+            w.writerow(
+                (
+                    i, o.household, p.family_name or "", p.given_name, p.father_name or "",
+                    p.sex.value, p.date_of_birth.display() if p.date_of_birth else "",
+                    ",".join(p.nationalities), doc.kind.value if doc else "",
+                    doc.number if doc else "", doc.issuing_country or "" if doc else "",
+                    "yes" if p.is_lap_infant(day) else "no",
+                    ",".join(sorted(n.value for n in p.needs)), "yes" if o.boarded else "no",
+                )
+            )  # fmt: skip
+        audit(
+            uow,
+            who,
+            "export.manifest",
+            "flight",
+            flight_id,
+            persons=[o.person.id for o in on],
+            final=final,
+        )
+        uow.commit()
+    name = f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.csv"
+    return name, ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def load_sheet(flight_id: int, who: Principal, uow: UnitOfWork) -> LoadSheet:
+    """Souls on board and passenger weight against payload (counts only: anyone may see)."""
+    with uow:
+        flight, final, on = _departure(flight_id, who, uow, "view.load_sheet", export=False)
+        souls = head_count([o.person for o in on], flight.scheduled_departure.date())
+        stretchers = sum(1 for o in on if Need.STRETCHER in o.person.needs)
+        return LoadSheet(
+            flight,
+            final,
+            souls,
+            stretchers,
+            flight.stretcher_positions or 0,
+            flight.seat_capacity,
+            souls.persons * flight.passenger_kg,
+            flight.payload_capacity_kg,
+        )
+
+
+def paxlst_message(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, str]:
+    """The PAXLST interchange for the departure's destination: a file name and the message."""
+    with uow:
+        flight, final, on = _departure(flight_id, who, uow, "export.paxlst", export=True)
+        site = uow.sites.get(flight.destination_site_id) if flight.destination_site_id else None
+        if site is None or not site.airport:
+            raise InvalidInput(
+                "set the airport of this departure's receiving site (Sites) before its passenger "
+                "list can be sent",
+                "destination_site_id",
+            )
+        op = operation(uow)
+        now = uow.now()
+        flying = paxlst.Flight(  # its arrival time is not known here: left out
+            flight.callsign, op.airport_icao, flight.scheduled_departure, site.airport
+        )
+        message = paxlst.paxlst(
+            flying,
+            [_passenger(o) for o in on],
+            f"SAFEPASSAGE {op.airport_icao}",
+            site.airport,
+            f"{flight.id}{now:%H%M}",
+            now,
+        )
+        audit(
+            uow,
+            who,
+            "export.paxlst",
+            "flight",
+            flight_id,
+            persons=[o.person.id for o in on],
+            final=final,
+        )
+        uow.commit()
+    return f"paxlst-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.edi", message
+
+
+def _document(p: Person) -> Any:
+    """The travel document a list names: a passport first, then a national identity card."""
+    for kind in ("passport", "national_id"):
+        doc = next((d for d in p.documents if d.kind.value == kind), None)
+        if doc is not None:
+            return doc
+    return None
+
+
+def _alpha3(code: str | None) -> str | None:
+    return country(code).alpha3 if code else None
+
+
+def _passenger(o: OnBoard) -> paxlst.Passenger:
+    p = o.person
+    doc = _document(p)
+    dob = p.date_of_birth
+    return paxlst.Passenger(
+        p.family_name or p.given_name,
+        p.given_name if p.family_name else "",
+        p.sex.value if p.sex.value in ("M", "F") else "U",
+        dob.earliest if dob is not None and dob.precision is Precision.DAY else None,
+        _alpha3(p.nationalities[0]) if p.nationalities else None,
+        o.household,
+        paxlst.Document(doc.kind.value, doc.number, _alpha3(doc.issuing_country), doc.expiry)
+        if doc
+        else None,
+    )
