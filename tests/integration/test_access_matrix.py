@@ -174,6 +174,8 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/api/v1/flights/{flight_id}/load-sheet"): ALL,
     ("GET", "/api/v1/flights/{flight_id}/manifest.csv"): frozenset({C, L}),
     ("GET", "/api/v1/flights/{flight_id}/paxlst"): frozenset({C, L}),
+    ("GET", "/board"): ALL,
+    ("GET", "/board/live"): ALL,
     ("GET", "/signup"): PUBLIC,
     ("POST", "/signup"): PUBLIC,
     ("GET", "/signup/receipt"): PUBLIC,

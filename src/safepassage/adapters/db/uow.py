@@ -15,6 +15,7 @@ from safepassage.adapters.db.auth_repo import (
     TokenRepository,
     UserRepository,
 )
+from safepassage.adapters.db.board_repo import BoardRepository
 from safepassage.adapters.db.engine import READONLY
 from safepassage.adapters.db.intake_repo import IntakeRepository
 from safepassage.adapters.db.linkage_repo import LinkageRepository
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
     processing: ProcessingRepository
     planning: PlanningRepository
     simulation: SimulationRepository
+    board: BoardRepository
 
     def __init__(
         self,
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.processing = ProcessingRepository(conn)
         self.planning = PlanningRepository(conn)
         self.simulation = SimulationRepository(conn)
+        self.board = BoardRepository(conn)
         return self
 
     @property
