@@ -102,3 +102,18 @@ def test_exports_are_for_the_departures_nation_and_the_coordination_cell(boarded
         outputs.manifest_csv(boarded.us_flight, boarded.who["viewer"], boarded.system.uow())
     with pytest.raises(AccessDenied):
         outputs.paxlst_message(boarded.us_flight, boarded.who["sponsor"], boarded.system.uow())
+
+
+def test_the_printed_manifest_reads_back_with_its_names_and_souls(boarded: World) -> None:
+    from pypdf import PdfReader
+
+    name, body = outputs.manifest_pdf(
+        boarded.us_flight, boarded.who["coordinator"], boarded.system.uow()
+    )
+    assert name.endswith(".pdf") and body.startswith(b"%PDF")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    assert "Manifest RCH871" in text
+    assert "Souls on board: 3 (2 adults, 0 children, 1 lap infants)" in text
+    for given in ("Nasir", "Mariam", "Omid"):
+        assert given in text
+    assert "P7654321" in text and "page 1/1" in text

@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters import paxlst
+from safepassage.adapters import paxlst, pdf
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.countries import country
 from safepassage.domain.dates import Precision
@@ -28,6 +28,12 @@ CSV_COLUMNS = (
     "seq", "household", "family_name", "given_name", "father_name", "sex", "date_of_birth",
     "nationality", "document", "document_number", "issuing_country", "lap_infant", "needs",
     "boarded",
+)  # fmt: skip
+
+
+PDF_HEADINGS = (
+    "#", "Household", "Family name", "Given name", "Father", "Sex", "Born", "Nationality",
+    "Document", "Number", "Issued by", "Lap", "Needs", "Boarded",
 )  # fmt: skip
 
 
@@ -81,28 +87,34 @@ def _departure(
     return flight, final, on
 
 
+def _manifest_rows(flight: Flight, on: list[OnBoard]) -> list[tuple[object, ...]]:
+    day = flight.scheduled_departure.date()
+    rows: list[tuple[object, ...]] = []
+    for i, o in enumerate(on, 1):
+        p = o.person
+        doc = _document(p)
+        rows.append(
+            (
+                i, o.household, p.family_name or "", p.given_name, p.father_name or "",
+                p.sex.value, p.date_of_birth.display() if p.date_of_birth else "",
+                ",".join(p.nationalities), doc.kind.value if doc else "",
+                doc.number if doc else "", doc.issuing_country or "" if doc else "",
+                "yes" if p.is_lap_infant(day) else "no",
+                ",".join(sorted(n.value for n in p.needs)), "yes" if o.boarded else "no",
+            )
+        )  # fmt: skip
+    return rows
+
+
 def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
     """The manifest for the loadmaster: a file name and the CSV (UTF-8 with a byte-order mark,
     so that a spreadsheet opens the names right); every row and column visible."""
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
-        day = flight.scheduled_departure.date()
         out = io.StringIO()
         w = csv.writer(out)
         w.writerow(CSV_COLUMNS)
-        for i, o in enumerate(on, 1):
-            p = o.person
-            doc = _document(p)
-            w.writerow(
-                (
-                    i, o.household, p.family_name or "", p.given_name, p.father_name or "",
-                    p.sex.value, p.date_of_birth.display() if p.date_of_birth else "",
-                    ",".join(p.nationalities), doc.kind.value if doc else "",
-                    doc.number if doc else "", doc.issuing_country or "" if doc else "",
-                    "yes" if p.is_lap_infant(day) else "no",
-                    ",".join(sorted(n.value for n in p.needs)), "yes" if o.boarded else "no",
-                )
-            )  # fmt: skip
+        w.writerows(_manifest_rows(flight, on))
         audit(
             uow,
             who,
@@ -111,10 +123,46 @@ def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
             flight_id,
             persons=[o.person.id for o in on],
             final=final,
+            format="csv",
         )
         uow.commit()
     name = f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.csv"
     return name, ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def manifest_pdf(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
+    """The manifest printed for the loadmaster, with the souls on board."""
+    with uow:
+        flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
+        souls = head_count([o.person for o in on], flight.scheduled_departure.date())
+        about = [
+            f"{flight.operating_nation} {flight.aircraft_type}, departing "
+            f"{flight.scheduled_departure:%d %b %Y %H:%M} UTC. "
+            + ("Boarding closed: final." if final else "Boarding open: on the manifest so far."),
+            f"Souls on board: {souls.persons} ({souls.adults} adults, {souls.children} children,"
+            f" {souls.lap_infants} lap infants); {souls.seats} seats of {flight.seat_capacity}.",
+        ]
+        headings = PDF_HEADINGS
+        body = pdf.table_document(
+            f"Manifest {flight.callsign}",
+            about,
+            headings,
+            _manifest_rows(flight, on),
+            (8, 20, 26, 26, 24, 9, 22, 18, 18, 22, 14, 9, 26, 15),
+            f"{flight.callsign} manifest, printed {uow.now():%d %b %Y %H:%M} UTC by {who.username}",
+        )
+        audit(
+            uow,
+            who,
+            "export.manifest",
+            "flight",
+            flight_id,
+            persons=[o.person.id for o in on],
+            final=final,
+            format="pdf",
+        )
+        uow.commit()
+    return f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.pdf", body
 
 
 def load_sheet(flight_id: int, who: Principal, uow: UnitOfWork) -> LoadSheet:

@@ -36,6 +36,12 @@ def manifest_file(flight_id: int, who: Who, uow: UoW) -> Response:
     return attachment(name, body, "text/csv; charset=utf-8")
 
 
+@router.get("/flights/{flight_id}/manifest.pdf")
+def manifest_print(flight_id: int, who: Who, uow: UoW) -> Response:
+    name, body = outputs.manifest_pdf(flight_id, who, uow)
+    return attachment(name, body, "application/pdf")
+
+
 @router.get("/flights/{flight_id}/paxlst")
 def paxlst_file(flight_id: int, who: Who, uow: UoW) -> Response:
     name, body = outputs.paxlst_message(flight_id, who, uow)
