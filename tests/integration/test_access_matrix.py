@@ -172,6 +172,8 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/flights/{flight_id}/manifest.csv"): frozenset({C, L}),
     ("GET", "/flights/{flight_id}/paxlst"): frozenset({C, L}),
     ("GET", "/flights/{flight_id}/manifest.pdf"): frozenset({C, L}),
+    ("GET", "/flights/{flight_id}/arrivals.csv"): frozenset({C, L}),
+    ("GET", "/api/v1/flights/{flight_id}/arrivals.csv"): frozenset({C, L}),
     ("GET", "/api/v1/flights/{flight_id}/manifest.pdf"): frozenset({C, L}),
     ("GET", "/api/v1/flights/{flight_id}/load-sheet"): ALL,
     ("GET", "/api/v1/flights/{flight_id}/manifest.csv"): frozenset({C, L}),

@@ -117,3 +117,22 @@ def test_the_printed_manifest_reads_back_with_its_names_and_souls(boarded: World
     for given in ("Nasir", "Mariam", "Omid"):
         assert given in text
     assert "P7654321" in text and "page 1/1" in text
+
+
+def test_the_receiving_site_gets_who_arrives_with_their_needs(boarded: World) -> None:
+    name, body = outputs.arrivals_csv(
+        boarded.us_flight, boarded.who["coordinator"], boarded.system.uow()
+    )
+    assert name == "arrivals-Al-Udeid-Air-Base-RCH871.csv"
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert [(r["given_name"], r["lap_infant"]) for r in rows] == [
+        ("Nasir", "no"),
+        ("Mariam", "no"),
+        ("Omid", "yes"),
+    ]
+    assert "document_number" not in rows[0]  # the site needs who and what care, not documents
+    with boarded.system.engine.connect() as c:
+        site = c.execute(
+            sa.select(t.audit.c.detail).where(t.audit.c.action == "export.arrivals")
+        ).scalar_one()["site"]
+    assert site == "Al Udeid Air Base"

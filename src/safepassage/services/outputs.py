@@ -165,6 +165,49 @@ def manifest_pdf(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
     return f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.pdf", body
 
 
+ARRIVALS_COLUMNS = (
+    "household", "family_name", "given_name", "sex", "date_of_birth", "nationality",
+    "lap_infant", "needs",
+)  # fmt: skip
+
+
+def arrivals_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
+    """The receiving site's list of who arrives on the departure: households together, with
+    the needs the site must prepare for (stretchers, oxygen, unaccompanied minors)."""
+    with uow:
+        flight, final, on = _departure(flight_id, who, uow, "export.arrivals", export=True)
+        site = uow.sites.get(flight.destination_site_id) if flight.destination_site_id else None
+        if site is None:
+            raise InvalidInput("this departure has no receiving site", "destination_site_id")
+        day = flight.scheduled_departure.date()
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(ARRIVALS_COLUMNS)
+        for o in on:
+            p = o.person
+            w.writerow(
+                (
+                    o.household, p.family_name or "", p.given_name, p.sex.value,
+                    p.date_of_birth.display() if p.date_of_birth else "",
+                    ",".join(p.nationalities), "yes" if p.is_lap_infant(day) else "no",
+                    ",".join(sorted(n.value for n in p.needs)),
+                )
+            )  # fmt: skip
+        audit(
+            uow,
+            who,
+            "export.arrivals",
+            "flight",
+            flight_id,
+            persons=[o.person.id for o in on],
+            site=site.name,
+            final=final,
+        )
+        uow.commit()
+    name = f"arrivals-{site.name.replace(' ', '-')}-{flight.callsign}.csv"
+    return name, ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
 def load_sheet(flight_id: int, who: Principal, uow: UnitOfWork) -> LoadSheet:
     """Souls on board and passenger weight against payload (counts only: anyone may see)."""
     with uow:

@@ -46,6 +46,12 @@ def api_manifest_pdf(flight_id: int, who: Who, uow: UoW) -> Response:
     return attachment(name, body, "application/pdf")
 
 
+@router.get("/flights/{flight_id}/arrivals.csv", summary="The receiving site's arrivals list")
+def api_arrivals(flight_id: int, who: Who, uow: UoW) -> Response:
+    name, body = outputs.arrivals_csv(flight_id, who, uow)
+    return attachment(name, body, "text/csv; charset=utf-8")
+
+
 @router.get("/flights/{flight_id}/paxlst", summary="UN/EDIFACT PAXLST for the destination")
 def api_paxlst(flight_id: int, who: Who, uow: UoW) -> Response:
     name, body = outputs.paxlst_message(flight_id, who, uow)

@@ -42,6 +42,12 @@ def manifest_print(flight_id: int, who: Who, uow: UoW) -> Response:
     return attachment(name, body, "application/pdf")
 
 
+@router.get("/flights/{flight_id}/arrivals.csv")
+def arrivals_file(flight_id: int, who: Who, uow: UoW) -> Response:
+    name, body = outputs.arrivals_csv(flight_id, who, uow)
+    return attachment(name, body, "text/csv; charset=utf-8")
+
+
 @router.get("/flights/{flight_id}/paxlst")
 def paxlst_file(flight_id: int, who: Who, uow: UoW) -> Response:
     name, body = outputs.paxlst_message(flight_id, who, uow)
