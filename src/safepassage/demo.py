@@ -230,7 +230,8 @@ def build_demo(
         for p in policies():
             uow.nations.set_policy(p)
         sites = {
-            name: uow.sites.add(ReceivingSite(name, country, cap)) for name, country, cap in SITES
+            name: uow.sites.add(ReceivingSite(name, country, cap, None, airport))
+            for name, country, cap, airport in SITES
         }
         flights = flights_for(rng, today - dt.timedelta(days=3), 14, op.zone, sites, now)
         uow.flights.add_many(flights)

@@ -287,16 +287,16 @@ NATIONS: dict[str, tuple[str, bool, bool, bool, str, tuple[str, ...]]] = {
     "CH": ("Switzerland", False, False, True, "", ()),
 }
 
-SITES = (
-    ("Al Udeid Air Base", "QA", 8000),
-    ("Ramstein Air Base", "DE", 5000),
-    ("Al Dhafra Air Base", "AE", 3000),
-    ("Naval Air Station Sigonella", "IT", 1500),
-    ("Torrejon Air Base", "ES", 1500),
-    ("RAF Brize Norton", "GB", 1200),
-    ("Islamabad International", "PK", 1000),
-    ("Tashkent International", "UZ", 800),
-    ("Chkalovsky Airport", "RU", 400),
+SITES = (  # name, country, persons a day, ICAO airport code
+    ("Al Udeid Air Base", "QA", 8000, "OTBH"),
+    ("Ramstein Air Base", "DE", 5000, "ETAR"),
+    ("Al Dhafra Air Base", "AE", 3000, "OMAM"),
+    ("Naval Air Station Sigonella", "IT", 1500, "LICZ"),
+    ("Torrejon Air Base", "ES", 1500, "LETO"),
+    ("RAF Brize Norton", "GB", 1200, "EGVN"),
+    ("Islamabad International", "PK", 1000, "OPIS"),
+    ("Tashkent International", "UZ", 800, "UTTT"),
+    ("Chkalovsky Airport", "RU", 400, "UUMU"),
 )
 
 RUSSIAN_UNIVERSITIES = (
