@@ -10,20 +10,20 @@ from safepassage.planning.problem import Demand
 from safepassage.planning.result import Reason, Result, Status
 
 if TYPE_CHECKING:
-    from safepassage.planning.solve import _Class, _Model
+    from safepassage.planning.model import Class, Model
 
 
 class Decoded:
     """A plan being put together household by household, with what each departure has left."""
 
-    def __init__(self, model: _Model, counts: dict[int, int]) -> None:
+    def __init__(self, model: Model, counts: dict[int, int]) -> None:
         self.model = model
         deps = model.departures
         self.seats = [d.free_seats for d in deps]
         self.stretchers = [d.free_stretchers for d in deps]
         self.persons = [d.free_persons for d in deps]
         self.site = dict(model.site_remaining)
-        self.where: dict[int, tuple[_Class, int]] = {}  # household → (class, departure index)
+        self.where: dict[int, tuple[Class, int]] = {}  # household → (class, departure index)
         col = 0
         for c in model.classes:
             queue = c.households  # oldest first: the order they were registered
@@ -36,7 +36,7 @@ class Decoded:
             col += len(c.arcs)
 
     @classmethod
-    def of(cls, model: _Model, placed: dict[int, int]) -> Decoded:
+    def of(cls, model: Model, placed: dict[int, int]) -> Decoded:
         """The plan that puts the households of ``placed`` on those departures (by id).
 
         Households of one class are interchangeable: the class's households, oldest first,
@@ -58,7 +58,7 @@ class Decoded:
         deps = self.model.departures
         return {hid: deps[f].id for hid, (_, f) in self.where.items()}
 
-    def _put(self, h: Demand, c: _Class, f: int) -> None:
+    def _put(self, h: Demand, c: Class, f: int) -> None:
         self.where[h.id] = (c, f)
         self.seats[f] -= c.seats
         self.stretchers[f] -= c.stretchers
@@ -68,7 +68,7 @@ class Decoded:
         if day in self.site:
             self.site[day] -= c.persons  # type: ignore[index]
 
-    def _fits(self, c: _Class, f: int) -> bool:
+    def _fits(self, c: Class, f: int) -> bool:
         persons = self.persons[f]
         return (
             c.seats <= self.seats[f]
@@ -76,7 +76,7 @@ class Decoded:
             and (persons is None or c.persons <= persons)
         )
 
-    def _site_fits(self, c: _Class, f: int) -> bool:
+    def _site_fits(self, c: Class, f: int) -> bool:
         day = self.model.departures[f].site_day()
         return day not in self.site or c.persons <= self.site[day]  # type: ignore[index]
 
@@ -90,7 +90,7 @@ class Decoded:
         if day in self.site:
             self.site[day] += c.persons  # type: ignore[index]
 
-    def _waiting(self) -> list[tuple[_Class, Demand]]:
+    def _waiting(self) -> list[tuple[Class, Demand]]:
         """Households not planned yet, highest priority per place first."""
         waiting = [
             (c, h) for c in self.model.classes for h in c.households if h.id not in self.where
@@ -104,7 +104,7 @@ class Decoded:
         """A nation's own eligible households before partners' on its aircraft: a household
         of its own that waits takes the place of partners' households (the lowest priority
         first) if that makes it fit; they go back to the waiting."""
-        guests: dict[int, list[tuple[_Class, Demand]]] = {}
+        guests: dict[int, list[tuple[Class, Demand]]] = {}
         for hid, (c, f) in self.where.items():
             if dict(c.arcs)[f]:
                 guests.setdefault(f, []).append((c, self._household(c, hid)))
@@ -114,7 +114,7 @@ class Decoded:
             for f, spare in c.arcs:
                 if spare or f not in guests:
                     continue
-                out: list[tuple[_Class, Demand]] = []
+                out: list[tuple[Class, Demand]] = []
                 for guest in sorted(guests[f], key=lambda cg: cg[0].weight):
                     if self._fits(c, f) and self._site_fits(c, f):
                         break
@@ -147,7 +147,7 @@ class Decoded:
             self._put(h, c, home)
 
     @staticmethod
-    def _household(c: _Class, hid: int) -> Demand:
+    def _household(c: Class, hid: int) -> Demand:
         return next(h for h in c.households if h.id == hid)
 
     def fill(self) -> None:
@@ -162,7 +162,7 @@ class Decoded:
                         self._put(h, c, f)
                         break
 
-    def reason(self, c: _Class) -> Reason:
+    def reason(self, c: Class) -> Reason:
         """Why a household of class ``c`` is not planned, given what is left."""
         if any(self._fits(c, f) for f, _ in c.arcs):
             return Reason.SITE_FULL
@@ -199,7 +199,7 @@ class Decoded:
         )
 
 
-def _current_first(c: _Class) -> list[tuple[int, bool]]:
+def _current_first(c: Class) -> list[tuple[int, bool]]:
     """A class's departures, the one it was called forward for first."""
     return sorted(c.arcs, key=lambda arc: arc[0] != c.current)
 
