@@ -1,6 +1,6 @@
 """Solver backends: a ``Milp`` goes in, a ``MilpSolution`` comes out.
 
-The planning model (``planning/solve.py``) writes its program in these plain types (NumPy arrays,
+The planning model (``planning/model.py``) writes its program in these plain types (NumPy arrays,
 column by column), so that no solver's type reaches the model or the callers, and another
 solver (OR-Tools, say) needs only a new module here that reads a ``Milp``.
 """
