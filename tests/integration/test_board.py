@@ -67,3 +67,14 @@ def test_the_page_refreshes_itself_and_shows_the_sites(world: World, client_as: 
     assert "Al Udeid Air Base" in page.text and "expected against capacity" in page.text
     live = client_as("liaison").get("/board/live?nation=RU")
     assert live.status_code == 200 and "people on RU&#39;s lists" in live.text
+
+
+def test_people_no_policy_accepts_are_not_counted_as_waiting(world: World) -> None:
+    from safepassage.services import planning
+
+    before = live_board(world.who["coordinator"], world.system.uow())
+    planning.make_plan(world.who["coordinator"], world.system.uow())
+    after = live_board(world.who["coordinator"], world.system.uow())
+    # the Afghan staff member on America's list: America's policy takes its nationals only
+    assert after.waiting == before.waiting - 1
+    assert dict(after.waiting_by_nation)["US"] == dict(before.waiting_by_nation)["US"] - 1

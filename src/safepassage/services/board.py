@@ -48,6 +48,8 @@ class Board:
     funnel: list[tuple[str, int]]
     by_nation: list[tuple[str, int]]
     waiting: int
+    """Eligible people still to leave: not gone, refused or merged, and not in a household the
+    plan in force found no policy accepts."""
     waiting_by_nation: list[tuple[str, int]]
     departed_24h: int
     last_out: dt.datetime | None
@@ -84,6 +86,12 @@ def live_board(who: Principal, uow: UnitOfWork, nation: str = "", category: str 
             nations[nat] += int(r.n)
             if PersonStatus(r.status) not in GONE:
                 waiting[nat] += int(r.n)
+        plan = uow.planning.latest()
+        if plan is not None and not category and who.role is not Role.SPONSOR:
+            # eligibility as the plan in force found it (counted by nation, not organisation)
+            for nat, n in uow.board.not_eligible(plan.id).items():
+                if nat in waiting and (not nation or nat == nation):
+                    waiting[nat] = max(0, waiting[nat] - n)
         pace = uow.board.departed_since(
             now - PACE_WINDOW, who.nation if who.role is Role.LIAISON else None
         )

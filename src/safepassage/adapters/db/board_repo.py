@@ -50,3 +50,18 @@ class BoardRepository:
                 .order_by(day, c.consignee)
             )
         )
+
+    def not_eligible(self, plan_id: int) -> dict[str, int]:
+        """Persons, by nation of their list, in households the plan found no policy accepts."""
+        e, p = t.plan_entry.c, t.person.c
+        rows = self.conn.execute(
+            sa.select(p.sponsoring_nation, sa.func.count())
+            .join(t.person, p.household_id == e.household_id)
+            .where(
+                e.plan_id == plan_id,
+                e.reason == "not_eligible",
+                p.status.not_in(("merged", "departed", "arrived", "refused")),
+            )
+            .group_by(p.sponsoring_nation)
+        )
+        return {nation or "—": int(n) for nation, n in rows}
