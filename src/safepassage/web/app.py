@@ -39,6 +39,7 @@ from safepassage.web.routes import (
     pages_signup,
     pages_simulation,
 )
+from safepassage.web.scan_lane import ScanLane
 
 STATIC = Path(__file__).parent / "static"
 
@@ -107,6 +108,7 @@ def create_app(system: System) -> FastAPI:
     app.state.system = system
     errors.install(app)
 
+    app.add_middleware(ScanLane, system=system)  # inside the security headers
     app.add_middleware(SecurityHeaders, hsts=system.settings.cookie_secure)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -37,19 +37,24 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+async def bearer_principal(bearer: str, source: str, system: System) -> Principal:
+    """The owner of an API token (NotAuthenticated if none): a token checked a moment ago is
+    recognised on the event loop, otherwise the database is asked in a worker thread (this runs
+    on the event loop, which a blocking query would stop for every other request)."""
+    known = auth.known_token(bearer, source)
+    if known is None:
+        known = await run_in_threadpool(
+            auth.token_principal, bearer, source, system.uow(readonly=True)
+        )
+    return known
+
+
 async def caller(request: Request, system: Annotated[System, Depends(get_system)]) -> Principal:
     """The authenticated caller; NotAuthenticated or AccessDenied (bad CSRF token) otherwise."""
     source = client_address(request)
     header = request.headers.get("authorization", "")
-    # the database is asked in a worker thread: this dependency runs on the event loop, which a
-    # blocking query would stop for every other request
     if header.lower().startswith("bearer "):
-        bearer = header[7:].strip()
-        known = auth.known_token(bearer, source)
-        if known is None:
-            known = await run_in_threadpool(
-                auth.token_principal, bearer, source, system.uow(readonly=True)
-            )
+        known = await bearer_principal(header[7:].strip(), source, system)
         request.state.principal = known
         return known
     token = request.cookies.get(SESSION_COOKIE, "")

@@ -35,15 +35,22 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def api_error(exc: SafepassageError) -> tuple[int, dict[str, object], dict[str, str] | None]:
+    """The API's answer to an error: status, JSON body (with each field's problem for invalid
+    input), headers."""
+    code = status_of(exc)
+    body: dict[str, object] = {"error": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, InvalidInput):
+        body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return code, body, {"WWW-Authenticate": "Bearer"} if code == 401 else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(SafepassageError)
     async def _handle(request: Request, exc: SafepassageError) -> Response:
         code = status_of(exc)
         if wants_json(request):
-            body: dict[str, object] = {"error": type(exc).__name__, "message": str(exc)}
-            if isinstance(exc, InvalidInput):
-                body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-            headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+            code, body, headers = api_error(exc)
             return JSONResponse(body, status_code=code, headers=headers)
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -45,7 +45,14 @@ class ScanIn(BaseModel):
     summary="Record a scan at a station (idempotent by idem_key); admitted or refused with why",
 )
 def api_scan(body: ScanIn, who: Who, sys: Sys) -> JSONResponse:
-    cmd = processing.ScanInput(
+    # scanners with an API token are answered by ``web/scan_lane.py`` before this route is
+    # reached; this route serves the station pages (a session) and documents the endpoint
+    return JSONResponse(processing.scan(scan_command(body), who, sys.uow(), sys.keys))
+
+
+def scan_command(body: ScanIn) -> processing.ScanInput:
+    """The use case's command from the request's body."""
+    return processing.ScanInput(
         idem_key=body.idem_key,
         station_id=body.station_id,
         text=body.text,
@@ -57,8 +64,6 @@ def api_scan(body: ScanIn, who: Who, sys: Sys) -> JSONResponse:
         scanned_at=body.scanned_at,
         offline=body.offline,
     )
-    # the answer is plain JSON already: skip FastAPI's encoder on the busiest route
-    return JSONResponse(processing.scan(cmd, who, sys.uow(), sys.keys))
 
 
 class PreviewIn(BaseModel):
