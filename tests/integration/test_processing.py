@@ -477,3 +477,43 @@ def test_a_forged_pass_shown_at_a_station_is_on_record_even_before_a_decision(ec
     assert [(r.username, r.outcome, r.detail["reason"]) for r in rows] == [
         ("station.user", "refused", "forged")
     ]
+
+
+def test_a_scan_writes_its_events_states_and_counters_together(ecc: Ecc) -> None:
+    """The write phase (one statement on PostgreSQL): every event points at its scan, pass and
+    station, the states moved are the events' ``state_after``, a referral moves nobody, and the
+    counters stay equal to a recount."""
+
+    def counters() -> dict[tuple[str, str, str, str], int]:
+        with ecc.system.engine.connect() as c:
+            rows = c.execute(sa.select(t.person_count)).all()
+        return {(r.status, r.nation, r.category, r.org): r.n for r in rows if r.n}
+
+    hh, ids = family(ecc.world, 3)
+    code = ecc.issue(hh).code
+    admitted = ecc.scan(code)
+    referred = ecc.scan(code, StationKind.DOCUMENTS, outcome=Outcome.REFER, reason="visa check")
+    assert admitted["ok"] and referred["ok"]
+    ce = t.person_event.c
+    with ecc.system.engine.connect() as c:
+        events = c.execute(
+            sa.select(t.person_event).where(ce.action == "scan").order_by(ce.id)
+        ).all()
+        scan_ids = {r.id: r for r in c.execute(sa.select(t.scan)).all()}
+    gate, docs = events[:3], events[3:]
+    assert [e.person_id for e in gate] == ids and [e.person_id for e in docs] == ids
+    assert {e.scan_id for e in gate} == {admitted["scan_id"]}
+    assert {e.scan_id for e in docs} == {referred["scan_id"]}
+    assert all(e.scan_id in scan_ids and e.pass_id == admitted["pass_id"] for e in events)
+    assert {(e.state_before, e.state_after, e.station_id) for e in gate} == {
+        ("called_forward", "at_gate", ecc.gate.id)
+    }
+    assert {(e.state_before, e.state_after, e.outcome, e.reason) for e in docs} == {
+        ("at_gate", "at_gate", "refer", "visa check")
+    }
+    assert all(ecc.status(i) == "at_gate" for i in ids)
+    kept = counters()
+    with ecc.system.uow() as uow:
+        uow.people.recount()
+        uow.commit()
+    assert counters() == kept

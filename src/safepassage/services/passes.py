@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
-from safepassage.adapters.db.people_repo import PeopleFilter, Visibility
+from safepassage.adapters.db.people_repo import CountKey, PeopleFilter, Visibility
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
@@ -232,17 +232,28 @@ class Mover:
 def move_states(uow: UnitOfWork, changes: Sequence[tuple[Any, PersonStatus]]) -> None:
     """Move the status projection and the counters for people whose state changed (each given
     as a Person, a Mover or a row of ``people_states``)."""
-    moved = [(Mover.of(p), s) for p, s in changes]
-    moved = [(m, s) for m, s in moved if m.status is not s]
-    if not moved:
-        return
-    uow.processing.set_states([(m.id, s.value) for m, s in moved], uow.now())
-    bumps = []
-    for m, s in moved:
+    states, counts = state_moves(changes)
+    if states:
+        uow.processing.set_states(states, uow.now())
+        uow.people.bump_counts(counts)
+
+
+def state_moves(
+    changes: Sequence[tuple[Any, PersonStatus]],
+) -> tuple[list[tuple[int, str]], list[tuple[CountKey, int]]]:
+    """What moving these people's states writes: (person, new status) for each whose state
+    changes, and the counters' moves (-1 from the old status, +1 to the new)."""
+    states: list[tuple[int, str]] = []
+    counts: list[tuple[CountKey, int]] = []
+    for p, s in changes:
+        m = Mover.of(p)
+        if m.status is s:
+            continue
+        states.append((m.id, s.value))
         key = (m.sponsoring_nation or "", m.category, m.sponsor_org or "")
-        bumps.append(((m.status.value, *key), -1))
-        bumps.append(((s.value, *key), 1))
-    uow.people.bump_counts(bumps)
+        counts.append(((m.status.value, *key), -1))
+        counts.append(((s.value, *key), 1))
+    return states, counts
 
 
 def _issued(uow: UnitOfWork, pass_id: int, keys: KeyRing, reference: str, gate: str) -> IssuedPass:

@@ -44,7 +44,7 @@ from safepassage.services.boarding import (
     flight_for,
 )
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.passes import KeyRing, Mover, _event, move_states
+from safepassage.services.passes import KeyRing, Mover, state_moves
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,11 @@ def _admit(
 ) -> dict[str, Any]:
     """Check everything, then append the scan and its events; raise _Refused to refuse.
     With ``preview``, write nothing: say who is on the pass and who may not pass here."""
+    flight_id = cmd.flight_id if station.kind in FLIGHT_STATIONS else None
     try:
         read = keys.read(cmd.text, uow)
         claims = read.claims
-        row = uow.processing.get_pass(claims.pass_id)
+        row, admitted = uow.processing.pass_and_admitted(claims.pass_id, station.id, flight_id)
         if row is None or row.household_id != claims.household_id:
             raise passes.PassRefused(passes.Refusal.UNKNOWN)
         revoked = row.revoked_at is not None and row.revoked_at <= scanned_at
@@ -185,8 +186,6 @@ def _admit(
         raise _Refused(e.reason.value, str(e)) from e
     on_pass = [int(m["id"]) for m in row.members]
     names = {int(m["id"]): m["name"] for m in row.members}
-    flight_id = cmd.flight_id if station.kind in FLIGHT_STATIONS else None
-    admitted = uow.processing.admitted(row.id, station.id, flight_id)
     chosen = list(cmd.members) if cmd.members is not None else on_pass
     strangers = [i for i in chosen if i not in names]
     if strangers or not chosen:
@@ -270,50 +269,35 @@ def _admit(
         "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
         "flight": flight.callsign if flight else None,
     }
-    scan_id = uow.processing.add_scan(
-        idem_key=cmd.idem_key,
-        station_id=station.id,
-        device=cmd.device[:64],
-        username=who.username,
-        at=now,
-        scanned_at=scanned_at,
-        offline=cmd.offline,
-        pass_id=row.id,
-        flight_id=flight.id if flight else None,
-        outcome=outcome,
-        reason=reason,
-        response=answer,  # given again, with its scan id, to a resend
-    )
-    events = [
-        _event(
-            now,
-            p.id,
-            row.household_id,
-            "scan",
-            outcome,
-            reason,
-            p.status,
-            after,
-            who,
-            cmd.device[:64],
-        )
-        | {
-            "pass_id": row.id,
-            "station_id": station.id,
-            "scan_id": scan_id,
-            "flight_id": flight.id if flight else None,
-        }
-        for p, after in moves
-    ]
     on_flight = flight is not None and cmd.outcome is Outcome.PASS
-    event_ids = uow.processing.add_events(events, ids=on_flight)
+    moved, counts = state_moves(moves)
+    scan_id, event_ids = uow.processing.record_scan(
+        {
+            "idem_key": cmd.idem_key,
+            "station_id": station.id,
+            "device": cmd.device[:64],
+            "username": who.username,
+            "at": now,
+            "scanned_at": scanned_at,
+            "offline": cmd.offline,
+            "pass_id": row.id,
+            "flight_id": flight.id if flight else None,
+            "outcome": outcome,
+            "reason": reason,
+            "response": answer,  # given again, with its scan id, to a resend
+        },
+        row.household_id,
+        [(p.id, p.status.value, after.value) for p, after in moves],
+        moved,
+        counts,
+        event_ids=on_flight,
+    )
     if on_flight:
-        pairs = [(p.id, e) for (p, _), e in zip(moves, event_ids, strict=True)]
+        pairs = [(p.id, event_ids[p.id]) for p, _ in moves]
         if station.kind is StationKind.MANIFEST:
             uow.processing.add_to_manifest([(pid, flight.id, e) for pid, e in pairs])
         else:
             uow.processing.board(pairs)
-    move_states(uow, moves)
     return answer | {"scan_id": scan_id}
 
 

@@ -36,6 +36,28 @@ _KEY_SIZES: dict[tuple[str, str], tuple[int, float]] = {}  # (database, key) -> 
 
 
 _COUNT_KEY = ("status", "nation", "category", "org")
+COUNT_COLUMNS = (*_COUNT_KEY, "n")
+
+
+CountKey = tuple[str, str, str, str]
+"""A counter's key: (status, sponsoring nation or "", category, sponsor organisation or "")."""
+
+
+def count_rows(changes: Iterable[tuple[CountKey, int]]) -> list[dict[str, object]]:
+    """The counters' moves summed per key, those that cancel out left out, in key order (so that
+    concurrent writers on PostgreSQL lock the same rows in the same order and cannot deadlock)."""
+    delta: dict[CountKey, int] = {}
+    for k, d in changes:
+        delta[k] = delta.get(k, 0) + d
+    return [
+        dict(zip(_COUNT_KEY, k, strict=True)) | {"n": delta[k]} for k in sorted(delta) if delta[k]
+    ]
+
+
+def upsert_counts(conn: sa.Connection, rows: Sequence[dict[str, object]]) -> None:
+    """One upsert for every counter in ``rows`` (from ``count_rows``)."""
+    if rows:
+        conn.execute(_count_upsert(conn.dialect.name), rows)
 
 
 @functools.cache
@@ -202,20 +224,9 @@ class PeopleRepository:
             for p, d in changes
         )
 
-    def bump_counts(self, changes: Iterable[tuple[tuple[str, str, str, str], int]]) -> None:
+    def bump_counts(self, changes: Iterable[tuple[CountKey, int]]) -> None:
         """Move the counters: ((status, nation, category, org), +n or -n) for each change."""
-        delta: dict[tuple[str, str, str, str], int] = {}
-        for k, d in changes:
-            delta[k] = delta.get(k, 0) + d
-        delta = {k: d for k, d in delta.items() if d}
-        if not delta:
-            return
-        # One upsert for every counter touched, in key order so that concurrent writers on
-        # PostgreSQL lock the same rows in the same order and cannot deadlock.
-        self.conn.execute(
-            _count_upsert(self.conn.dialect.name),
-            [dict(zip(_COUNT_KEY, k, strict=True)) | {"n": delta[k]} for k in sorted(delta)],
-        )
+        upsert_counts(self.conn, count_rows(changes))
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""

@@ -4,12 +4,14 @@ log and the manifests it projects."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.people_repo import COUNT_COLUMNS, CountKey, count_rows, upsert_counts
 from safepassage.domain.errors import Conflict
 from safepassage.domain.pipeline import Station, StationKind
 
@@ -43,6 +45,75 @@ _ADMITTED = sa.select(_event.person_id, _event.scan_id).where(
     _event.flight_key == sa.bindparam("flight_key"),
 )
 _ADD_SCAN = t.scan.insert().returning(t.scan.c.id)
+_PASS_AND_ADMITTED = (
+    sa.select(
+        t.call_pass, _event.person_id.label("admitted_person"), _event.scan_id.label("by_scan")
+    )
+    .outerjoin(
+        t.person_event,
+        sa.and_(
+            _event.pass_id == t.call_pass.c.id,
+            _event.station_id == sa.bindparam("station_id"),
+            _event.outcome == "pass",
+            _event.flight_key == sa.bindparam("flight_key"),
+        ),
+    )
+    .where(_pass.id == sa.bindparam("pass_id"))
+)
+# A scan's write phase in one statement on PostgreSQL: the scan, its events (one per person
+# moved), the people's status and the counters. Four round trips, each with its share of the
+# server's and the database's CPU, were most of a scan's cost there. The events' foreign key to
+# the scan is checked at the end of the statement, when the scan's row is in.
+_RECORD_SCAN_PG = sa.text(
+    """
+WITH s AS (
+  INSERT INTO scan (idem_key, station_id, device, username, at, scanned_at, offline, pass_id,
+                    flight_id, outcome, reason, response)
+  VALUES (:idem_key, :station_id, :device, :username, :at, :scanned_at, :offline, :pass_id,
+          :flight_id, :outcome, :reason, :response)
+  RETURNING id
+), e AS (
+  INSERT INTO person_event (at, person_id, household_id, action, outcome, reason, state_before,
+                            state_after, pass_id, station_id, scan_id, flight_id, flight_key,
+                            username, device)
+  SELECT :at, m.person_id, :household_id, 'scan', :outcome, :reason, m.state_before,
+         m.state_after, :pass_id, :station_id, s.id, :flight_id, :flight_key, :username, :device
+  FROM s, unnest(:person_ids, :states_before, :states_after) WITH ORDINALITY
+          AS m(person_id, state_before, state_after, n)
+  ORDER BY m.n
+  RETURNING id, person_id
+), u AS (
+  UPDATE person SET status = m.status, updated_at = :at
+  FROM unnest(:moved_ids, :moved_to) AS m(id, status)
+  WHERE person.id = m.id
+), c AS (
+  INSERT INTO person_count (status, nation, category, org, n)
+  SELECT k.status, k.nation, k.category, k.org, k.n
+  FROM unnest(:count_status, :count_nation, :count_category, :count_org, :count_n)
+           WITH ORDINALITY AS k(status, nation, category, org, n, i)
+  ORDER BY k.i
+  ON CONFLICT (status, nation, category, org) DO UPDATE SET n = person_count.n + excluded.n
+)
+SELECT s.id AS scan_id, e.id AS event_id, e.person_id FROM s LEFT JOIN e ON true
+"""
+).bindparams(
+    sa.bindparam("at", type_=t.UTCDateTime()),
+    sa.bindparam("scanned_at", type_=t.UTCDateTime()),
+    sa.bindparam("response", type_=sa.JSON()),
+    *(sa.bindparam(n, type_=pg.ARRAY(sa.Integer)) for n in ("person_ids", "moved_ids", "count_n")),
+    *(
+        sa.bindparam(n, type_=pg.ARRAY(sa.String))
+        for n in (
+            "states_before",
+            "states_after",
+            "moved_to",
+            "count_status",
+            "count_nation",
+            "count_category",
+            "count_org",
+        )
+    ),
+)
 _ADD_EVENTS = t.person_event.insert()
 _ADD_EVENTS_WITH_IDS = t.person_event.insert().returning(_event.id, sort_by_parameter_order=True)
 
@@ -144,6 +215,19 @@ class ProcessingRepository:
     def get_pass(self, pass_id: int) -> sa.Row | None:
         return self.conn.execute(_GET_PASS, {"pass_id": pass_id}).first()
 
+    def pass_and_admitted(
+        self, pass_id: int, station_id: int, flight_id: int | None
+    ) -> tuple[sa.Row | None, dict[int, int]]:
+        """``get_pass`` and ``admitted`` in one statement (what a scan reads first)."""
+        rows = self.conn.execute(
+            _PASS_AND_ADMITTED,
+            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
+        ).all()
+        if not rows:
+            return None, {}
+        admitted = {r.admitted_person: r.by_scan for r in rows if r.admitted_person is not None}
+        return rows[0], admitted
+
     def passes_of(self, household_id: int) -> list[sa.Row]:
         c = t.call_pass.c
         return list(
@@ -227,6 +311,65 @@ class ProcessingRepository:
 
     def add_scan(self, **values: Any) -> int:
         return int(self.conn.execute(_ADD_SCAN, values).scalar_one())
+
+    def record_scan(
+        self,
+        scan: dict[str, Any],
+        household_id: int | None,
+        moves: Sequence[tuple[int, str, str]],
+        states: Sequence[tuple[int, str]],
+        counts: Iterable[tuple[CountKey, int]],
+        event_ids: bool = False,
+    ) -> tuple[int, dict[int, int]]:
+        """Append a scan (``add_scan``'s values) with an event for each person it moves
+        (person, state before, state after), set the states that change (``states``) and move
+        the counters (+n or -n for a counter's key). Returns the scan's id and, with
+        ``event_ids``, each person's event id. Raises IntegrityError as ``add_scan`` and
+        ``add_events`` do. One statement on PostgreSQL; the statements one by one elsewhere."""
+        flight_key = scan["flight_id"] or 0
+        counters = count_rows(counts)
+        if self.conn.dialect.name == "postgresql":
+            rows = self.conn.execute(
+                _RECORD_SCAN_PG,
+                scan
+                | {
+                    "household_id": household_id,
+                    "flight_key": flight_key,
+                    "person_ids": [m[0] for m in moves],
+                    "states_before": [m[1] for m in moves],
+                    "states_after": [m[2] for m in moves],
+                    "moved_ids": [i for i, _ in states],
+                    "moved_to": [s for _, s in states],
+                    **{f"count_{k}": [c[k] for c in counters] for k in COUNT_COLUMNS},
+                },
+            ).all()
+            by_person = {r.person_id: r.event_id for r in rows if r.person_id is not None}
+            return int(rows[0].scan_id), by_person if event_ids else {}
+        scan_id = self.add_scan(**scan)
+        events = [
+            {
+                "at": scan["at"],
+                "person_id": pid,
+                "household_id": household_id,
+                "action": "scan",
+                "outcome": scan["outcome"],
+                "reason": scan["reason"],
+                "state_before": before,
+                "state_after": after,
+                "pass_id": scan["pass_id"],
+                "station_id": scan["station_id"],
+                "scan_id": scan_id,
+                "flight_id": scan["flight_id"],
+                "username": scan["username"],
+                "device": scan["device"],
+            }
+            for pid, before, after in moves
+        ]
+        ids = self.add_events(events, ids=event_ids) if events else []
+        if states:
+            self.set_states(states, scan["at"])
+            upsert_counts(self.conn, counters)
+        return scan_id, dict(zip((m[0] for m in moves), ids, strict=False))
 
     def add_events(self, rows: Sequence[dict[str, Any]], ids: bool = False) -> list[int]:
         """Append events (their ids, in order, when asked: one statement fewer per row on SQLite
