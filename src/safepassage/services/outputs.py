@@ -10,7 +10,9 @@ segment the guide makes conditional (``adapters/paxlst.py``).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +113,7 @@ def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
     so that a spreadsheet opens the names right); every row and column visible."""
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(CSV_COLUMNS)
-        w.writerows(_manifest_rows(flight, on))
+        body = _csv(CSV_COLUMNS, _manifest_rows(flight, on))
         audit(
             uow,
             who,
@@ -126,8 +125,7 @@ def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
             format="csv",
         )
         uow.commit()
-    name = f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.csv"
-    return name, ("\ufeff" + out.getvalue()).encode("utf-8")
+    return f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.csv", body
 
 
 def manifest_pdf(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
@@ -180,19 +178,7 @@ def arrivals_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
         if site is None:
             raise InvalidInput("this departure has no receiving site", "destination_site_id")
         day = flight.scheduled_departure.date()
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(ARRIVALS_COLUMNS)
-        for o in on:
-            p = o.person
-            w.writerow(
-                (
-                    o.household, p.family_name or "", p.given_name, p.sex.value,
-                    p.date_of_birth.display() if p.date_of_birth else "",
-                    ",".join(p.nationalities), "yes" if p.is_lap_infant(day) else "no",
-                    ",".join(sorted(n.value for n in p.needs)),
-                )
-            )  # fmt: skip
+        body = _csv(ARRIVALS_COLUMNS, (_arrival(o.household, o.person, day) for o in on))
         audit(
             uow,
             who,
@@ -204,8 +190,25 @@ def arrivals_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
             final=final,
         )
         uow.commit()
-    name = f"arrivals-{site.name.replace(' ', '-')}-{flight.callsign}.csv"
-    return name, ("\ufeff" + out.getvalue()).encode("utf-8")
+    return f"arrivals-{site.name.replace(' ', '-')}-{flight.callsign}.csv", body
+
+
+def _arrival(household: str, p: Person, day: dt.date) -> tuple[object, ...]:
+    return (
+        household, p.family_name or "", p.given_name, p.sex.value,
+        p.date_of_birth.display() if p.date_of_birth else "",
+        ",".join(p.nationalities), "yes" if p.is_lap_infant(day) else "no",
+        ",".join(sorted(n.value for n in p.needs)),
+    )  # fmt: skip
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV file in UTF-8 with a byte-order mark, so that a spreadsheet opens the names right."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(columns)
+    w.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def load_sheet(flight_id: int, who: Principal, uow: UnitOfWork) -> LoadSheet:

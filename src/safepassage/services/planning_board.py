@@ -27,6 +27,22 @@ class BoardEntry:
     seats: int
     detail: str | None = None
 
+    @classmethod
+    def of(cls, r: Any) -> BoardEntry:
+        """From a row of the plan's entries."""
+        return cls(
+            r.household_id,
+            r.reference,
+            r.flight_id,
+            r.reason,
+            r.standby,
+            r.call_from,
+            r.call_until,
+            r.persons,
+            r.seats,
+            r.detail,
+        )
+
 
 @dataclass(frozen=True)
 class Board:
@@ -75,21 +91,7 @@ def board(who: Principal, uow: UnitOfWork, flight_id: int | None = None) -> Boar
         if flight_id is not None:
             rows = [r for r in rows if r.flight_id == flight_id]
         visible, hidden = _visible(uow, who, rows)
-        entries = [
-            BoardEntry(
-                r.household_id,
-                r.reference,
-                r.flight_id,
-                r.reason,
-                r.standby,
-                r.call_from,
-                r.call_until,
-                r.persons,
-                r.seats,
-                r.detail,
-            )
-            for r in visible
-        ]
+        entries = [BoardEntry.of(r) for r in visible]
         if entries:
             audit(
                 uow,
@@ -152,18 +154,7 @@ def household_plan(household_id: int, who: Principal, uow: UnitOfWork) -> Househ
             return None
         r = rows[0]
         dep = next((d for d in plan.summary.get("departures", []) if d["id"] == r.flight_id), None)
-        entry = BoardEntry(
-            r.household_id,
-            r.reference,
-            r.flight_id,
-            r.reason,
-            r.standby,
-            r.call_from,
-            r.call_until,
-            r.persons,
-            r.seats,
-            r.detail,
-        )
+        entry = BoardEntry.of(r)
         return HouseholdPlan(
             plan.id,
             entry,
