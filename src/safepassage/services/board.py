@@ -15,7 +15,7 @@ from typing import Any
 
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
-from safepassage.services.common import UnitOfWork, demand, visibility
+from safepassage.services.common import UnitOfWork, count_visibility, demand
 from safepassage.services.flights import operation
 
 GONE = frozenset(
@@ -69,10 +69,7 @@ def live_board(who: Principal, uow: UnitOfWork, nation: str = "", category: str 
         demand(uow, who, Action.OVERVIEW)
         now = uow.now()
         op = operation(uow)
-        vis = visibility(who)
-        if who.role is Role.VIEWER:
-            vis = type(vis)(everything=True)  # aggregates of the whole operation
-        rows = uow.people.counts(vis)
+        rows = uow.people.counts(count_visibility(who))
         status: Counter[str] = Counter()
         nations: Counter[str] = Counter()
         waiting: Counter[str] = Counter()

@@ -102,6 +102,14 @@ def visibility(who: Principal) -> Visibility:
     return Visibility()
 
 
+def count_visibility(who: Principal) -> Visibility:
+    """The people whose counts the caller may see: a viewer sees the whole operation's
+    aggregates (counts only, never names); everyone else, the rows they may see."""
+    if who.role is Role.VIEWER:
+        return Visibility(everything=True)
+    return visibility(who)
+
+
 def redact_for(who: Principal, p: Person) -> Person:
     """What the caller sees of a person: a station, only what it needs to process them
     (not the phone number or the sponsoring organisation)."""

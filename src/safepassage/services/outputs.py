@@ -114,17 +114,7 @@ def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
         body = _csv(CSV_COLUMNS, _manifest_rows(flight, on))
-        audit(
-            uow,
-            who,
-            "export.manifest",
-            "flight",
-            flight_id,
-            persons=[o.person.id for o in on],
-            final=final,
-            format="csv",
-        )
-        uow.commit()
+        _exported(uow, who, "export.manifest", flight_id, on, final=final, format="csv")
     return f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.csv", body
 
 
@@ -140,26 +130,15 @@ def manifest_pdf(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
             f"Souls on board: {souls.persons} ({souls.adults} adults, {souls.children} children,"
             f" {souls.lap_infants} lap infants); {souls.seats} seats of {flight.seat_capacity}.",
         ]
-        headings = PDF_HEADINGS
         body = pdf.table_document(
             f"Manifest {flight.callsign}",
             about,
-            headings,
+            PDF_HEADINGS,
             _manifest_rows(flight, on),
             (8, 20, 26, 26, 24, 9, 22, 18, 18, 22, 14, 9, 26, 15),
             f"{flight.callsign} manifest, printed {uow.now():%d %b %Y %H:%M} UTC by {who.username}",
         )
-        audit(
-            uow,
-            who,
-            "export.manifest",
-            "flight",
-            flight_id,
-            persons=[o.person.id for o in on],
-            final=final,
-            format="pdf",
-        )
-        uow.commit()
+        _exported(uow, who, "export.manifest", flight_id, on, final=final, format="pdf")
     return f"manifest-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.pdf", body
 
 
@@ -179,18 +158,21 @@ def arrivals_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, 
             raise InvalidInput("this departure has no receiving site", "destination_site_id")
         day = flight.scheduled_departure.date()
         body = _csv(ARRIVALS_COLUMNS, (_arrival(o.household, o.person, day) for o in on))
-        audit(
-            uow,
-            who,
-            "export.arrivals",
-            "flight",
-            flight_id,
-            persons=[o.person.id for o in on],
-            site=site.name,
-            final=final,
-        )
-        uow.commit()
+        _exported(uow, who, "export.arrivals", flight_id, on, site=site.name, final=final)
     return f"arrivals-{site.name.replace(' ', '-')}-{flight.callsign}.csv", body
+
+
+def _exported(
+    uow: UnitOfWork,
+    who: Principal,
+    action: str,
+    flight_id: int,
+    on: Sequence[OnBoard],
+    **detail: Any,
+) -> None:
+    """An export of a departure's people, audited with whom it named, and committed."""
+    audit(uow, who, action, "flight", flight_id, persons=[o.person.id for o in on], **detail)
+    uow.commit()
 
 
 def _arrival(household: str, p: Person, day: dt.date) -> tuple[object, ...]:
@@ -253,16 +235,7 @@ def paxlst_message(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str
             f"{flight.id}{now:%H%M}",
             now,
         )
-        audit(
-            uow,
-            who,
-            "export.paxlst",
-            "flight",
-            flight_id,
-            persons=[o.person.id for o in on],
-            final=final,
-        )
-        uow.commit()
+        _exported(uow, who, "export.paxlst", flight_id, on, final=final)
     return f"paxlst-{flight.callsign}-{flight.scheduled_departure:%Y%m%d}.edi", message
 
 

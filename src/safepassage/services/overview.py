@@ -8,7 +8,7 @@ from typing import Any
 
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
-from safepassage.services.common import UnitOfWork, audit, demand, visibility
+from safepassage.services.common import UnitOfWork, audit, count_visibility, demand
 from safepassage.services.flights import operation
 
 
@@ -29,10 +29,7 @@ def overview(who: Principal, uow: UnitOfWork) -> Overview:
     """Counts only, never names: every role may see them, each for its own slice."""
     with uow:
         demand(uow, who, Action.OVERVIEW)
-        vis = visibility(who)
-        if who.role is Role.VIEWER:
-            vis = type(vis)(everything=True)  # aggregates of the whole operation
-        rows = uow.people.counts(vis)
+        rows = uow.people.counts(count_visibility(who))
         status: Counter[str] = Counter()
         nation: Counter[str] = Counter()
         category: Counter[str] = Counter()
