@@ -106,11 +106,7 @@ def _set_status(world: World, pid: int, status: str) -> None:
 
 def _counts(world: World) -> dict[tuple[str, str, str, str], int]:
     with world.system.engine.connect() as c:
-        return {
-            (r.status, r.nation, r.category, r.org): int(r.n)
-            for r in c.execute(sa.select(t.person_count))
-            if r.n
-        }
+        return PeopleRepository(c).counters()
 
 
 def _true_counts(world: World) -> dict[tuple[str, str, str, str], int]:

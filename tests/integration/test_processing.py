@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import uuid
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.people_repo import COUNT_SLOT_PG, PeopleRepository
 from safepassage.domain.access import Principal, Role
 from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
 from safepassage.domain.pipeline import Outcome, StationKind
@@ -479,6 +481,41 @@ def test_a_forged_pass_shown_at_a_station_is_on_record_even_before_a_decision(ec
     ]
 
 
+def test_writers_moving_one_counter_do_not_wait_for_each_other(world: World) -> None:
+    """Every gate scan moves the same two counters. On PostgreSQL each connection moves its own
+    slot of a counter, so a transaction that has moved one and not yet committed does not hold
+    up another (a wait here fails on the lock timeout); read back, the slots sum to both.
+    SQLite has one writer at a time and one slot."""
+    engine = world.system.engine
+    key = ("at_gate", "ZZ", "test", "")
+    if engine.dialect.name != "postgresql":
+        for _ in range(2):
+            with engine.begin() as c:
+                PeopleRepository(c).bump_counts([(key, 1)])
+        with engine.connect() as c:
+            assert PeopleRepository(c).counters()[key] == 2
+            assert c.execute(sa.select(t.person_count.c.slot).distinct()).scalars().all() == [0]
+        return
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(engine.connect())
+        first.begin()
+        PeopleRepository(first).bump_counts([(key, 1)])
+        slot = first.execute(sa.text(f"SELECT {COUNT_SLOT_PG}")).scalar_one()
+        for _ in range(12):  # another connection, on another slot
+            second = stack.enter_context(engine.connect())
+            if second.execute(sa.text(f"SELECT {COUNT_SLOT_PG}")).scalar_one() != slot:
+                break
+        else:
+            pytest.fail("no second slot among a dozen connections")
+        second.rollback()
+        with second.begin():
+            second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            PeopleRepository(second).bump_counts([(key, 1)])
+        first.commit()
+    with engine.connect() as c:
+        assert PeopleRepository(c).counters()[key] == 2
+
+
 def test_a_scan_writes_its_events_states_and_counters_together(ecc: Ecc) -> None:
     """The write phase (one statement on PostgreSQL): every event points at its scan, pass and
     station, the states moved are the events' ``state_after``, a referral moves nobody, and the
@@ -486,8 +523,7 @@ def test_a_scan_writes_its_events_states_and_counters_together(ecc: Ecc) -> None
 
     def counters() -> dict[tuple[str, str, str, str], int]:
         with ecc.system.engine.connect() as c:
-            rows = c.execute(sa.select(t.person_count)).all()
-        return {(r.status, r.nation, r.category, r.org): r.n for r in rows if r.n}
+            return PeopleRepository(c).counters()
 
     hh, ids = family(ecc.world, 3)
     code = ecc.issue(hh).code

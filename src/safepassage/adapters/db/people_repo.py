@@ -60,13 +60,23 @@ def upsert_counts(conn: sa.Connection, rows: Sequence[dict[str, object]]) -> Non
         conn.execute(_count_upsert(conn.dialect.name), rows)
 
 
+COUNT_SLOTS = 16
+"""Rows a counter is spread over on PostgreSQL. A transaction moves its own connection's slot
+(the server process's id modulo this), so that concurrent scans moving the same counter (every
+gate scan moves "called forward" and "at the gate") do not queue on one row's lock until they
+commit; readers sum the slots. SQLite has one writer at a time and keeps slot 0."""
+
+COUNT_SLOT_PG = f"pg_backend_pid() % {COUNT_SLOTS}"
+
+
 @functools.cache
 def _count_upsert(dialect: str) -> sa.Insert:
     """The counters' upsert for a dialect, built once (it is on every scan's path)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(t.person_count)
+    slot = sa.literal_column(COUNT_SLOT_PG) if dialect == "postgresql" else sa.literal(0)
+    stmt = insert(t.person_count).values(slot=slot)
     return stmt.on_conflict_do_update(
-        index_elements=list(_COUNT_KEY), set_={"n": t.person_count.c.n + stmt.excluded.n}
+        index_elements=[*_COUNT_KEY, "slot"], set_={"n": t.person_count.c.n + stmt.excluded.n}
     )
 
 
@@ -227,6 +237,15 @@ class PeopleRepository:
     def bump_counts(self, changes: Iterable[tuple[CountKey, int]]) -> None:
         """Move the counters: ((status, nation, category, org), +n or -n) for each change."""
         upsert_counts(self.conn, count_rows(changes))
+
+    def counters(self) -> dict[CountKey, int]:
+        """Every counter that is not zero, its slots summed."""
+        c = t.person_count.c
+        key = (c.status, c.nation, c.category, c.org)
+        rows = self.conn.execute(
+            sa.select(*key, sa.func.sum(c.n)).group_by(*key).having(sa.func.sum(c.n) != 0)
+        )
+        return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in rows}
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""

@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import COUNT_COLUMNS, CountKey, count_rows, upsert_counts
+from safepassage.adapters.db.people_repo import (
+    COUNT_COLUMNS,
+    COUNT_SLOT_PG,
+    CountKey,
+    count_rows,
+    upsert_counts,
+)
 from safepassage.domain.errors import Conflict
 from safepassage.domain.pipeline import Station, StationKind
 
@@ -87,12 +93,14 @@ WITH s AS (
   FROM unnest(:moved_ids, :moved_to) AS m(id, status)
   WHERE person.id = m.id
 ), c AS (
-  INSERT INTO person_count (status, nation, category, org, n)
-  SELECT k.status, k.nation, k.category, k.org, k.n
+  INSERT INTO person_count (status, nation, category, org, slot, n)
+  SELECT k.status, k.nation, k.category, k.org, """
+    + COUNT_SLOT_PG
+    + """, k.n
   FROM unnest(:count_status, :count_nation, :count_category, :count_org, :count_n)
            WITH ORDINALITY AS k(status, nation, category, org, n, i)
   ORDER BY k.i
-  ON CONFLICT (status, nation, category, org) DO UPDATE SET n = person_count.n + excluded.n
+  ON CONFLICT (status, nation, category, org, slot) DO UPDATE SET n = person_count.n + excluded.n
 )
 SELECT s.id AS scan_id, e.id AS event_id, e.person_id FROM s LEFT JOIN e ON true
 """
