@@ -32,6 +32,11 @@ class System:
     def uow(self, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly)
 
+    def scan_uow(self) -> SqlUnitOfWork:
+        """The unit of work a scan runs in: each statement its own transaction on PostgreSQL
+        (a scan reads once and writes once, guarded; see ``adapters/db/scans_repo.py``)."""
+        return SqlUnitOfWork(self.engine, self.clock, autocommit=True)
+
     def migrate(self) -> None:
         migrate(self.engine)
 

@@ -72,7 +72,7 @@ def test_the_board_shows_a_boarding_without_a_reload(
                     uuid.uuid4().hex, by_kind[kind], issued.code, flight_id=flight
                 ),
                 SYSTEM,
-                system.uow(),
+                system.scan_uow(),
                 system.keys,
             )
             assert answer["ok"], (kind, answer)

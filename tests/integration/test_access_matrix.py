@@ -264,7 +264,7 @@ def _conflict(w: World) -> int:
         processing.scan(
             processing.ScanInput(key, ecc["gate"], ecc["pass"].qr_text, offline=True),
             SYSTEM,
-            w.system.uow(),
+            w.system.scan_uow(),
             w.system.keys,
         )
     return stations.list_conflicts(SYSTEM, w.system.uow())[0].id

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.people_repo import COUNT_SLOT_PG, PeopleRepository
+from safepassage.adapters.db.scans_repo import StateMoved
+from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.domain.access import Principal, Role
 from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
 from safepassage.domain.pipeline import Outcome, StationKind
@@ -68,7 +70,7 @@ class Ecc:
         return processing.scan(
             processing.ScanInput(key or uuid.uuid4().hex, self.by_kind[kind].id, text, **kw),
             who or self.coord,
-            self.system.uow(),
+            self.system.scan_uow(),
             self.keys,
         )
 
@@ -553,3 +555,88 @@ def test_a_scan_writes_its_events_states_and_counters_together(ecc: Ecc) -> None
         uow.people.recount()
         uow.commit()
     assert counters() == kept
+
+
+def _scan_row(ecc: Ecc, key: str, pass_id: int) -> dict[str, Any]:
+    return {
+        "idem_key": key,
+        "station_id": ecc.gate.id,
+        "device": "lane-1",
+        "username": "gate.operator",
+        "at": NOW,
+        "scanned_at": NOW,
+        "offline": False,
+        "pass_id": pass_id,
+        "flight_id": None,
+        "outcome": "pass",
+        "reason": "",
+        "response": {"ok": True},
+    }
+
+
+def test_a_write_decided_on_a_state_that_has_since_moved_writes_nothing(ecc: Ecc) -> None:
+    """The scan's write checks that everyone it moves is still where its decision read them
+    (one statement on PostgreSQL, failing whole; on SQLite, inside the scan's transaction)."""
+    hh, ids = family(ecc.world, 2)
+    issued = ecc.issue(hh)
+    with ecc.system.engine.begin() as c:  # another device moved the mother meanwhile
+        c.execute(t.person.update().where(t.person.c.id == ids[1]).values(status="deferred"))
+    before = ecc.count(t.scan), ecc.count(t.person_event)
+    moves = [(i, "called_forward", "at_gate") for i in ids]
+    counts = [
+        ((s, "RU", "citizen", ""), d * 2) for s, d in (("called_forward", -1), ("at_gate", 1))
+    ]
+    with ecc.system.scan_uow() as uow, pytest.raises(StateMoved):
+        uow.scans.record_scan(_scan_row(ecc, "stale-0001", issued.pass_id), hh, moves, counts)
+    assert (ecc.count(t.scan), ecc.count(t.person_event)) == before
+    assert [ecc.status(i) for i in ids] == ["called_forward", "deferred"]
+
+
+class _Interleaved(SqlUnitOfWork):
+    """A scan's unit of work in which something else happens once, between the scan's read and
+    its write (what another device or a coordinator may do at that moment)."""
+
+    def __init__(self, ecc: Ecc, between: Any) -> None:
+        super().__init__(ecc.system.engine, ecc.system.clock, autocommit=True)
+        self.between = between
+
+    def __enter__(self) -> _Interleaved:
+        super().__enter__()
+        read = self.scans.pass_for_scan
+
+        def read_then_let_others_act(*args: Any) -> Any:
+            found = read(*args)
+            between, self.between = self.between, None
+            if between is not None:
+                between()
+            return found
+
+        self.scans.pass_for_scan = read_then_let_others_act  # type: ignore[method-assign]
+        return self
+
+
+def test_a_scan_overtaken_between_its_read_and_its_write_decides_again(ecc: Ecc) -> None:
+    if ecc.system.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite holds the write lock from a scan's read to its write")
+    hh, ids = family(ecc.world, 2)
+    issued = ecc.issue(hh)
+
+    def coordinator_defers() -> None:
+        callforward.defer_household(hh, "RFF7071 cancelled", ecc.coord, ecc.system.uow())
+
+    answer = processing.scan(
+        processing.ScanInput("overtaken-0001", ecc.gate.id, issued.code, device="lane-1"),
+        ecc.station_user,
+        _Interleaved(ecc, coordinator_defers),
+        ecc.keys,
+    )
+    assert not answer["ok"] and answer["reason"] == "revoked"
+    assert {ecc.status(i) for i in ids} == {"deferred"}
+    with ecc.system.engine.connect() as c:
+        scans = c.execute(sa.select(t.scan.c.outcome)).scalars().all()
+        at_gate = c.execute(
+            sa.select(sa.func.count()).where(
+                t.person_event.c.station_id == ecc.gate.id, t.person_event.c.action == "scan"
+            )
+        ).scalar_one()
+    assert scans == ["refused"] and at_gate == 0

@@ -44,14 +44,15 @@ def flight_for(flight_id: int | None, station: Station, uow: UnitOfWork) -> Any:
     return flight
 
 
-def check_manifest(station: Station, flight: Any, entry: Any) -> None:
-    """One departure per person: manifested once; boarded only on the departure manifested on."""
-    if station.kind is StationKind.MANIFEST and entry is not None:
+def check_manifest(station: Station, flight: Any, manifested_on: int | None) -> None:
+    """One departure per person: manifested once; boarded only on the departure manifested on
+    (``manifested_on``: the departure whose manifest the person is on, if any)."""
+    if station.kind is StationKind.MANIFEST and manifested_on is not None:
         raise IllegalTransition("already on a departure's manifest")
     if station.kind is StationKind.BOARDING:
-        if entry is None:
+        if manifested_on is None:
             raise IllegalTransition("not on any manifest")
-        if entry.flight_id != flight.id:
+        if manifested_on != flight.id:
             raise IllegalTransition(f"manifested on another departure, not {flight.callsign}")
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.dates import add_years
-from safepassage.domain.errors import InvalidInput, NotFound
+from safepassage.domain.errors import Conflict, InvalidInput, NotFound
 from safepassage.domain.people import LAP_INFANT_YEARS
 from safepassage.domain.pipeline import (
     IllegalTransition,
@@ -108,7 +109,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
             )
         now = uow.now()
         scanned_at = min(cmd.scanned_at or now, now)
-        for _ in range(2):
+        for attempt in range(ATTEMPTS):
             try:
                 answer = _admit(cmd, station, scanned_at, who, uow, keys, line=line)
                 uow.commit()
@@ -116,17 +117,28 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
             except _Refused as r:
                 uow.rollback()
                 return _record_refusal(cmd, station, scanned_at, who, uow, r)
+            except StateMoved as e:
+                # Another device moved someone on this pass between this scan's read and its
+                # write (nothing was written): decide again on what is there now.
+                uow.rollback()
+                if attempt + 1 == ATTEMPTS:
+                    raise Conflict(f"{e}: scan the pass again") from e
+                continue
             except sa.exc.IntegrityError:
                 # Lost a race: a resend with this key, or another device with this pass. Look
                 # again: the winner is committed now, and the second look refuses on its record.
                 uow.rollback()
-            done = uow.processing.scan_by_key(cmd.idem_key)
+            done = uow.scans.scan_by_key(cmd.idem_key)
             if done is not None:
                 return _replay(done, cmd)
         used = passes.Refusal.ALREADY_USED
         return _record_refusal(
             cmd, station, scanned_at, who, uow, _Refused(used.value, used.sentence)
         )
+
+
+ATTEMPTS = 3
+"""Decisions a scan may make before it gives up on a pass that other devices keep moving."""
 
 
 STATIONS_MEMORY_SECONDS = 5.0
@@ -171,9 +183,10 @@ def _admit(
     try:
         read = keys.read(cmd.text, uow)
         claims = read.claims
-        row, admitted = uow.processing.pass_and_admitted(claims.pass_id, station.id, flight_id)
-        if row is None or row.household_id != claims.household_id:
+        found = uow.scans.pass_for_scan(claims.pass_id, station.id, flight_id)
+        if found is None or found.row.household_id != claims.household_id:
             raise passes.PassRefused(passes.Refusal.UNKNOWN)
+        row, states, admitted = found.row, found.people, found.admitted
         revoked = row.revoked_at is not None and row.revoked_at <= scanned_at
         passes.check(
             claims,
@@ -201,12 +214,10 @@ def _admit(
         flight = flight_for(cmd.flight_id, station, uow)
     except DepartureClosed as e:
         raise _Refused("closed", str(e)) from e
-    states = uow.processing.people_states(chosen)
     stations = line if line is not None else uow.processing.stations()
     people = [Mover.of(states[i]) for i in chosen if i in states]
     moves = []
     problems = []
-    manifest = uow.processing.manifest_of(chosen) if flight is not None else {}
     for p in people:
         if p.id in troubles:
             continue
@@ -218,7 +229,7 @@ def _admit(
                 if cmd.outcome is Outcome.REFER:
                     after = p.status
             if flight is not None:
-                check_manifest(station, flight, manifest.get(p.id))
+                check_manifest(station, flight, states[p.id].manifest_flight)
         except IllegalTransition as e:
             problems.append(f"{names[p.id]}: {e.errors[0].message}")
             troubles[p.id] = e.errors[0].message
@@ -227,15 +238,13 @@ def _admit(
     on = scanned_at.date()
 
     def person(pid: int, state: PersonStatus) -> dict[str, Any]:
+        dob = states[pid].dob_earliest
         return {
             "id": pid,
             "name": names[pid],
             "state": state.value,
             "needs": sorted(n for n in states[pid].needs.split(",") if n),
-            "lap_infant": bool(
-                states[pid].dob_earliest
-                and states[pid].dob_earliest > add_years(on, -LAP_INFANT_YEARS)
-            ),
+            "lap_infant": bool(dob and dob > add_years(on, -LAP_INFANT_YEARS)),
         }
 
     if preview:  # what the operator sees before deciding: everyone, and who may not pass
@@ -251,14 +260,8 @@ def _admit(
             "flight": flight.callsign if flight else None,
         }
     if problems:
-        # a device that admitted this pass a moment ago makes these people look out of step:
-        # say what happened, not what it looks like
-        admitted = uow.processing.admitted(row.id, station.id, flight_id)
-        _used_already(cmd, chosen, on_pass, names, admitted, base)
         raise _Refused("illegal", "Not at this step: " + "; ".join(problems), base)
-    now = uow.now()
     outcome = cmd.outcome.value
-    reason = cmd.reason.strip()
     answer = base | {
         "ok": True,
         "outcome": outcome,
@@ -270,35 +273,37 @@ def _admit(
         "flight": flight.callsign if flight else None,
     }
     on_flight = flight is not None and cmd.outcome is Outcome.PASS
-    moved, counts = state_moves(moves)
-    scan_id, event_ids = uow.processing.record_scan(
-        {
-            "idem_key": cmd.idem_key,
-            "station_id": station.id,
-            "device": cmd.device[:64],
-            "username": who.username,
-            "at": now,
-            "scanned_at": scanned_at,
-            "offline": cmd.offline,
+    _moved, counts = state_moves(moves)
+    scan_id = uow.scans.record_scan(
+        _scan_row(cmd, station, scanned_at, who, uow)
+        | {
             "pass_id": row.id,
             "flight_id": flight.id if flight else None,
             "outcome": outcome,
-            "reason": reason,
+            "reason": cmd.reason.strip(),
             "response": answer,  # given again, with its scan id, to a resend
         },
         row.household_id,
         [(p.id, p.status.value, after.value) for p, after in moves],
-        moved,
         counts,
-        event_ids=on_flight,
+        flight_action=station.kind.value if on_flight else "",
     )
-    if on_flight:
-        pairs = [(p.id, event_ids[p.id]) for p, _ in moves]
-        if station.kind is StationKind.MANIFEST:
-            uow.processing.add_to_manifest([(pid, flight.id, e) for pid, e in pairs])
-        else:
-            uow.processing.board(pairs)
     return answer | {"scan_id": scan_id}
+
+
+def _scan_row(
+    cmd: ScanInput, station: Station, scanned_at: dt.datetime, who: Principal, uow: UnitOfWork
+) -> dict[str, Any]:
+    """What every scan row records of who scanned what, where and when."""
+    return {
+        "idem_key": cmd.idem_key,
+        "station_id": station.id,
+        "device": cmd.device[:64],
+        "username": who.username,
+        "at": uow.now(),
+        "scanned_at": scanned_at,
+        "offline": cmd.offline,
+    }
 
 
 def _used_already(
@@ -347,7 +352,8 @@ def _record_refusal(
     uow: UnitOfWork,
     r: _Refused,
 ) -> dict[str, Any]:
-    """A refused scan is recorded too (forged passes are worth knowing about), once per key."""
+    """A refused scan is recorded too (forged passes are worth knowing about), once per key;
+    a pass used twice offline also becomes a conflict for the coordinator, in the same write."""
     answer = {
         "ok": False,
         "outcome": "conflict" if r.reason == "conflict" else "refused",
@@ -357,37 +363,25 @@ def _record_refusal(
         "persons": [],
     } | r.extra
     try:
-        scan_id = uow.processing.add_scan(
-            idem_key=cmd.idem_key,
-            station_id=station.id,
-            device=cmd.device[:64],
-            username=who.username,
-            at=uow.now(),
-            scanned_at=scanned_at,
-            offline=cmd.offline,
-            pass_id=r.extra.get("pass_id"),
-            flight_id=None,
-            outcome=answer["outcome"],
-            reason=r.reason,
-            response=answer,
+        scan_id = uow.scans.record_refused(
+            _scan_row(cmd, station, scanned_at, who, uow)
+            | {
+                "pass_id": r.extra.get("pass_id"),
+                "flight_id": None,
+                "outcome": answer["outcome"],
+                "reason": r.reason,
+                "response": answer,
+            },
+            first_scan_id=r.extra.get("first_scan_id"),
         )
-        answer["scan_id"] = scan_id
-        if r.reason == "conflict":
-            uow.processing.add_conflict(
-                pass_id=r.extra["pass_id"],
-                station_id=station.id,
-                first_scan_id=r.extra.get("first_scan_id"),
-                second_scan_id=scan_id,
-                detected_at=uow.now(),
-            )
         uow.commit()
     except sa.exc.IntegrityError:
         uow.rollback()
-        done = uow.processing.scan_by_key(cmd.idem_key)
+        done = uow.scans.scan_by_key(cmd.idem_key)
         if done is not None:
             return _replay(done, cmd)
         raise
-    return answer
+    return answer | {"scan_id": scan_id}
 
 
 def preview(

@@ -59,7 +59,7 @@ class ScanLane:
             request = ScanIn.model_validate_json(body)
             system = self.system
             answer = await run_in_threadpool(
-                processing.scan, scan_command(request), who, system.uow(), system.keys
+                processing.scan, scan_command(request), who, system.scan_uow(), system.keys
             )
         except SafepassageError as e:
             code, payload, headers = api_error(e)

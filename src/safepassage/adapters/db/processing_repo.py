@@ -1,27 +1,19 @@
-"""The evacuation control centre in the database: stations, pass keys, passes, scans, the event
-log and the manifests it projects."""
+"""The evacuation control centre in the database: stations, pass keys, passes, the event log and
+the manifests it projects. A scan's own read and write are in ``scans_repo``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import (
-    COUNT_COLUMNS,
-    COUNT_SLOT_PG,
-    CountKey,
-    count_rows,
-    upsert_counts,
-)
 from safepassage.domain.errors import Conflict
 from safepassage.domain.pipeline import Station, StationKind
 
-# The statements of a scan, built once: building a statement and its cache key on every call
+# Statements on busy paths, built once: building a statement and its cache key on every call
 # cost more of the server's CPU than SQLAlchemy's work with a statement built already.
 _pass = t.call_pass.c
 _person = t.person.c
@@ -34,8 +26,6 @@ _PEOPLE_STATES = sa.select(
     _person.sponsoring_nation,
     _person.sponsor_org,
     _person.household_id,
-    _person.given_name,
-    _person.family_name,
     _person.needs,
     _person.dob_earliest,
 ).where(_person.id.in_(sa.bindparam("ids", expanding=True)))
@@ -43,84 +33,6 @@ _SET_STATES = (
     t.person.update()
     .where(_person.id.in_(sa.bindparam("ids", expanding=True)))
     .values(status=sa.bindparam("new_status"), updated_at=sa.bindparam("now"))
-)
-_ADMITTED = sa.select(_event.person_id, _event.scan_id).where(
-    _event.pass_id == sa.bindparam("pass_id"),
-    _event.station_id == sa.bindparam("station_id"),
-    _event.outcome == "pass",
-    _event.flight_key == sa.bindparam("flight_key"),
-)
-_ADD_SCAN = t.scan.insert().returning(t.scan.c.id)
-_PASS_AND_ADMITTED = (
-    sa.select(
-        t.call_pass, _event.person_id.label("admitted_person"), _event.scan_id.label("by_scan")
-    )
-    .outerjoin(
-        t.person_event,
-        sa.and_(
-            _event.pass_id == t.call_pass.c.id,
-            _event.station_id == sa.bindparam("station_id"),
-            _event.outcome == "pass",
-            _event.flight_key == sa.bindparam("flight_key"),
-        ),
-    )
-    .where(_pass.id == sa.bindparam("pass_id"))
-)
-# A scan's write phase in one statement on PostgreSQL: the scan, its events (one per person
-# moved), the people's status and the counters. Four round trips, each with its share of the
-# server's and the database's CPU, were most of a scan's cost there. The events' foreign key to
-# the scan is checked at the end of the statement, when the scan's row is in.
-_RECORD_SCAN_PG = sa.text(
-    """
-WITH s AS (
-  INSERT INTO scan (idem_key, station_id, device, username, at, scanned_at, offline, pass_id,
-                    flight_id, outcome, reason, response)
-  VALUES (:idem_key, :station_id, :device, :username, :at, :scanned_at, :offline, :pass_id,
-          :flight_id, :outcome, :reason, :response)
-  RETURNING id
-), e AS (
-  INSERT INTO person_event (at, person_id, household_id, action, outcome, reason, state_before,
-                            state_after, pass_id, station_id, scan_id, flight_id, flight_key,
-                            username, device)
-  SELECT :at, m.person_id, :household_id, 'scan', :outcome, :reason, m.state_before,
-         m.state_after, :pass_id, :station_id, s.id, :flight_id, :flight_key, :username, :device
-  FROM s, unnest(:person_ids, :states_before, :states_after) WITH ORDINALITY
-          AS m(person_id, state_before, state_after, n)
-  ORDER BY m.n
-  RETURNING id, person_id
-), u AS (
-  UPDATE person SET status = m.status, updated_at = :at
-  FROM unnest(:moved_ids, :moved_to) AS m(id, status)
-  WHERE person.id = m.id
-), c AS (
-  INSERT INTO person_count (status, nation, category, org, slot, n)
-  SELECT k.status, k.nation, k.category, k.org, """
-    + COUNT_SLOT_PG
-    + """, k.n
-  FROM unnest(:count_status, :count_nation, :count_category, :count_org, :count_n)
-           WITH ORDINALITY AS k(status, nation, category, org, n, i)
-  ORDER BY k.i
-  ON CONFLICT (status, nation, category, org, slot) DO UPDATE SET n = person_count.n + excluded.n
-)
-SELECT s.id AS scan_id, e.id AS event_id, e.person_id FROM s LEFT JOIN e ON true
-"""
-).bindparams(
-    sa.bindparam("at", type_=t.UTCDateTime()),
-    sa.bindparam("scanned_at", type_=t.UTCDateTime()),
-    sa.bindparam("response", type_=sa.JSON()),
-    *(sa.bindparam(n, type_=pg.ARRAY(sa.Integer)) for n in ("person_ids", "moved_ids", "count_n")),
-    *(
-        sa.bindparam(n, type_=pg.ARRAY(sa.String))
-        for n in (
-            "states_before",
-            "states_after",
-            "moved_to",
-            "count_status",
-            "count_nation",
-            "count_category",
-            "count_org",
-        )
-    ),
 )
 _ADD_EVENTS = t.person_event.insert()
 _ADD_EVENTS_WITH_IDS = t.person_event.insert().returning(_event.id, sort_by_parameter_order=True)
@@ -223,19 +135,6 @@ class ProcessingRepository:
     def get_pass(self, pass_id: int) -> sa.Row | None:
         return self.conn.execute(_GET_PASS, {"pass_id": pass_id}).first()
 
-    def pass_and_admitted(
-        self, pass_id: int, station_id: int, flight_id: int | None
-    ) -> tuple[sa.Row | None, dict[int, int]]:
-        """``get_pass`` and ``admitted`` in one statement (what a scan reads first)."""
-        rows = self.conn.execute(
-            _PASS_AND_ADMITTED,
-            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
-        ).all()
-        if not rows:
-            return None, {}
-        admitted = {r.admitted_person: r.by_scan for r in rows if r.admitted_person is not None}
-        return rows[0], admitted
-
     def passes_of(self, household_id: int) -> list[sa.Row]:
         c = t.call_pass.c
         return list(
@@ -314,71 +213,6 @@ class ProcessingRepository:
                 )
 
     # -- scans and events ----------------------------------------------------------------------
-    def scan_by_key(self, key: str) -> sa.Row | None:
-        return self.conn.execute(sa.select(t.scan).where(t.scan.c.idem_key == key)).first()
-
-    def add_scan(self, **values: Any) -> int:
-        return int(self.conn.execute(_ADD_SCAN, values).scalar_one())
-
-    def record_scan(
-        self,
-        scan: dict[str, Any],
-        household_id: int | None,
-        moves: Sequence[tuple[int, str, str]],
-        states: Sequence[tuple[int, str]],
-        counts: Iterable[tuple[CountKey, int]],
-        event_ids: bool = False,
-    ) -> tuple[int, dict[int, int]]:
-        """Append a scan (``add_scan``'s values) with an event for each person it moves
-        (person, state before, state after), set the states that change (``states``) and move
-        the counters (+n or -n for a counter's key). Returns the scan's id and, with
-        ``event_ids``, each person's event id. Raises IntegrityError as ``add_scan`` and
-        ``add_events`` do. One statement on PostgreSQL; the statements one by one elsewhere."""
-        flight_key = scan["flight_id"] or 0
-        counters = count_rows(counts)
-        if self.conn.dialect.name == "postgresql":
-            rows = self.conn.execute(
-                _RECORD_SCAN_PG,
-                scan
-                | {
-                    "household_id": household_id,
-                    "flight_key": flight_key,
-                    "person_ids": [m[0] for m in moves],
-                    "states_before": [m[1] for m in moves],
-                    "states_after": [m[2] for m in moves],
-                    "moved_ids": [i for i, _ in states],
-                    "moved_to": [s for _, s in states],
-                    **{f"count_{k}": [c[k] for c in counters] for k in COUNT_COLUMNS},
-                },
-            ).all()
-            by_person = {r.person_id: r.event_id for r in rows if r.person_id is not None}
-            return int(rows[0].scan_id), by_person if event_ids else {}
-        scan_id = self.add_scan(**scan)
-        events = [
-            {
-                "at": scan["at"],
-                "person_id": pid,
-                "household_id": household_id,
-                "action": "scan",
-                "outcome": scan["outcome"],
-                "reason": scan["reason"],
-                "state_before": before,
-                "state_after": after,
-                "pass_id": scan["pass_id"],
-                "station_id": scan["station_id"],
-                "scan_id": scan_id,
-                "flight_id": scan["flight_id"],
-                "username": scan["username"],
-                "device": scan["device"],
-            }
-            for pid, before, after in moves
-        ]
-        ids = self.add_events(events, ids=event_ids) if events else []
-        if states:
-            self.set_states(states, scan["at"])
-            upsert_counts(self.conn, counters)
-        return scan_id, dict(zip((m[0] for m in moves), ids, strict=False))
-
     def add_events(self, rows: Sequence[dict[str, Any]], ids: bool = False) -> list[int]:
         """Append events (their ids, in order, when asked: one statement fewer per row on SQLite
         when not); raises IntegrityError when a pass would admit someone twice."""
@@ -421,15 +255,6 @@ class ProcessingRepository:
         rows = self.conn.execute(sa.select(c.person_id, c.state_before).join(sub, sub.c.id == c.id))
         return {r.person_id: r.state_before for r in rows}
 
-    def admitted(self, pass_id: int, station_id: int, flight_id: int | None) -> dict[int, int]:
-        """Who this pass has already taken through this station (for this departure, at the
-        manifest and boarding): person id → scan id."""
-        rows = self.conn.execute(
-            _ADMITTED,
-            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
-        )
-        return {r.person_id: r.scan_id for r in rows}
-
     def flight_brief(self, flight_id: int) -> sa.Row | None:
         f = t.flight.c
         return self.conn.execute(
@@ -452,29 +277,6 @@ class ProcessingRepository:
         )
 
     # -- manifests -----------------------------------------------------------------------------
-    def manifest_of(self, person_ids: Sequence[int]) -> dict[int, sa.Row]:
-        m = t.manifest_entry.c
-        rows = self.conn.execute(sa.select(t.manifest_entry).where(m.person_id.in_(person_ids)))
-        return {r.person_id: r for r in rows}
-
-    def add_to_manifest(self, rows: Sequence[tuple[int, int, int]]) -> None:
-        """(person, flight, event) — the primary key keeps a person on one departure."""
-        self.conn.execute(
-            t.manifest_entry.insert(),
-            [{"person_id": p, "flight_id": f, "manifested_event": e} for p, f, e in rows],
-        )
-
-    def board(self, rows: Sequence[tuple[int, int]]) -> None:
-        m = t.manifest_entry.c
-        for person_id, event_id in rows:
-            res = self.conn.execute(
-                t.manifest_entry.update()
-                .where(m.person_id == person_id, m.boarded_event.is_(None))
-                .values(boarded_event=event_id)
-            )
-            if res.rowcount != 1:
-                raise Conflict(f"person {person_id} is already on board")
-
     def manifest(self, flight_id: int) -> list[sa.Row]:
         m = t.manifest_entry.c
         p = t.person.c
@@ -513,13 +315,6 @@ class ProcessingRepository:
         return bool(res.rowcount == 1)
 
     # -- conflicts -----------------------------------------------------------------------------
-    def add_conflict(self, **values: Any) -> int:
-        return int(
-            self.conn.execute(
-                t.scan_conflict.insert().values(**values).returning(t.scan_conflict.c.id)
-            ).scalar_one()
-        )
-
     def conflicts(self, open_only: bool = True) -> list[sa.Row]:
         c = t.scan_conflict.c
         q = sa.select(t.scan_conflict, t.station.c.name.label("station_name")).join(

@@ -29,12 +29,19 @@ from safepassage.adapters.db.repos import (
     OperationRepository,
     SiteRepository,
 )
+from safepassage.adapters.db.scans_repo import ScanRepository
 from safepassage.adapters.db.signup_repo import SignupRepository
 from safepassage.adapters.db.simulation_repo import SimulationRepository
 
 
 class SqlUnitOfWork:
-    """``with uow: ...; uow.commit()`` — anything not committed is rolled back on exit."""
+    """``with uow: ...; uow.commit()`` — anything not committed is rolled back on exit.
+
+    With ``autocommit``, on PostgreSQL, each statement is its own transaction: no ``BEGIN``,
+    no ``COMMIT``, two round trips fewer. Only for a use case that writes in one statement and
+    guards that statement against what may have changed since it read (a scan: see
+    ``scans_repo``). SQLite ignores it: its one transaction under the write lock costs no round
+    trip and keeps everything still between the reads and the writes."""
 
     people: PeopleRepository
     households: HouseholdRepository
@@ -51,6 +58,7 @@ class SqlUnitOfWork:
     signups: SignupRepository
     linkage: LinkageRepository
     processing: ProcessingRepository
+    scans: ScanRepository
     planning: PlanningRepository
     simulation: SimulationRepository
     board: BoardRepository
@@ -60,10 +68,12 @@ class SqlUnitOfWork:
         engine: sa.Engine,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: bool = False,
+        autocommit: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.readonly = readonly  # only reads: on SQLite, no need to wait for the write lock
+        self.autocommit = autocommit and engine.dialect.name == "postgresql"
         self._conn: sa.Connection | None = None
 
     def now(self) -> dt.datetime:
@@ -73,6 +83,8 @@ class SqlUnitOfWork:
         conn = self.engine.connect()
         if self.readonly:
             conn = conn.execution_options(**{READONLY: True})
+        if self.autocommit:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
         conn.begin()
         self.people = PeopleRepository(conn)
@@ -90,6 +102,7 @@ class SqlUnitOfWork:
         self.signups = SignupRepository(conn)
         self.linkage = LinkageRepository(conn)
         self.processing = ProcessingRepository(conn)
+        self.scans = ScanRepository(conn)
         self.planning = PlanningRepository(conn)
         self.simulation = SimulationRepository(conn)
         self.board = BoardRepository(conn)

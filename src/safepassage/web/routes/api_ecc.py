@@ -47,7 +47,7 @@ class ScanIn(BaseModel):
 def api_scan(body: ScanIn, who: Who, sys: Sys) -> JSONResponse:
     # scanners with an API token are answered by ``web/scan_lane.py`` before this route is
     # reached; this route serves the station pages (a session) and documents the endpoint
-    return JSONResponse(processing.scan(scan_command(body), who, sys.uow(), sys.keys))
+    return JSONResponse(processing.scan(scan_command(body), who, sys.scan_uow(), sys.keys))
 
 
 def scan_command(body: ScanIn) -> processing.ScanInput:

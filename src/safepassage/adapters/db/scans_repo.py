@@ -1,0 +1,359 @@
+"""A scan in the database: what the station's decision reads, and what it writes.
+
+A scan is the busiest thing the system does (30,000 people a day through five stations), so it
+reads once and writes once:
+
+* **One read** (``pass_for_scan``): the pass, each person on it with their state, who the pass
+  has already taken through this station, and each person's manifest entry.
+* **One write** (``record_scan``, ``record_refused``): the scan, its events, the people's new
+  states, the counters and, at the manifest and boarding, the manifest, as one statement on
+  PostgreSQL. With the unit of work's ``autocommit`` that statement is its own transaction:
+  no ``BEGIN``, no ``COMMIT``, two round trips a scan where there were five.
+
+Between the read and the write another device may move the same people. Two guards keep the
+log true without holding a transaction open across the decision: the unique index over
+(pass, station, person, departure) for admissions (a loser's write fails as a whole, and the
+use case looks again), and the write's own check that every person it moves is still in the
+state the decision was made on, that every manifest entry it boards was not boarded meanwhile,
+and that it moved exactly those (``StateMoved``, the use case decides again). On SQLite the use
+case's reads and writes are one transaction under the write lock, so nothing moves in between;
+its statements run one by one (no round trips to save in-process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.people_repo import (
+    COUNT_COLUMNS,
+    COUNT_SLOT_PG,
+    CountKey,
+    count_rows,
+    upsert_counts,
+)
+from safepassage.domain.errors import Conflict
+
+
+class StateMoved(Conflict):
+    """Someone the scan would move was moved by another scan between its read and its write."""
+
+
+CHECK_FAILED = "40001"
+"""The SQLSTATE ``safepassage_expect`` raises (PostgreSQL's "serialization failure": try again)."""
+
+
+@dataclass(frozen=True)
+class PersonState:
+    """A person on a pass, as a station's decision needs them."""
+
+    id: int
+    status: str
+    category: str
+    sponsoring_nation: str | None
+    sponsor_org: str | None
+    household_id: int | None
+    needs: str
+    dob_earliest: dt.date | None
+    manifest_flight: int | None  # the departure whose manifest they are on
+    boarded: bool  # boarded on it
+
+
+@dataclass(frozen=True)
+class PassForScan:
+    """``pass_for_scan``'s answer: the pass's row, its people, whom it already took through."""
+
+    row: Any  # the call_pass row
+    people: dict[int, PersonState]  # person id -> state, for each person on the pass
+    admitted: dict[int, int]  # person id -> the scan that took them through this station
+
+
+_cp = t.call_pass
+_p = t.person.c
+_e = t.person_event.c
+_m = t.manifest_entry.c
+
+
+@functools.cache
+def _pass_for_scan(dialect: str) -> sa.Select[Any]:
+    """The pass, a row per person on it (the ids in its ``members``), built once per dialect."""
+    if dialect == "postgresql":
+        member = sa.func.json_array_elements(_cp.c.members).table_valued("value").lateral("m")
+        member_id: Any = sa.cast(member.c.value.op("->>")(sa.literal_column("'id'")), sa.Integer)
+    else:
+        member = sa.func.json_each(_cp.c.members).table_valued("value").alias("m")
+        member_id = sa.func.json_extract(member.c.value, sa.literal_column("'$.id'"))
+    return (
+        sa.select(
+            _cp,
+            _p.id.label("p_id"),
+            _p.status.label("p_status"),
+            _p.category.label("p_category"),
+            _p.sponsoring_nation.label("p_nation"),
+            _p.sponsor_org.label("p_org"),
+            _p.household_id.label("p_household"),
+            _p.needs.label("p_needs"),
+            _p.dob_earliest.label("p_dob"),
+            _m.flight_id.label("p_manifest_flight"),
+            _m.boarded_event.label("p_boarded_event"),
+            _e.scan_id.label("by_scan"),
+        )
+        .select_from(
+            _cp.outerjoin(member, sa.true())
+            .outerjoin(t.person, _p.id == member_id)
+            .outerjoin(t.manifest_entry, _m.person_id == _p.id)
+            .outerjoin(
+                t.person_event,
+                sa.and_(
+                    _e.pass_id == _cp.c.id,
+                    _e.person_id == _p.id,
+                    _e.station_id == sa.bindparam("station_id"),
+                    _e.outcome == "pass",
+                    _e.flight_key == sa.bindparam("flight_key"),
+                ),
+            )
+        )
+        .where(_cp.c.id == sa.bindparam("pass_id"))
+    )
+
+
+# The write on PostgreSQL, one statement: the scan; an event per person (in the order given);
+# the states that change, each only from the state the decision read; the counters; at the
+# manifest, the entries; at boarding, the entries boarded, each only if not boarded yet. The
+# last line fails the whole statement (nothing written) unless exactly the expected people were
+# moved and boarded. The events' foreign key to the scan is checked at the statement's end.
+_INSERT_SCAN = """
+  INSERT INTO scan (idem_key, station_id, device, username, at, scanned_at, offline, pass_id,
+                    flight_id, outcome, reason, response)
+  VALUES (:idem_key, :station_id, :device, :username, :at, :scanned_at, :offline, :pass_id,
+          :flight_id, :outcome, :reason, :response)
+  RETURNING id
+"""
+_SCAN_TYPES = (
+    sa.bindparam("at", type_=t.UTCDateTime()),
+    sa.bindparam("scanned_at", type_=t.UTCDateTime()),
+    sa.bindparam("response", type_=sa.JSON()),
+)
+_RECORD_SCAN_PG = sa.text(
+    "WITH s AS ("
+    + _INSERT_SCAN
+    + """), e AS (
+  INSERT INTO person_event (at, person_id, household_id, action, outcome, reason, state_before,
+                            state_after, pass_id, station_id, scan_id, flight_id, flight_key,
+                            username, device)
+  SELECT :at, m.person_id, :household_id, 'scan', :outcome, :reason, m.state_before,
+         m.state_after, :pass_id, :station_id, s.id, :flight_id, :flight_key, :username, :device
+  FROM s, unnest(:person_ids, :states_before, :states_after) WITH ORDINALITY
+          AS m(person_id, state_before, state_after, n)
+  ORDER BY m.n
+  RETURNING id, person_id
+), u AS (
+  UPDATE person SET status = m.status, updated_at = :at
+  FROM unnest(:moved_ids, :moved_from, :moved_to) AS m(id, before, status)
+  WHERE person.id = m.id AND person.status = m.before
+  RETURNING person.id
+), c AS (
+  INSERT INTO person_count (status, nation, category, org, slot, n)
+  SELECT k.status, k.nation, k.category, k.org, """
+    + COUNT_SLOT_PG
+    + """, k.n
+  FROM unnest(:count_status, :count_nation, :count_category, :count_org, :count_n)
+           WITH ORDINALITY AS k(status, nation, category, org, n, i)
+  ORDER BY k.i
+  ON CONFLICT (status, nation, category, org, slot) DO UPDATE SET n = person_count.n + excluded.n
+), mf AS (
+  INSERT INTO manifest_entry (person_id, flight_id, manifested_event)
+  SELECT e.person_id, :flight_id, e.id FROM e WHERE :to_manifest
+), b AS (
+  UPDATE manifest_entry SET boarded_event = e.id
+  FROM e
+  WHERE :to_board AND manifest_entry.person_id = e.person_id
+    AND manifest_entry.boarded_event IS NULL
+  RETURNING manifest_entry.person_id
+)
+SELECT s.id AS scan_id, e.id AS event_id, e.person_id,
+       safepassage_expect(
+         (SELECT count(*) FROM u) = :n_moved
+         AND (NOT :to_board OR (SELECT count(*) FROM b) = cardinality(:person_ids)),
+         'someone on this pass was moved by another scan a moment ago') AS checked
+FROM s LEFT JOIN e ON true
+"""
+).bindparams(
+    *_SCAN_TYPES,
+    *(sa.bindparam(n, type_=pg.ARRAY(sa.Integer)) for n in ("person_ids", "moved_ids", "count_n")),
+    *(
+        sa.bindparam(n, type_=pg.ARRAY(sa.String))
+        for n in (
+            "states_before",
+            "states_after",
+            "moved_from",
+            "moved_to",
+            "count_status",
+            "count_nation",
+            "count_category",
+            "count_org",
+        )
+    ),
+)
+_RECORD_REFUSED_PG = sa.text(
+    "WITH s AS ("
+    + _INSERT_SCAN
+    + """), c AS (
+  INSERT INTO scan_conflict (pass_id, station_id, first_scan_id, second_scan_id, detected_at)
+  SELECT :pass_id, :station_id, :first_scan_id, s.id, :at FROM s WHERE :conflict
+)
+SELECT id FROM s
+"""
+).bindparams(*_SCAN_TYPES)
+_ADD_SCAN = t.scan.insert().returning(t.scan.c.id)
+_ADD_EVENTS = t.person_event.insert().returning(_e.id, sort_by_parameter_order=True)
+_SET_STATE = (
+    t.person.update()
+    .where(_p.id == sa.bindparam("pid"), _p.status == sa.bindparam("before"))
+    .values(status=sa.bindparam("after"), updated_at=sa.bindparam("now"))
+)
+_BOARD = (
+    t.manifest_entry.update()
+    .where(_m.person_id == sa.bindparam("pid"), _m.boarded_event.is_(None))
+    .values(boarded_event=sa.bindparam("event"))
+)
+
+
+class ScanRepository:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def pass_for_scan(
+        self, pass_id: int, station_id: int, flight_id: int | None
+    ) -> PassForScan | None:
+        """The pass, its people and whom it already took through this station (for this
+        departure, at the manifest and boarding); None for a pass not on record."""
+        rows = self.conn.execute(
+            _pass_for_scan(self.conn.dialect.name),
+            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
+        ).all()
+        if not rows:
+            return None
+        people = {
+            r.p_id: PersonState(
+                r.p_id,
+                r.p_status,
+                r.p_category,
+                r.p_nation,
+                r.p_org,
+                r.p_household,
+                r.p_needs or "",
+                r.p_dob,
+                r.p_manifest_flight,
+                r.p_boarded_event is not None,
+            )
+            for r in rows
+            if r.p_id is not None
+        }
+        admitted = {r.p_id: r.by_scan for r in rows if r.by_scan is not None}
+        return PassForScan(rows[0], people, admitted)
+
+    def scan_by_key(self, key: str) -> sa.Row[Any] | None:
+        return self.conn.execute(sa.select(t.scan).where(t.scan.c.idem_key == key)).first()
+
+    def record_scan(
+        self,
+        scan: dict[str, Any],
+        household_id: int | None,
+        moves: Sequence[tuple[int, str, str]],
+        counts: Iterable[tuple[CountKey, int]],
+        flight_action: str = "",
+    ) -> int:
+        """Append a scan (the ``scan`` table's values) with an event for each person it moves
+        (person, state before, state after), move the states that change and the counters
+        (+n or -n for a counter's key); with ``flight_action`` "manifest", put the people on
+        the scan's departure, with "boarding", board them (a station kind). Returns the scan's id.
+
+        Raises IntegrityError when the idempotency key is taken (a resend) or the pass already
+        took one of them through this station, or someone is on a manifest already; StateMoved
+        when someone's state or boarding moved since it was read. Nothing is written then."""
+        changed = [(pid, before, after) for pid, before, after in moves if before != after]
+        flight_key = scan["flight_id"] or 0
+        counters = count_rows(counts)
+        if self.conn.dialect.name == "postgresql":
+            params = scan | {
+                "household_id": household_id,
+                "flight_key": flight_key,
+                "person_ids": [m[0] for m in moves],
+                "states_before": [m[1] for m in moves],
+                "states_after": [m[2] for m in moves],
+                "moved_ids": [m[0] for m in changed],
+                "moved_from": [m[1] for m in changed],
+                "moved_to": [m[2] for m in changed],
+                "n_moved": len(changed),
+                "to_manifest": flight_action == "manifest",
+                "to_board": flight_action == "boarding",
+                **{f"count_{k}": [c[k] for c in counters] for k in COUNT_COLUMNS},
+            }
+            try:
+                return int(self.conn.execute(_RECORD_SCAN_PG, params).scalars().first() or 0)
+            except sa.exc.OperationalError as e:
+                if getattr(e.orig, "sqlstate", None) == CHECK_FAILED:
+                    raise StateMoved(str(e.orig).strip()) from e
+                raise
+        scan_id = int(self.conn.execute(_ADD_SCAN, scan).scalar_one())
+        event = {
+            "at": scan["at"],
+            "household_id": household_id,
+            "action": "scan",
+            "flight_key": flight_key,
+        } | {k: scan[k] for k in ("outcome", "reason", "pass_id", "station_id")}
+        event |= {k: scan[k] for k in ("flight_id", "username", "device")} | {"scan_id": scan_id}
+        rows = [
+            event | {"person_id": pid, "state_before": before, "state_after": after}
+            for pid, before, after in moves
+        ]
+        ids = [int(r[0]) for r in self.conn.execute(_ADD_EVENTS, rows)] if rows else []
+        for pid, before, after in changed:
+            done = self.conn.execute(
+                _SET_STATE, {"pid": pid, "before": before, "after": after, "now": scan["at"]}
+            )
+            if done.rowcount != 1:
+                raise StateMoved(f"person {pid} is no longer {before}")
+        upsert_counts(self.conn, counters)
+        if flight_action == "manifest":
+            self.conn.execute(
+                t.manifest_entry.insert(),
+                [
+                    {"person_id": m[0], "flight_id": scan["flight_id"], "manifested_event": ev}
+                    for m, ev in zip(moves, ids, strict=True)
+                ],
+            )
+        elif flight_action == "boarding":
+            for m, ev in zip(moves, ids, strict=True):
+                if self.conn.execute(_BOARD, {"pid": m[0], "event": ev}).rowcount != 1:
+                    raise StateMoved(f"person {m[0]} is already on board")
+        return scan_id
+
+    def record_refused(self, scan: dict[str, Any], first_scan_id: int | None = None) -> int:
+        """Append a refused scan; with ``first_scan_id`` (a pass used twice offline), also the
+        conflict for the coordinator, in the same statement. Raises IntegrityError for a key
+        already taken."""
+        conflict = scan["outcome"] == "conflict"
+        if self.conn.dialect.name == "postgresql":
+            params = scan | {"conflict": conflict, "first_scan_id": first_scan_id}
+            return int(self.conn.execute(_RECORD_REFUSED_PG, params).scalar_one())
+        scan_id = int(self.conn.execute(_ADD_SCAN, scan).scalar_one())
+        if conflict:
+            self.conn.execute(
+                t.scan_conflict.insert().values(
+                    pass_id=scan["pass_id"],
+                    station_id=scan["station_id"],
+                    first_scan_id=first_scan_id,
+                    second_scan_id=scan_id,
+                    detected_at=scan["at"],
+                )
+            )
+        return scan_id
