@@ -360,7 +360,7 @@ def registry(n: int, seed: int, backend: str) -> dict:
                 t.person.c.merged_into.is_not(None)
             )
         ).all()
-    system.engine.dispose()
+    system.dispose()
     predicted, correct = cluster_pairs(clusters((int(a), int(b)) for a, b in rows), entity)
     total = true_pairs(entity)
     return {

@@ -184,7 +184,7 @@ def service(url: str, runs: int = 3) -> list[dict[str, object]]:
                 "gap": made.result.gap,
             }
         )
-    system.engine.dispose()
+    system.dispose()
     return rows
 
 

@@ -223,7 +223,7 @@ def ensure_loaded(b: Backend, system: bootstrap.System, reload: bool) -> dict[st
             if not reload
             else f"{b.name}: --reload: loading again"
         )
-    system.engine.dispose()
+    system.dispose()
     recreate(b)
     system = make_system(b)
     load_avg_before = loadavg()
@@ -253,7 +253,7 @@ def ensure_loaded(b: Backend, system: bootstrap.System, reload: bool) -> dict[st
         f"in {load_s:,.0f} s; ANALYZE …"
     )
     analyze_s = analyze(system)
-    system.engine.dispose()
+    system.dispose()
     meta = {
         "registrants": result.people,
         "households": result.households,
@@ -558,7 +558,7 @@ def vacuumed_copy(b: Backend) -> Backend:
 def run_backend(b: Backend, reload: bool, n: int, vacuum: bool = False) -> dict[str, Any]:
     system = make_system(b)
     load = ensure_loaded(b, system, reload)
-    system.engine.dispose()
+    system.dispose()
     if vacuum and b.name == "postgresql":
         b = vacuumed_copy(b)
     system = make_system(b)
@@ -590,7 +590,7 @@ def run_backend(b: Backend, reload: bool, n: int, vacuum: bool = False) -> dict[
     console.print(f"{b.name}: overview and people pages …")
     out |= measure_pages(system, names, n)
     out["loadavg_end"] = loadavg()
-    system.engine.dispose()
+    system.dispose()
     return out
 
 

@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm = max(1, len(bodies) // 20)
     for cmd in bodies[:warm]:  # connections opened, statements prepared, caches filled
         processing.scan(cmd, who, uow_of(system), system.keys)
+    console.print(f"measuring {len(bodies) - warm:,} scans …")
     before = (time.perf_counter(), cpu_seconds([os.getpid()]), pg_cpu())
     stats0, stmts0 = db_counters(system), statements(system)
     prof = cProfile.Profile() if args.profile else None
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]{refused} scans refused: the figures are not of admissions[/red]")
     with (RESULTS / "scan-cost.jsonl").open("a") as log:
         log.write(json.dumps(result) + "\n")
-    system.engine.dispose()
+    system.dispose()
     return 1 if refused or math.isnan(result["ms_wall"]) else 0
 
 

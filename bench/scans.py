@@ -108,7 +108,7 @@ def prepare_database(name: str, registrants: int, recopy: bool) -> Backend:
     source = backends(registrants)[name]
     system = make_system(source)
     ensure_loaded(source, system, reload=False)
-    system.engine.dispose()
+    system.dispose()
     copy = scans_copy(source)
     if not recopy and people_count(copy) == registrants:
         console.print(f"{name}: reusing the scans copy {sa.make_url(copy.url).database}")
@@ -965,7 +965,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out_path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
                 with (RESULTS / f"{stem}-runs.jsonl").open("a") as log:  # every run ever made
                     log.write(json.dumps({k: v for k, v in run.items() if k != "profile"}) + "\n")
-        system.engine.dispose()
+        system.dispose()
         runs += backend_runs
     print_table(runs, args.registrants)
     console.print(f"results: {out_path.relative_to(ROOT)}")

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from safepassage.adapters.db.engine import make_engine, migrate
+from safepassage.adapters.db.engine import make_engine, make_scan_engine, migrate
 from safepassage.adapters.db.tables import metadata
 from safepassage.bootstrap import System
 from safepassage.config import load_settings
@@ -92,10 +92,20 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def scan_engine(engine: sa.Engine) -> Iterator[sa.Engine | None]:
+    """The scanners' engine, as the server builds it (None on SQLite)."""
+    eng = make_scan_engine(engine.url.render_as_string(hide_password=False))
+    yield eng
+    if eng is not None:
+        eng.dispose()
+
+
 @pytest.fixture
-def system(engine: sa.Engine, clock: Clock) -> System:
+def system(engine: sa.Engine, scan_engine: sa.Engine | None, clock: Clock) -> System:
     _empty(engine)
-    return System(load_settings(database_url=str(engine.url), demo=True), engine, clock)
+    settings = load_settings(database_url=str(engine.url), demo=True)
+    return System(settings, engine, clock, scan_engine)
 
 
 @dataclass(frozen=True)

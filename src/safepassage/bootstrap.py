@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from safepassage.adapters.db.engine import make_engine, migrate
+from safepassage.adapters.db.engine import make_engine, make_scan_engine, migrate
 from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.config import Settings
 from safepassage.services.passes import KeyRing
@@ -27,15 +27,23 @@ class System:
     settings: Settings
     engine: sa.Engine
     clock: Clock = field(default=utc_now)
+    scan_engine: sa.Engine | None = None  # PostgreSQL: the scanners' own (make_scan_engine)
     _keys: KeyRing | None = field(default=None, init=False, repr=False)
 
     def uow(self, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, readonly)
 
     def scan_uow(self) -> SqlUnitOfWork:
-        """The unit of work a scan runs in: each statement its own transaction on PostgreSQL
-        (a scan reads once and writes once, guarded; see ``adapters/db/scans_repo.py``)."""
-        return SqlUnitOfWork(self.engine, self.clock, autocommit=True)
+        """The unit of work a scan runs in: on PostgreSQL, on the scanners' engine, where each
+        statement is its own transaction (a scan reads once and writes once, guarded: see
+        ``adapters/db/scans_repo.py``); on SQLite, the usual one."""
+        return SqlUnitOfWork(self.scan_engine or self.engine, self.clock)
+
+    def dispose(self) -> None:
+        """Close the database connections this system holds."""
+        self.engine.dispose()
+        if self.scan_engine is not None:
+            self.scan_engine.dispose()
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -49,4 +57,5 @@ class System:
 
 
 def build(settings: Settings, clock: Clock = utc_now, engine: sa.Engine | None = None) -> System:
-    return System(settings, engine or make_engine(settings.database_url), clock)
+    url = settings.database_url
+    return System(settings, engine or make_engine(url), clock, make_scan_engine(url))

@@ -76,7 +76,7 @@ def _run(fn):  # type: ignore[no-untyped-def]
         raise typer.Exit(code) from e
     finally:
         while _opened:
-            _opened.pop().engine.dispose()
+            _opened.pop().dispose()
 
 
 @app.command()

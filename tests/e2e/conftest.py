@@ -126,7 +126,7 @@ def seeded_operation(tmp_path_factory: pytest.TempPathFactory) -> SeededOperatio
         ru_id = people.create_person(ru, SYSTEM, system.uow())
         us_id = people.create_person(us, SYSTEM, system.uow())
     finally:
-        system.engine.dispose()  # the server process gets the file to itself
+        system.dispose()  # the server process gets the file to itself
     return SeededOperation(
         url,
         liaison,

@@ -78,4 +78,4 @@ def test_the_board_shows_a_boarding_without_a_reload(
             assert answer["ok"], (kind, answer)
         expect(row.locator("td.boarded")).to_have_text(str(issued.persons), timeout=20_000)
     finally:
-        system.engine.dispose()
+        system.dispose()

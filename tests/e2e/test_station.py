@@ -51,7 +51,7 @@ def ecc(seeded_operation: SeededOperation, server_url: str) -> Iterator[Ecc]:
     try:
         yield Ecc(system, by_kind, free, flight.id, flight.callsign)
     finally:
-        system.engine.dispose()
+        system.dispose()
 
 
 def log_in(page: Page, who: Login) -> Page:

@@ -597,7 +597,7 @@ class _Interleaved(SqlUnitOfWork):
     its write (what another device or a coordinator may do at that moment)."""
 
     def __init__(self, ecc: Ecc, between: Any) -> None:
-        super().__init__(ecc.system.engine, ecc.system.clock, autocommit=True)
+        super().__init__(ecc.system.scan_engine or ecc.system.engine, ecc.system.clock)
         self.between = between
 
     def __enter__(self) -> _Interleaved:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from safepassage.adapters.db.engine import SCAN_CONNECTIONS
 from safepassage.bootstrap import System
 from safepassage.domain.errors import SafepassageError
 from safepassage.services import processing
@@ -36,6 +37,10 @@ class ScanLane:
     def __init__(self, app: ASGIApp, system: System) -> None:
         self.app = app
         self.system = system
+        # Scans run in threads of their own, as many as the scanners' engine has connections:
+        # a burst of scans queues here rather than on the pool, and never takes the threads the
+        # pages need (nor the pages theirs).
+        self.threads = anyio.CapacityLimiter(SCAN_CONNECTIONS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -58,8 +63,13 @@ class ScanLane:
             )
             request = ScanIn.model_validate_json(body)
             system = self.system
-            answer = await run_in_threadpool(
-                processing.scan, scan_command(request), who, system.scan_uow(), system.keys
+            answer = await anyio.to_thread.run_sync(
+                processing.scan,
+                scan_command(request),
+                who,
+                system.scan_uow(),
+                system.keys,
+                limiter=self.threads,
             )
         except SafepassageError as e:
             code, payload, headers = api_error(e)

@@ -37,11 +37,10 @@ from safepassage.adapters.db.simulation_repo import SimulationRepository
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` — anything not committed is rolled back on exit.
 
-    With ``autocommit``, on PostgreSQL, each statement is its own transaction: no ``BEGIN``,
-    no ``COMMIT``, two round trips fewer. Only for a use case that writes in one statement and
-    guards that statement against what may have changed since it read (a scan: see
-    ``scans_repo``). SQLite ignores it: its one transaction under the write lock costs no round
-    trip and keeps everything still between the reads and the writes."""
+    On an engine in autocommit (the scanners' engine on PostgreSQL, ``make_scan_engine``) each
+    statement is its own transaction and ``commit`` and ``rollback`` send nothing: only for a
+    use case that writes in one statement and guards it against what may have changed since it
+    read (a scan: see ``scans_repo``)."""
 
     people: PeopleRepository
     households: HouseholdRepository
@@ -68,12 +67,10 @@ class SqlUnitOfWork:
         engine: sa.Engine,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: bool = False,
-        autocommit: bool = False,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.readonly = readonly  # only reads: on SQLite, no need to wait for the write lock
-        self.autocommit = autocommit and engine.dialect.name == "postgresql"
         self._conn: sa.Connection | None = None
 
     def now(self) -> dt.datetime:
@@ -83,8 +80,6 @@ class SqlUnitOfWork:
         conn = self.engine.connect()
         if self.readonly:
             conn = conn.execution_options(**{READONLY: True})
-        if self.autocommit:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
         conn.begin()
         self.people = PeopleRepository(conn)
