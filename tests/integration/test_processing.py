@@ -640,3 +640,22 @@ def test_a_scan_overtaken_between_its_read_and_its_write_decides_again(ecc: Ecc)
             )
         ).scalar_one()
     assert scans == ["refused"] and at_gate == 0
+
+
+def test_after_the_database_drops_the_scanners_connections_the_resend_is_admitted(
+    ecc: Ecc,
+) -> None:
+    if ecc.system.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    hh, _ = family(ecc.world, 2)
+    first, second = ecc.issue(hh), ecc.issue(family(ecc.world, 1)[0])
+    assert ecc.scan(first.code, who=ecc.station_user)["ok"]  # the pool holds a connection now
+    with ecc.system.engine.connect() as c:
+        c.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises(sa.exc.DBAPIError):
+        ecc.scan(second.code, who=ecc.station_user, key="resend-after-restart")
+    again = ecc.scan(second.code, who=ecc.station_user, key="resend-after-restart")
+    assert again["ok"] and "replayed" not in again
