@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.engine import SCAN_APPLICATION
 from safepassage.adapters.db.people_repo import COUNT_SLOT_PG, PeopleRepository
 from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.db.uow import SqlUnitOfWork
@@ -653,7 +654,8 @@ def test_after_the_database_drops_the_scanners_connections_the_resend_is_admitte
     with ecc.system.engine.connect() as c:
         c.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %(name)s",
+            {"name": SCAN_APPLICATION},
         )
     with pytest.raises(sa.exc.DBAPIError):
         ecc.scan(second.code, who=ecc.station_user, key="resend-after-restart")

@@ -113,6 +113,10 @@ its write makes, looks rows up by key, so:
   planned again at every scan (1.5 to 1.1 ms)."""
 
 
+SCAN_APPLICATION = "safepassage scans"
+"""How the scanners' sessions are named in PostgreSQL's pg_stat_activity."""
+
+
 def make_scan_engine(url: str) -> sa.Engine | None:
     """The scanners' engine on PostgreSQL: each statement its own transaction (a scan reads once
     and writes once, guarded: ``scans_repo``), planned as SCAN_SETTINGS says, on a pool of its
@@ -126,7 +130,7 @@ def make_scan_engine(url: str) -> sa.Engine | None:
         isolation_level="AUTOCOMMIT",
         pool_size=SCAN_CONNECTIONS,
         max_overflow=0,
-        connect_args={"options": SCAN_SETTINGS},
+        connect_args={"options": SCAN_SETTINGS, "application_name": SCAN_APPLICATION},
     )
 
 
