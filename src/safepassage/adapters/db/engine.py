@@ -96,7 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(sa_url, **kwargs)
 
 
-SCAN_CONNECTIONS = 8
+SCAN_CONNECTIONS = 4
 """Connections a server process keeps for scans (and threads it runs them in: web/scan_lane.py).
 A scan holds one for two short round trips; eight keep a process's share of 500 scans a second
 flowing, and with the pages' pool (32) a process stays at 40 of PostgreSQL's connections."""
