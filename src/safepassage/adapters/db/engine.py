@@ -98,8 +98,9 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 SCAN_CONNECTIONS = 4
 """Connections a server process keeps for scans (and threads it runs them in: web/scan_lane.py).
-A scan holds one for two short round trips; eight keep a process's share of 500 scans a second
-flowing, and with the pages' pool (32) a process stays at 40 of PostgreSQL's connections."""
+A scan holds one for two short round trips, so four keep a process's share of 500 scans a
+second flowing (eight measured no better: more threads taking turns at the interpreter), and
+with the pages' pool (32) a process stays at 36 of PostgreSQL's connections."""
 
 SCAN_SETTINGS = "-c enable_seqscan=off -c plan_cache_mode=force_generic_plan"
 """How the scanners' sessions plan. Every statement on a scan's path, and every foreign-key check
