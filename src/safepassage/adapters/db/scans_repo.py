@@ -7,8 +7,9 @@ reads once and writes once:
   has already taken through this station, and each person's manifest entry.
 * **One write** (``record_scan``, ``record_refused``): the scan, its events, the people's new
   states, the counters and, at the manifest and boarding, the manifest, as one statement on
-  PostgreSQL. With the unit of work's ``autocommit`` that statement is its own transaction:
-  no ``BEGIN``, no ``COMMIT``, two round trips a scan where there were five.
+  PostgreSQL. On the scanners' engine (``engine.make_scan_engine``, in autocommit) that
+  statement is its own transaction: no ``BEGIN``, no ``COMMIT``, two round trips a scan where
+  there were five, and no transaction open while Python decides.
 
 Between the read and the write another device may move the same people. Two guards keep the
 log true without holding a transaction open across the decision: the unique index over
