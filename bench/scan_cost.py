@@ -20,7 +20,6 @@ import argparse
 import cProfile
 import datetime as dt
 import json
-import math
 import os
 import sys
 import time
@@ -45,14 +44,14 @@ from safepassage.web.routes.api_ecc import ScanIn, scan_command
 
 
 def statements(system: Any) -> int | None:
-    """Statements PostgreSQL has run so far (pg_stat_statements, when the server loads it)."""
+    """Statements PostgreSQL has run so far (pg_stat_statements, where the database has it)."""
     if system.engine.dialect.name != "postgresql":
         return None
+    has = "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"
     with system.engine.connect() as c:
-        try:
-            return int(c.exec_driver_sql("SELECT sum(calls) FROM pg_stat_statements").scalar() or 0)
-        except Exception:  # the extension is not installed here: the figure is left out
+        if c.exec_driver_sql(has).first() is None:
             return None
+        return int(c.exec_driver_sql("SELECT sum(calls) FROM pg_stat_statements").scalar() or 0)
 
 
 def uow_of(system: Any) -> Any:
@@ -125,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (RESULTS / "scan-cost.jsonl").open("a") as log:
         log.write(json.dumps(result) + "\n")
     system.dispose()
-    return 1 if refused or math.isnan(result["ms_wall"]) else 0
+    return 1 if refused else 0
 
 
 if __name__ == "__main__":
