@@ -538,9 +538,9 @@ def generate(
     port: int, token: str, bodies: Sequence[bytes], rate: float, connections: int, ready: Any
 ) -> dict[str, Any]:
     """Entry point of the load process. Its garbage collector is off while it sends: a scan's
-    latency runs from when it was due, so a pause of the generator's own (a full collection
-    walking its growing list of results took over 100 ms about 40 s into a run) would be
-    counted against the server."""
+    latency runs from when it was due, so a pause of the generator's own would be counted
+    against the server. With it on, every run had a stall of 140-220 ms about 40 s in, whatever
+    the server's code; with it off, none (the server's own collector was watched: no pause)."""
     gc.collect()
     gc.disable()
     try:

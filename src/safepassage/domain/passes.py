@@ -54,8 +54,6 @@ NAMES_SEPARATOR = "|"
 QR_SEPARATOR = "~"
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
-_DECODE.update({"O": 0, "I": 1, "L": 1})
 
 
 # Crockford's alphabet mapped onto others the standard library reads and writes in C: RFC 4648's

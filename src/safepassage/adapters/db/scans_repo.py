@@ -64,7 +64,6 @@ class PersonState(NamedTuple):
     needs: str
     dob_earliest: dt.date | None
     manifest_flight: int | None  # the departure whose manifest they are on
-    boarded: bool  # boarded on it
 
 
 class PassRow(NamedTuple):
@@ -119,7 +118,6 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
             name,
             *(_p[c] for c in PersonState._fields[1:8]),
             _m.flight_id,
-            _m.boarded_event,
             _e.scan_id,
             order,
         )
@@ -146,16 +144,16 @@ def _reading(rows: Sequence[Sequence[Any]]) -> PassForScan | None:
     """``pass_for_scan``'s rows, read by position, into its answer."""
     if not rows:
         return None
-    rows = sorted(rows, key=lambda r: r[18] or 0)
+    rows = sorted(rows, key=lambda r: r[17] or 0)
     members = [{"id": int(r[6]), "name": r[7]} for r in rows if r[6] is not None]
     people = {
         int(r[6]): PersonState(
-            int(r[6]), r[8], r[9], r[10], r[11], r[12], r[13] or "", r[14], r[15], r[16] is not None
+            int(r[6]), r[8], r[9], r[10], r[11], r[12], r[13] or "", r[14], r[15]
         )
         for r in rows
         if r[8] is not None
     }
-    admitted = {int(r[6]): r[17] for r in rows if r[17] is not None}
+    admitted = {int(r[6]): r[16] for r in rows if r[16] is not None}
     pass_id, household, persons, infants, revoked_at, revoke_reason = rows[0][:6]
     row = PassRow(pass_id, household, persons, infants, revoked_at, revoke_reason, members)
     return PassForScan(row, people, admitted)
