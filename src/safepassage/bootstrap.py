@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db.engine import make_engine, make_scan_engine, migrate
 from safepassage.adapters.db.uow import SqlUnitOfWork
+from safepassage.adapters.keyring import KeyRing
+from safepassage.adapters.memory import Memory
 from safepassage.config import Settings
-from safepassage.services.passes import KeyRing
 
 Clock = Callable[[], dt.datetime]
 
@@ -28,16 +29,18 @@ class System:
     engine: sa.Engine
     clock: Clock = field(default=utc_now)
     scan_engine: sa.Engine | None = None  # PostgreSQL: the scanners' own (make_scan_engine)
+    memory: Memory = field(default_factory=Memory)  # what the process keeps between requests
     _keys: KeyRing | None = field(default=None, init=False, repr=False)
 
     def uow(self, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, readonly)
+        """A new unit of work on this system's database (the services' ``UnitOfWorkFactory``)."""
+        return SqlUnitOfWork(self.engine, self.clock, readonly, self.memory)
 
     def scan_uow(self) -> SqlUnitOfWork:
         """The unit of work a scan runs in: on PostgreSQL, on the scanners' engine, where each
         statement is its own transaction (a scan reads once and writes once, guarded: see
         ``adapters/db/scans_repo.py``); on SQLite, the usual one."""
-        return SqlUnitOfWork(self.scan_engine or self.engine, self.clock)
+        return SqlUnitOfWork(self.scan_engine or self.engine, self.clock, memory=self.memory)
 
     def dispose(self) -> None:
         """Close the database connections this system holds."""

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.keyring import KeyRing
 from safepassage.domain.errors import AccessDenied, InvalidInput
 from safepassage.services import flights, households, nations, passes, people, planning, stations
 from safepassage.services.common import SYSTEM
@@ -149,7 +150,7 @@ def test_the_board_shows_households_only_to_whom_may_see_them(op: World) -> None
 def test_passes_are_issued_from_the_plan_in_its_windows(op: World) -> None:
     hh = household(op, ["Ivan", "Olga"], "RU", "RU")
     planning.make_plan(op.who["coordinator"], op.system.uow())
-    keys = passes.KeyRing(op.system.settings.secret_key)
+    keys = KeyRing(op.system.settings.secret_key)
     none_yet = planning.call_forward(op.who["coordinator"], op.system.uow(), keys)
     assert none_yet.issued == []  # the windows open the evening before the departure
     report = planning.call_forward(
@@ -173,7 +174,7 @@ def test_a_cancellation_re_plans_and_called_households_keep_their_departure(op: 
     called = household(op, ["Joe", "Jill"], "US", "US")
     other = household(op, ["Ivan"], "RU", "RU")
     planning.make_plan(op.who["coordinator"], uow())
-    keys = passes.KeyRing(op.system.settings.secret_key)
+    keys = KeyRing(op.system.settings.secret_key)
     planning.call_forward(op.who["coordinator"], uow(), keys, within=dt.timedelta(hours=30))
     flights.cancel_flight(op.ru_flight, SYSTEM, uow())
     made = planning.make_plan(op.who["coordinator"], uow(), trigger="RFF7071 cancelled")
@@ -304,7 +305,7 @@ def test_households_are_not_called_forward_from_a_plan_flights_changed_under(op:
     household(op, ["Ivan", "Olga"], "RU", "RU")
     coordinator = op.who["coordinator"]
     planning.make_plan(coordinator, op.system.uow())
-    keys = passes.KeyRing(op.system.settings.secret_key)
+    keys = KeyRing(op.system.settings.secret_key)
     flights.cancel_flight(op.ru_flight, SYSTEM, op.system.uow())
     with pytest.raises(Conflict, match="re-plan before calling"):
         planning.call_forward(coordinator, op.system.uow(), keys, dt.timedelta(hours=30))

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from safepassage.adapters.keyring import KeyRing
 from safepassage.services import auth, stations
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes.pages_planning import RUN
@@ -49,12 +50,12 @@ def test_a_coordinator_makes_a_plan_from_the_board_and_sees_the_loads(
 def test_the_board_says_what_changed_since_the_plan_and_who_holds_a_pass_for_it(
     op: World, client_as: Any
 ) -> None:
-    from safepassage.services import flights, passes, planning
+    from safepassage.services import flights, planning
 
     household(op, ["Ivan", "Olga"], "RU", "RU")
     coordinator = op.who["coordinator"]
     planning.make_plan(coordinator, op.system.uow())
-    keys = passes.KeyRing(op.system.settings.secret_key)
+    keys = KeyRing(op.system.settings.secret_key)
     planning.call_forward(coordinator, op.system.uow(), keys, within=dt.timedelta(hours=30))
     flights.cancel_flight(op.ru_flight, SYSTEM, op.system.uow())
     c = client_as("coordinator")

@@ -16,6 +16,7 @@ from safepassage.adapters.db.engine import SCAN_APPLICATION
 from safepassage.adapters.db.people_repo import COUNT_SLOT_PG, PeopleRepository
 from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.db.uow import SqlUnitOfWork
+from safepassage.adapters.keyring import KeyRing
 from safepassage.domain.access import Principal, Role
 from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
 from safepassage.domain.pipeline import Outcome, StationKind
@@ -43,7 +44,7 @@ class Ecc:
     def __init__(self, world: World) -> None:
         self.world = world
         self.system = world.system
-        self.keys = passes.KeyRing(self.system.settings.secret_key)
+        self.keys = KeyRing(self.system.settings.secret_key)
         self.by_kind = {
             s.kind: s for s in stations.ensure_default_stations(SYSTEM, self.system.uow())
         }

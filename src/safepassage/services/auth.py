@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from safepassage.adapters.memory import Memory
 from safepassage.domain.access import Action, Principal, Role, validate_user_scope
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import (
@@ -161,7 +161,7 @@ def set_active(user_id: int, active: bool, who: Principal, uow: UnitOfWork) -> N
             uow.sessions.delete_for_user(user_id)
         audit(uow, who, "user.activate" if active else "user.deactivate", "user", user_id)
         uow.commit()
-    forget_tokens()
+    uow.memory.tokens.forget()
 
 
 @dataclass(frozen=True)
@@ -262,43 +262,34 @@ def revoke_token(token_id: int, who: Principal, uow: UnitOfWork) -> None:
         uow.tokens.revoke(token_id, uow.now())
         audit(uow, who, "token.revoke", "token", token_id)
         uow.commit()
-    forget_tokens()
+    uow.memory.tokens.forget()
 
 
-TOKEN_MEMORY_SECONDS = 5.0
-"""How long a process trusts a token it has just checked. Scanners send hundreds of requests a
-second; a token revoked (or its user deactivated) in this process stops at once, in another
-process of the coordination cell within this many seconds."""
-_TOKENS: dict[str, tuple[float, Any]] = {}  # token digest -> (trusted until, the user's row)
+def known_token(token: str, source: str, memory: Memory) -> Principal | None:
+    """The caller behind a token this process checked a moment ago; None: ask the database.
 
-
-def forget_tokens() -> None:
-    """Check every token against the database again (after a revocation or deactivation)."""
-    _TOKENS.clear()
-
-
-def known_token(token: str, source: str) -> Principal | None:
-    """The caller behind a token this process checked a moment ago; None: ask the database."""
-    known = _TOKENS.get(_digest(token or ""))
-    if known is not None and known[0] > time.monotonic():
-        return _principal(known[1], source)
-    return None
+    A process trusts a token it has just checked for ``memory.TOKEN_SECONDS``: a revocation or
+    deactivation in this process forgets it at once (``memory.tokens.forget``)."""
+    row = memory.tokens.get(_digest(token or ""))
+    return None if row is None else _principal(row, source)
 
 
 def token_principal(token: str, source: str, uow: UnitOfWork) -> Principal:
+    """The caller behind an API token, checked against the database unless known a moment ago.
+
+    Raises:
+        NotAuthenticated: the token is unknown or revoked.
+    """
     digest = _digest(token or "")
-    now = time.monotonic()
-    known = _TOKENS.get(digest)
-    if known is not None and known[0] > now:
-        return _principal(known[1], source)
+    known = uow.memory.tokens.get(digest)
+    if known is not None:
+        return _principal(known, source)
     with uow:
         row = uow.tokens.owner(digest)
     if row is None:
-        _TOKENS.pop(digest, None)
+        uow.memory.tokens.forget(digest)
         raise NotAuthenticated("the API token is unknown or revoked")
-    if len(_TOKENS) > 10_000:
-        _TOKENS.clear()
-    _TOKENS[digest] = (now + TOKEN_MEMORY_SECONDS, row)
+    uow.memory.tokens.put(digest, row)
     return _principal(row, source)
 
 

@@ -7,12 +7,10 @@ import dataclasses
 from typing import Any, Protocol
 
 from safepassage.adapters.db.people_repo import Visibility
-from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.domain.access import Action, Principal, Role, allowed
 from safepassage.domain.errors import AccessDenied
 from safepassage.domain.people import Person
-
-UnitOfWork = SqlUnitOfWork
+from safepassage.services.uow import UnitOfWork
 
 
 class _HasId(Protocol):

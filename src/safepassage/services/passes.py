@@ -4,13 +4,12 @@ to check passes offline (the public keys and the revocation list)."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
 from safepassage.adapters.db.people_repo import CountKey, PeopleFilter, Visibility
+from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
@@ -22,52 +21,6 @@ from safepassage.services.households import _guard
 from safepassage.services.people import search_people
 
 MAX_WINDOW = dt.timedelta(hours=72)
-
-
-class KeyRing:
-    """The operation's pass keys for this process: signs with the newest, verifies with all.
-
-    The public keys are cached (a scan must not read them from the database each time); a pass
-    signed with a key this process has not seen makes it look again, once.
-    """
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-        self._lock = threading.Lock()
-        self._verifier: PassVerifier | None = None
-        self._known: frozenset[int] = frozenset()
-
-    def signer(self, uow: UnitOfWork) -> PassSigner:
-        row = uow.processing.signing_key()
-        if row is None:
-            key = new_signing_key(self._secret, 1)
-            uow.processing.add_signing_key(1, b64(key.public), key.sealed_private, uow.now())
-            row = uow.processing.signing_key()
-            assert row is not None
-        return PassSigner(row.id, row.sealed_private, self._secret)
-
-    def public_keys(self, uow: UnitOfWork) -> dict[int, str]:
-        return uow.processing.public_keys()
-
-    def verifier(self, uow: UnitOfWork, key_id: int | None = None) -> PassVerifier:
-        with self._lock:
-            if self._verifier is None or (key_id is not None and key_id not in self._known):
-                keys = uow.processing.public_keys()
-                self._verifier = PassVerifier({k: unb64(v) for k, v in keys.items()})
-                self._known = frozenset(keys)
-            return self._verifier
-
-    def read(self, text: str, uow: UnitOfWork) -> passes.ReadPass:
-        """Decode and verify a scanned pass, fetching a key this process has not seen yet."""
-        try:
-            return passes.read(text, self.verifier(uow))
-        except passes.PassRefused as e:
-            if e.reason is not passes.Refusal.FORGED or not self._may_have_new_key(uow):
-                raise
-            return passes.read(text, self.verifier(uow, key_id=-1))
-
-    def _may_have_new_key(self, uow: UnitOfWork) -> bool:
-        return frozenset(uow.processing.public_keys()) != self._known
 
 
 @dataclass(frozen=True)
@@ -135,7 +88,7 @@ def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -
         live = [r.id for r in uow.processing.passes_of(cmd.household_id) if r.revoked_at is None]
         if live:
             uow.processing.revoke(live, who.username, "replaced by a new pass", now)
-        signer = keys.signer(uow)
+        signer = keys.signer(uow.processing, uow.now())
         pass_id = uow.processing.add_pass(
             household_id=cmd.household_id,
             key_id=signer.key_id,
@@ -271,7 +224,7 @@ def _issued(uow: UnitOfWork, pass_id: int, keys: KeyRing, reference: str, gate: 
         names_digest=passes.names_digest(names),
         key_id=r.key_id,
     )
-    signer = keys.signer(uow)
+    signer = keys.signer(uow.processing, uow.now())
     if signer.key_id != r.key_id:
         raise Conflict("this pass was signed with a retired key; issue a new one")
     code = passes.sign(claims, signer)  # Ed25519 is deterministic: the same code as at issue
@@ -333,7 +286,9 @@ def station_bundle(who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, 
     """What an offline station needs: public keys, revoked passes, stations; no personal data."""
     with uow:
         demand(uow, who, Action.STATION_SCAN)
-        keys.signer(uow)  # a station opened before the first pass still gets the key to check it
+        keys.signer(
+            uow.processing, uow.now()
+        )  # a station opened before the first pass still gets the key to check it
         uow.commit()
         now = uow.now()
         return {

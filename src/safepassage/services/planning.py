@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from safepassage.adapters.keyring import KeyRing
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.errors import Conflict, InvalidInput, NotFound
 from safepassage.domain.pipeline import StationKind
@@ -33,7 +34,7 @@ from safepassage.planning.waves import (
 )
 from safepassage.services import planning_snapshot
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.passes import IssuePass, KeyRing, issue_pass
+from safepassage.services.passes import IssuePass, issue_pass
 from safepassage.services.planning_config import PlanningConfig, config
 from safepassage.services.planning_snapshot import Snapshot
 from safepassage.services.planning_summary import may_take, plan_summary

@@ -17,13 +17,13 @@ Guarantees, and what gives them:
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from safepassage.adapters.db.scans_repo import StateMoved
+from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.dates import add_years
@@ -45,7 +45,7 @@ from safepassage.services.boarding import (
     flight_for,
 )
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.passes import KeyRing, Mover, state_moves
+from safepassage.services.passes import Mover, state_moves
 
 
 @dataclass(frozen=True)
@@ -141,24 +141,10 @@ ATTEMPTS = 3
 """Decisions a scan may make before it gives up on a pass that other devices keep moving."""
 
 
-STATIONS_MEMORY_SECONDS = 5.0
-_LINES: dict[int, tuple[float, list[Station]]] = {}  # engine -> (read until, the stations)
-
-
 def stations_of(uow: UnitOfWork) -> list[Station]:
     """The operation's stations, read at most every few seconds by a busy process (a change of
-    the line reaches every scan within STATIONS_MEMORY_SECONDS; in this process at once)."""
-    now = time.monotonic()
-    known = _LINES.get(id(uow.engine))
-    if known is not None and known[0] > now:
-        return known[1]
-    line = uow.processing.stations()
-    _LINES[id(uow.engine)] = (now + STATIONS_MEMORY_SECONDS, line)
-    return line
-
-
-def forget_stations() -> None:
-    _LINES.clear()
+    the line reaches every scan within ``memory.STATIONS_SECONDS``; in this process at once)."""
+    return uow.memory.stations.recall("line", uow.processing.stations)
 
 
 def _replay(done: Any, cmd: ScanInput) -> dict[str, Any]:
@@ -181,7 +167,7 @@ def _admit(
     With ``preview``, write nothing: say who is on the pass and who may not pass here."""
     flight_id = cmd.flight_id if station.kind in FLIGHT_STATIONS else None
     try:
-        read = keys.read(cmd.text, uow)
+        read = keys.read(cmd.text, uow.processing)
         claims = read.claims
         found = uow.scans.pass_for_scan(claims.pass_id, station.id, flight_id)
         if found is None or found.row.household_id != claims.household_id:

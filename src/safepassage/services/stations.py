@@ -12,7 +12,6 @@ from safepassage.domain.errors import Conflict, InvalidInput, NotFound
 from safepassage.domain.people import Category
 from safepassage.domain.pipeline import Station, StationKind
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.processing import forget_stations
 
 DEFAULT_STATIONS = (
     ("GATE-N", "North Gate", StationKind.GATE, ()),
@@ -76,7 +75,7 @@ def add_station(cmd: StationInput, who: Principal, uow: UnitOfWork) -> int:
         sid = uow.processing.add_station(station)
         audit(uow, who, "station.add", "station", sid, code=station.code, kind=station.kind.value)
         uow.commit()
-    forget_stations()
+    uow.memory.stations.forget()
     return sid
 
 
@@ -102,7 +101,7 @@ def update_station(station_id: int, cmd: StationInput, who: Principal, uow: Unit
             active=station.active,
         )
         uow.commit()
-    forget_stations()
+    uow.memory.stations.forget()
 
 
 def ensure_default_stations(who: Principal, uow: UnitOfWork) -> list[Station]:
@@ -114,7 +113,7 @@ def ensure_default_stations(who: Principal, uow: UnitOfWork) -> list[Station]:
                 uow.processing.add_station(Station(0, code, name, kind, pos * 10, frozenset(req)))
             audit(uow, who, "station.defaults", "station")
             uow.commit()
-            forget_stations()
+            uow.memory.stations.forget()
         return uow.processing.stations()
 
 

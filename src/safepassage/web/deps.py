@@ -41,7 +41,7 @@ async def bearer_principal(bearer: str, source: str, system: System) -> Principa
     """The owner of an API token (NotAuthenticated if none): a token checked a moment ago is
     recognised on the event loop, otherwise the database is asked in a worker thread (this runs
     on the event loop, which a blocking query would stop for every other request)."""
-    known = auth.known_token(bearer, source)
+    known = auth.known_token(bearer, source, system.memory)
     if known is None:
         known = await run_in_threadpool(
             auth.token_principal, bearer, source, system.uow(readonly=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.people_rows import PersonRows, person_from_row, person_row, rows_of
+from safepassage.adapters.memory import Recall
 from safepassage.domain.access import PersonScope
 from safepassage.domain.errors import Conflict
 from safepassage.domain.people import (
@@ -31,8 +31,6 @@ SEARCH_CAP = 1000
 IN_CHUNK = 10_000
 """Largest list of values in one IN clause (PostgreSQL allows 65,535 parameters a statement)."""
 KEY_SIZE_CAP = 200_000
-KEY_SIZE_TTL = 600.0  # seconds
-_KEY_SIZES: dict[tuple[str, str], tuple[int, float]] = {}  # (database, key) -> (count, when)
 
 
 _COUNT_KEY = ("status", "nation", "category", "org")
@@ -99,8 +97,9 @@ class PeopleFilter:
 
 
 class PeopleRepository:
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, key_sizes: Recall[int] | None = None) -> None:
         self.conn = conn
+        self._key_sizes: Recall[int] = key_sizes if key_sizes is not None else Recall(0.0)
 
     # -- writes -------------------------------------------------------------------------------
     def add_many(self, people: Sequence[Person], now: dt.datetime) -> list[int]:
@@ -374,23 +373,16 @@ class PeopleRepository:
         return clauses
 
     def _key_size(self, key: str) -> int:
-        """About how many people carry ``key``: counted once, then kept for a while.
+        """About how many people carry ``key``: counted once, then kept for a while
+        (``memory.KEY_SIZE_SECONDS``): used only to pick the rarest key to drive a search from."""
 
-        Used only to pick the rarest key to drive a search from, so a slightly stale figure
-        does no harm, and keeping it avoids counting a hundred thousand index entries for
-        "Mohammad" on every search.
-        """
-        now = time.monotonic()
-        cache_key = (str(self.conn.engine.url), key)
-        hit = _KEY_SIZES.get(cache_key)
-        if hit is not None and now - hit[1] < KEY_SIZE_TTL:
-            return hit[0]
-        inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(KEY_SIZE_CAP)
-        n = int(self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0)
-        if len(_KEY_SIZES) > 100_000:
-            _KEY_SIZES.clear()
-        _KEY_SIZES[cache_key] = (n, now)
-        return n
+        def count() -> int:
+            inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(KEY_SIZE_CAP)
+            return int(
+                self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0
+            )
+
+        return self._key_sizes.recall(key, count)
 
     def names_by_keys(
         self, keys: Sequence[str], vis: Visibility, f: PeopleFilter, cap: int = SEARCH_CAP

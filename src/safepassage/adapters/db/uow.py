@@ -32,6 +32,7 @@ from safepassage.adapters.db.repos import (
 from safepassage.adapters.db.scans_repo import ScanRepository
 from safepassage.adapters.db.signup_repo import SignupRepository
 from safepassage.adapters.db.simulation_repo import SimulationRepository
+from safepassage.adapters.memory import Memory
 
 
 class SqlUnitOfWork:
@@ -67,10 +68,12 @@ class SqlUnitOfWork:
         engine: sa.Engine,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         readonly: bool = False,
+        memory: Memory | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.readonly = readonly  # only reads: on SQLite, no need to wait for the write lock
+        self.memory = memory if memory is not None else Memory()
         self._conn: sa.Connection | None = None
 
     def now(self) -> dt.datetime:
@@ -82,7 +85,7 @@ class SqlUnitOfWork:
             conn = conn.execution_options(**{READONLY: True})
         self._conn = conn
         conn.begin()
-        self.people = PeopleRepository(conn)
+        self.people = PeopleRepository(conn, self.memory.key_sizes)
         self.households = HouseholdRepository(conn)
         self.nations = NationRepository(conn)
         self.sites = SiteRepository(conn)
