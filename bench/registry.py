@@ -50,9 +50,8 @@ from rich.table import Table
 
 from safepassage import bootstrap, config, demo
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import PeopleFilter
 from safepassage.demo_data import FAMILY, FEMALE, MALE
-from safepassage.domain.access import Principal, Role
+from safepassage.domain.access import PeopleFilter, Principal, Role
 from safepassage.domain.errors import Conflict
 from safepassage.services import auth
 from safepassage.services.common import SYSTEM

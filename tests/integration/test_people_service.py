@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import PeopleFilter
+from safepassage.domain.access import PeopleFilter
 from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
 from safepassage.services import households, people
 from safepassage.services.common import SYSTEM

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import PeopleFilter
+from safepassage.domain.access import PeopleFilter
 from safepassage.domain.errors import AccessDenied, InvalidInput
 from safepassage.services import households, people
 from safepassage.services.common import SYSTEM

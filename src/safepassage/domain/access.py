@@ -11,10 +11,12 @@ API. Two questions are answered here:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from safepassage.domain.errors import AccessDenied, FieldError, check
+from safepassage.domain.errors import FieldError, check
+from safepassage.domain.people import Person
 
 
 class Role(StrEnum):
@@ -113,10 +115,6 @@ class Principal:
     station: str | None = None
     source: str = ""  # where the request came from (IP address, "cli")
 
-    @property
-    def sees_personal_data(self) -> bool:
-        return self.role is not Role.VIEWER
-
 
 @dataclass(frozen=True)
 class PersonScope:
@@ -129,12 +127,6 @@ class PersonScope:
 
 def allowed(principal: Principal, action: Action) -> bool:
     return principal.role in _ALLOWED[action]
-
-
-def require(principal: Principal, action: Action) -> None:
-    """Raise AccessDenied unless the caller's role may perform ``action``."""
-    if not allowed(principal, action):
-        raise AccessDenied(f"a {principal.role.value} may not do {action.value}")
 
 
 def may_see(principal: Principal, scope: PersonScope) -> bool:
@@ -186,3 +178,52 @@ def validate_user_scope(role: Role, nation: str | None, org: str | None) -> None
     if role is Role.SPONSOR and not org:
         errors.append(FieldError("org", "a sponsor needs the organisation they submit for"))
     check(errors)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The rows a caller may see: everything, one nation's (with offers), or one sponsor's.
+
+    The repository turns it into SQL (``PeopleRepository``); nothing else reads people rows."""
+
+    nation: str | None = None
+    org: str | None = None
+    everything: bool = False
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    """What a search of the registry asks for, on top of what the caller may see."""
+
+    nation: str | None = None
+    category: str | None = None
+    status: str | None = None
+    need: str | None = None
+    nationality: str | None = None
+
+
+def visibility(who: Principal) -> Visibility:
+    """The rows of people the caller may see (the SQL form of ``may_see``)."""
+    if who.role in (Role.COORDINATOR, Role.STATION):
+        return Visibility(everything=True)
+    if who.role is Role.LIAISON:
+        return Visibility(nation=who.nation)
+    if who.role is Role.SPONSOR:
+        return Visibility(org=who.org)
+    return Visibility()
+
+
+def count_visibility(who: Principal) -> Visibility:
+    """The people whose counts the caller may see: a viewer sees the whole operation's
+    aggregates (counts only, never names); everyone else, the rows they may see."""
+    if who.role is Role.VIEWER:
+        return Visibility(everything=True)
+    return visibility(who)
+
+
+def redact_for(who: Principal, p: Person) -> Person:
+    """What the caller sees of a person: a station, only what it needs to process them
+    (not the phone number or the sponsoring organisation)."""
+    if who.role is Role.STATION:
+        return dataclasses.replace(p, phone=None, sponsor_org=None)
+    return p

@@ -63,10 +63,6 @@ class DateOfBirth:
         """True if the person is younger than ``years`` on ``on`` whatever the unknown part."""
         return self.earliest > add_years(on, -years)
 
-    def surely_at_least(self, years: int, on: dt.date) -> bool:
-        """True if the person is at least ``years`` old on ``on`` whatever the unknown part."""
-        return self.latest <= add_years(on, -years)
-
     def display(self) -> str:
         if self.calendar is Calendar.GREGORIAN:
             return self.original

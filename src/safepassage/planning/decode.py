@@ -3,7 +3,6 @@ left free filled in order of priority, and the reason for every household left o
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from safepassage.planning.problem import Demand
@@ -202,7 +201,3 @@ class Decoded:
 def _current_first(c: Class) -> list[tuple[int, bool]]:
     """A class's departures, the one it was called forward for first."""
     return sorted(c.arcs, key=lambda arc: arc[0] != c.current)
-
-
-def day_of(at: dt.datetime) -> dt.date:
-    return at.astimezone(dt.UTC).date()

@@ -1,20 +1,22 @@
-"""What every use case shares: the audit trail, refusals that are themselves audited, and the
-visibility of people for a caller."""
+"""What every use case shares: the audit trail, and refusals that are themselves audited.
+
+Who may see whom is decided in ``domain/access.py`` (``visibility``, ``redact_for``)."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Protocol
+from typing import Any
 
-from safepassage.adapters.db.people_repo import Visibility
-from safepassage.domain.access import Action, Principal, Role, allowed
+from safepassage.domain.access import (  # noqa: F401  (who may see whom, for the use cases)
+    Action,
+    Principal,
+    Role,
+    allowed,
+    count_visibility,
+    redact_for,
+    visibility,
+)
 from safepassage.domain.errors import AccessDenied
-from safepassage.domain.people import Person
 from safepassage.services.uow import UnitOfWork
-
-
-class _HasId(Protocol):
-    id: int | None
 
 
 def audit(
@@ -87,33 +89,6 @@ def authorize(who: Principal, action: Action, uow: UnitOfWork) -> None:
     """Refuse (audited) unless the caller may perform ``action``: for pages showing a form."""
     with uow:
         demand(uow, who, action)
-
-
-def visibility(who: Principal) -> Visibility:
-    """The rows of people the caller may see."""
-    if who.role in (Role.COORDINATOR, Role.STATION):
-        return Visibility(everything=True)
-    if who.role is Role.LIAISON:
-        return Visibility(nation=who.nation)
-    if who.role is Role.SPONSOR:
-        return Visibility(org=who.org)
-    return Visibility()
-
-
-def count_visibility(who: Principal) -> Visibility:
-    """The people whose counts the caller may see: a viewer sees the whole operation's
-    aggregates (counts only, never names); everyone else, the rows they may see."""
-    if who.role is Role.VIEWER:
-        return Visibility(everything=True)
-    return visibility(who)
-
-
-def redact_for(who: Principal, p: Person) -> Person:
-    """What the caller sees of a person: a station, only what it needs to process them
-    (not the phone number or the sponsoring organisation)."""
-    if who.role is Role.STATION:
-        return dataclasses.replace(p, phone=None, sponsor_org=None)
-    return p
 
 
 SYSTEM = Principal(user_id=0, username="system", role=Role.COORDINATOR, source="system")

@@ -96,15 +96,6 @@ def _load_pair(uow: UnitOfWork, who: Principal, pair_id: int, action: str) -> tu
     return row, a, b
 
 
-def get_pair(pair_id: int, who: Principal, uow: UnitOfWork) -> PairView:
-    with uow:
-        demand(uow, who, Action.LINKAGE_REVIEW, "link_pair", pair_id)
-        row, a, b = _load_pair(uow, who, pair_id, "linkage.pair")
-        audit(uow, who, "linkage.pair", "link_pair", pair_id, people=[a.id, b.id])
-        uow.commit()
-        return _pair_view(row, a, b, Model.load())
-
-
 def decide_pair(pair_id: int, same: bool, who: Principal, uow: UnitOfWork) -> int | None:
     """A reviewer's decision: the same person (returns the kept record) or not."""
     with uow:

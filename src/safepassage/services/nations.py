@@ -9,7 +9,6 @@ from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.countries import country
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
-from safepassage.domain.operation import Operation
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
 
 
@@ -135,12 +134,4 @@ def set_policy(code: str, cmd: PolicyInput, who: Principal, uow: UnitOfWork) -> 
             family_rule=policy.family_rule.value,
             offers_spare_seats=policy.offers_spare_seats,
         )
-        uow.commit()
-
-
-def set_operation(op: Operation, who: Principal, uow: UnitOfWork) -> None:
-    with uow:
-        demand(uow, who, Action.NATIONS_WRITE, "operation")
-        uow.operation.set(op)
-        audit(uow, who, "operation.set", "operation", 1, name=op.name, airport=op.airport_icao)
         uow.commit()

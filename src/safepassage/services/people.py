@@ -11,9 +11,9 @@ from typing import Any
 from rapidfuzz.distance import JaroWinkler
 
 from safepassage.adapters.calendars import parse_date_of_birth
-from safepassage.adapters.db.people_repo import SEARCH_CAP, PeopleFilter
+from safepassage.adapters.db.people_repo import SEARCH_CAP
 from safepassage.adapters.phones import looks_like_phone, normalise_phone
-from safepassage.domain.access import Action, Principal, Role, may_see, may_write
+from safepassage.domain.access import Action, PeopleFilter, Principal, Role, may_see, may_write
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.people import (
     Category,

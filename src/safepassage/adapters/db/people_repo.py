@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,7 +15,7 @@ from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.people_rows import PersonRows, person_from_row, person_row, rows_of
 from safepassage.adapters.memory import Recall
-from safepassage.domain.access import PersonScope
+from safepassage.domain.access import PeopleFilter, PersonScope, Visibility
 from safepassage.domain.errors import Conflict
 from safepassage.domain.people import (
     Document,
@@ -76,24 +75,6 @@ def _count_upsert(dialect: str) -> sa.Insert:
     return stmt.on_conflict_do_update(
         index_elements=[*_COUNT_KEY, "slot"], set_={"n": t.person_count.c.n + stmt.excluded.n}
     )
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """The rows a caller may see: everything, one nation's (with offers), or one sponsor's."""
-
-    nation: str | None = None
-    org: str | None = None
-    everything: bool = False
-
-
-@dataclass(frozen=True)
-class PeopleFilter:
-    nation: str | None = None
-    category: str | None = None
-    status: str | None = None
-    need: str | None = None
-    nationality: str | None = None
 
 
 class PeopleRepository:

@@ -102,10 +102,6 @@ class HouseholdRepository:
         )
         return True
 
-    def add_offers(self, rows: Sequence[dict[str, object]]) -> None:
-        if rows:
-            self.conn.execute(t.household_offer.insert(), list(rows))
-
     def next_reference(self) -> str:
         n = self.conn.scalar(sa.select(sa.func.max(t.household.c.id))) or 0
         return f"H{n + 1:07d}"
