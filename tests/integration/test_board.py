@@ -57,6 +57,9 @@ def test_each_role_sees_its_slice_and_no_names(world: World) -> None:
     assert full.last_out is None  # nobody has left yet: no pace to estimate from
     only_students = live_board(world.who["coordinator"], world.system.uow(), category="student")
     assert only_students.waiting == 1  # the Afghan student of a Russian university
+    names = ("Muhammad", "Karimi", "محمد", "Abdul Rahman", "Zahra", "Hashimi", "Ghulam")
+    for board in (full, ru, viewer):  # counts and departures only: no one's name, any role
+        assert not [n for n in names if n in repr(board)]
 
 
 def test_the_page_refreshes_itself_and_shows_the_sites(world: World, client_as: Any) -> None:
@@ -67,6 +70,8 @@ def test_the_page_refreshes_itself_and_shows_the_sites(world: World, client_as: 
     assert "Al Udeid Air Base" in page.text and "expected against capacity" in page.text
     live = client_as("liaison").get("/board/live?nation=RU")
     assert live.status_code == 200 and "people on RU&#39;s lists" in live.text
+    seen_by_viewer = page.text + client_as("viewer").get("/board/live").text
+    assert not [n for n in ("Muhammad", "Karimi", "Zahra", "Hashimi") if n in seen_by_viewer]
 
 
 def test_people_no_policy_accepts_are_not_counted_as_waiting(world: World) -> None:

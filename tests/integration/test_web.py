@@ -139,9 +139,30 @@ def test_the_flights_board_creates_edits_and_cancels_a_flight(client_as: Any, wo
 
 
 def test_a_liaison_may_not_edit_another_nations_flight(client_as: Any, world: World) -> None:
-    c = client_as("liaison")
+    def flight_as_stored() -> tuple[Any, list[Any]]:
+        with world.system.engine.connect() as conn:
+            row = conn.execute(sa.select(t.flight).where(t.flight.c.id == world.us_flight)).one()
+            cargo = conn.execute(
+                sa.select(t.cargo).where(t.cargo.c.flight_id == world.us_flight)
+            ).all()
+        return row, cargo
+
+    before = flight_as_stored()
+    c = client_as("liaison")  # Russia's liaison; the flight is America's
+    edit = {
+        "csrf_token": csrf_of(c),
+        "operating_nation": "RU",
+        "aircraft_type": "C-17A",
+        "callsign": "RFF0001",
+        "scheduled_arrival": "2021-08-22T09:00",
+        "scheduled_departure": "2021-08-22T12:00",
+    }
+    assert c.post(f"/flights/{world.us_flight}/edit", data=edit).status_code == 403
     r = c.post(f"/flights/{world.us_flight}/cancel", data={"csrf_token": csrf_of(c)})
     assert r.status_code == 403
+    cargo = {"csrf_token": csrf_of(c), "kg": "500", "description": "x", "consignee": "y"}
+    assert c.post(f"/flights/{world.us_flight}/cargo", data=cargo).status_code == 403
+    assert flight_as_stored() == before
 
 
 def test_the_api_answers_invalid_input_with_every_field_to_fix(app: FastAPI, world: World) -> None:
