@@ -1,0 +1,1 @@
+"""The functional core: the operation's rules, in the standard library only."""

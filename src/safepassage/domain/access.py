@@ -20,6 +20,12 @@ from safepassage.domain.people import Person
 
 
 class Role(StrEnum):
+    """What a user is to the operation.
+
+    Coordinators run it; nation liaisons speak for a nation; sponsors submit an organisation's
+    lists; station operators process people at the evacuation control centre; viewers see counts.
+    """
+
     COORDINATOR = "coordinator"
     LIAISON = "liaison"
     SPONSOR = "sponsor"
@@ -28,6 +34,8 @@ class Role(StrEnum):
 
 
 class Action(StrEnum):
+    """Something a caller asks to do; :func:`allowed` says which roles may."""
+
     OVERVIEW = "overview.view"
     PEOPLE_SEARCH = "people.search"
     PERSON_VIEW = "person.view"
@@ -126,6 +134,7 @@ class PersonScope:
 
 
 def allowed(principal: Principal, action: Action) -> bool:
+    """Whether the caller's role may perform ``action`` at all (whom it may see is apart)."""
     return principal.role in _ALLOWED[action]
 
 
@@ -184,7 +193,8 @@ def validate_user_scope(role: Role, nation: str | None, org: str | None) -> None
 class Visibility:
     """The rows a caller may see: everything, one nation's (with offers), or one sponsor's.
 
-    The repository turns it into SQL (``PeopleRepository``); nothing else reads people rows."""
+    The repository turns it into SQL (``PeopleRepository``); nothing else reads people rows.
+    """
 
     nation: str | None = None
     org: str | None = None
@@ -214,16 +224,22 @@ def visibility(who: Principal) -> Visibility:
 
 
 def count_visibility(who: Principal) -> Visibility:
-    """The people whose counts the caller may see: a viewer sees the whole operation's
-    aggregates (counts only, never names); everyone else, the rows they may see."""
+    """The people whose counts the caller may see.
+
+    A viewer sees the whole operation's aggregates (counts only, never names); everyone else,
+    the rows they may see.
+    """
     if who.role is Role.VIEWER:
         return Visibility(everything=True)
     return visibility(who)
 
 
 def redact_for(who: Principal, p: Person) -> Person:
-    """What the caller sees of a person: a station, only what it needs to process them
-    (not the phone number or the sponsoring organisation)."""
+    """What the caller sees of a person.
+
+    A station sees only what it needs to process them (not the phone number or the sponsoring
+    organisation).
+    """
     if who.role is Role.STATION:
         return dataclasses.replace(p, phone=None, sponsor_org=None)
     return p

@@ -16,6 +16,8 @@ from safepassage.domain.errors import InvalidInput
 
 @dataclass(frozen=True)
 class Country:
+    """A country as ISO 3166-1 names it."""
+
     alpha2: str
     alpha3: str
     name: str
@@ -45,9 +47,11 @@ def country(code: str, field: str = "country") -> Country:
 
 
 def alpha2(code: str, field: str = "country") -> str:
+    """The alpha-2 code the registry stores for any code or name :func:`country` reads."""
     return country(code, field).alpha2
 
 
 def all_countries() -> list[Country]:
+    """Every country once, by name, for the forms' choices."""
     seen = {c.alpha2: c for c in _table().values()}
     return sorted(seen.values(), key=lambda c: c.name)

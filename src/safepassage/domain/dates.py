@@ -18,11 +18,15 @@ EARLIEST_PLAUSIBLE = dt.date(1900, 1, 1)
 
 
 class Calendar(StrEnum):
+    """The calendar a date was given in: Gregorian, or Solar Hijri (that of Afghan documents)."""
+
     GREGORIAN = "gregorian"
     SOLAR_HIJRI = "solar_hijri"
 
 
 class Precision(StrEnum):
+    """How much of a date of birth is known: the day, only the month, or only the year."""
+
     DAY = "day"
     MONTH = "month"
     YEAR = "year"
@@ -57,6 +61,7 @@ class DateOfBirth:
 
     @property
     def exact(self) -> dt.date | None:
+        """The Gregorian day of birth when the whole date is known."""
         return self.earliest if self.precision is Precision.DAY else None
 
     def surely_under(self, years: int, on: dt.date) -> bool:
@@ -64,6 +69,7 @@ class DateOfBirth:
         return self.earliest > add_years(on, -years)
 
     def display(self) -> str:
+        """The date as given, and for a Solar Hijri date the Gregorian day or range it means."""
         if self.calendar is Calendar.GREGORIAN:
             return self.original
         if self.precision is Precision.DAY:

@@ -22,6 +22,12 @@ DEFAULT_BOARDING_CLOSE = dt.timedelta(hours=1)
 
 @dataclass(frozen=True)
 class AircraftType:
+    """An aircraft type in the catalogue: what it can carry, and the public source saying so.
+
+    Seats are passenger seats in the evacuation (troop) configuration, stretchers the positions
+    of its aeromedical fit, payload its maximum payload.
+    """
+
     code: str
     name: str
     seats: int
@@ -53,6 +59,12 @@ def aircraft_catalogue() -> dict[str, AircraftType]:
 
 
 def aircraft_type(code: str) -> AircraftType:
+    """The catalogue's aircraft type for ``code``, written in any case.
+
+    Raises:
+        InvalidInput: on ``aircraft_type`` when the catalogue has no such type; the message
+            lists the types it has.
+    """
     found = aircraft_catalogue().get((code or "").strip().upper())
     if found is None:
         known = ", ".join(aircraft_catalogue())
@@ -63,6 +75,8 @@ def aircraft_type(code: str) -> AircraftType:
 
 
 class FlightStatus(StrEnum):
+    """Where a flight is in its turn at the airport, from planned to departed (or cancelled)."""
+
     PLANNED = "planned"
     INBOUND = "inbound"
     ON_GROUND = "on_ground"
@@ -78,6 +92,8 @@ _AIRPORT = re.compile(r"^[A-Z]{3,4}$")
 
 @dataclass(frozen=True)
 class ReceivingSite:
+    """A place abroad that receives evacuees, and how many it can take in a day."""
+
     name: str
     country: str
     capacity_per_day: int
@@ -125,6 +141,11 @@ class Cargo:
 
 @dataclass(frozen=True)
 class Flight:
+    """One turn of an operating nation's aircraft: in with aid cargo, out with evacuees.
+
+    Seats and payload default to the aircraft type's unless the loadmaster sets the flight's own.
+    """
+
     operating_nation: str
     aircraft_type: str
     callsign: str
@@ -146,6 +167,15 @@ class Flight:
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []
+        self._check_identity(errors)
+        self._check_schedule(errors)
+        self._check_capacity(errors)
+        if not errors:
+            self._check_boarding_close(errors)
+        check(errors)
+
+    def _check_identity(self, errors: list[FieldError]) -> None:
+        """Operating nation, aircraft type and callsign, each normalised in place."""
         try:
             object.__setattr__(
                 self, "operating_nation", alpha2(self.operating_nation, "operating_nation")
@@ -160,6 +190,13 @@ class Flight:
         object.__setattr__(self, "callsign", callsign)
         if not _CALLSIGN.match(callsign):
             errors.append(FieldError("callsign", "2 to 10 letters or digits, e.g. RCH871"))
+
+    def _check_schedule(self, errors: list[FieldError]) -> None:
+        """Arrival and departure with their time zones, the departure after the arrival.
+
+        The order is compared only when nothing before it is wrong: a time without a zone
+        cannot be compared with one that has it.
+        """
         for name in ("scheduled_arrival", "scheduled_departure"):
             value = getattr(self, name)
             if not isinstance(value, dt.datetime) or value.tzinfo is None:
@@ -168,6 +205,9 @@ class Flight:
             errors.append(
                 FieldError("scheduled_departure", "the departure must be after the arrival")
             )
+
+    def _check_capacity(self, errors: list[FieldError]) -> None:
+        """The loadmaster's own figures: seats, payload, medics, stretchers, weight per person."""
         if self.seats is not None and self.seats <= 0:
             errors.append(
                 FieldError("seats", "seats must be a positive number, or empty for the type's")
@@ -178,12 +218,8 @@ class Flight:
             )
         if self.medics < 0:
             errors.append(FieldError("medics", "cannot be negative"))
-        if self.stretcher_positions is not None and not (
-            0
-            <= self.stretcher_positions
-            <= aircraft_catalogue().get(self.aircraft_type, _NO_TYPE).stretchers
-        ):
-            most = aircraft_catalogue().get(self.aircraft_type, _NO_TYPE).stretchers
+        most = aircraft_catalogue().get(self.aircraft_type, _NO_TYPE).stretchers
+        if self.stretcher_positions is not None and not 0 <= self.stretcher_positions <= most:
             errors.append(
                 FieldError("stretcher_positions", f"between 0 and {most} for this aircraft type")
             )
@@ -191,15 +227,16 @@ class Flight:
             errors.append(
                 FieldError("kg_per_person", "between 40 and 400 kg for a person with baggage")
             )
+
+    def _check_boarding_close(self, errors: list[FieldError]) -> None:
+        """The flight's own boarding close: with its time zone, and not after the departure."""
         closes = self.boarding_closes_at
-        if closes is not None and not errors:
-            if closes.tzinfo is None:
-                errors.append(FieldError("boarding_closes_at", "give a time with its time zone"))
-            elif closes > self.scheduled_departure:
-                errors.append(
-                    FieldError("boarding_closes_at", "boarding closes before the departure")
-                )
-        check(errors)
+        if closes is None:
+            return
+        if closes.tzinfo is None:
+            errors.append(FieldError("boarding_closes_at", "give a time with its time zone"))
+        elif closes > self.scheduled_departure:
+            errors.append(FieldError("boarding_closes_at", "boarding closes before the departure"))
 
     @property
     def boarding_close(self) -> dt.datetime:
@@ -208,6 +245,7 @@ class Flight:
 
     @property
     def passenger_kg(self) -> int:
+        """Planning weight of one passenger with baggage: the flight's own, or the default."""
         return self.kg_per_person or DEFAULT_KG_PER_PERSON
 
     @property
@@ -217,16 +255,20 @@ class Flight:
 
     @property
     def type(self) -> AircraftType:
+        """The flight's aircraft type from the catalogue."""
         return aircraft_type(self.aircraft_type)
 
     @property
     def seat_capacity(self) -> int:
+        """Passenger seats: the flight's own figure, or its type's."""
         return self.seats if self.seats is not None else self.type.seats
 
     @property
     def payload_capacity_kg(self) -> int:
+        """Payload in kilograms: the flight's own figure, or its type's."""
         return self.payload_kg if self.payload_kg is not None else self.type.payload_kg
 
     @property
     def cargo_kg(self) -> int:
+        """Weight of the aid cargo the flight brings in."""
         return sum(c.kg for c in self.cargo)

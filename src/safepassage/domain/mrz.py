@@ -84,10 +84,12 @@ class MachineReadableZone:
 
     @property
     def kind(self) -> DocumentKind:
+        """The registry's kind of document: a passport, a national identity card or a visa."""
         return _KINDS[self.document_code[0]]
 
     @property
     def expiry(self) -> dt.date:
+        """The day the document expires."""
         return dt.date(*self.expiry_date)
 
     def date_of_birth_text(self) -> str | None:
@@ -233,8 +235,11 @@ def _read_lines(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _long_number(principal: str, optional: str, where: str) -> tuple[str, str, str]:
-    """A TD1/TD2 number of more than 9 characters: (full number, its check digit, the rest of
-    the optional data). The overflow and its check digit run up to the first "<"."""
+    """A TD1/TD2 number of more than 9 characters, joined back from the optional data.
+
+    Returns (full number, its check digit, the rest of the optional data). The overflow and its
+    check digit run up to the first "<".
+    """
     end = optional.find("<")
     part = optional if end < 0 else optional[:end]
     if len(part) < 2 or "<" in principal:

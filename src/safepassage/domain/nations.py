@@ -13,19 +13,35 @@ from safepassage.domain.people import Category, Relationship
 
 
 class Traits(Protocol):
-    """What a policy looks at in a person (a ``Person`` has all of it; so does the planning
-    snapshot's lighter record)."""
+    """What a policy looks at in a person.
+
+    A ``Person`` has all of it; so does the planning snapshot's lighter record.
+    """
 
     @property
-    def nationalities(self) -> Sequence[str]: ...
+    def nationalities(self) -> Sequence[str]:
+        """Country codes of the person's nationalities."""
+        ...
+
     @property
-    def category(self) -> Category: ...
+    def category(self) -> Category:
+        """The person's standing: citizen, permanent resident, at-risk staff and so on."""
+        ...
+
     @property
-    def sponsoring_nation(self) -> str | None: ...
+    def sponsoring_nation(self) -> str | None:
+        """The nation sponsoring the person, if any."""
+        ...
+
     @property
-    def relationship(self) -> Relationship | None: ...
+    def relationship(self) -> Relationship | None:
+        """The person's place in their household (the head, a spouse, a child...)."""
+        ...
+
     @property
-    def display_name(self) -> str: ...
+    def display_name(self) -> str:
+        """The name a decision's reason gives for the person."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,8 @@ class Nation:
 
     @property
     def roles(self) -> list[str]:
+        """The roles the nation has, as the coordinators read them."""
+        ...
         return [
             r
             for r, on in (
@@ -66,6 +84,8 @@ class Nation:
 
 
 class FamilyRule(StrEnum):
+    """Which members of a household must be eligible for the household to fly."""
+
     HEAD = "head"
     """The household is eligible if its head is (family members follow the head)."""
     ALL = "all"
@@ -95,6 +115,7 @@ class PolicyRule:
         object.__setattr__(self, "categories", frozenset(Category(c) for c in self.categories))
 
     def matches(self, p: Traits) -> bool:
+        """Whether the person ``p`` meets this clause."""
         return (
             (not self.nationalities or bool(self.nationalities & set(p.nationalities)))
             and (not self.categories or p.category in self.categories)
@@ -102,6 +123,7 @@ class PolicyRule:
         )
 
     def describe(self) -> str:
+        """The clause in words for a nation liaison: its label, or what it asks for."""
         parts = []
         if self.nationalities:
             parts.append("nationals of " + ", ".join(sorted(self.nationalities)))
@@ -114,6 +136,8 @@ class PolicyRule:
 
 @dataclass(frozen=True)
 class Decision:
+    """Whether a nation may carry a household, with the reason a liaison reads."""
+
     eligible: bool
     reason: str
 
@@ -140,6 +164,7 @@ class EligibilityPolicy:
         check(errors)
 
     def person_eligible(self, p: Traits) -> bool:
+        """Whether ``p`` is eligible in their own right: they match at least one rule."""
         return any(r.matches(p) for r in self.rules)
 
     def evaluate(self, members: Sequence[Traits]) -> Decision:

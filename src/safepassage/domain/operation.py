@@ -13,6 +13,8 @@ _ICAO = re.compile(r"^[A-Z]{4}$")
 
 @dataclass(frozen=True)
 class Operation:
+    """The operation's name, the airport it flies from, and the time zone it runs on."""
+
     name: str
     airport_icao: str
     timezone: str
@@ -37,4 +39,5 @@ class Operation:
 
     @property
     def zone(self) -> ZoneInfo:
+        """The operation's time zone: local times are entered and shown in it."""
         return ZoneInfo(self.timezone)

@@ -118,6 +118,7 @@ class PassClaims:
             raise InvalidInput("the names digest is 8 bytes", "names_digest")
 
     def pack(self) -> bytes:
+        """The claims in the wire format: the 30 bytes the signature covers."""
         return _CLAIMS.pack(
             VERSION,
             self.key_id,
@@ -133,6 +134,12 @@ class PassClaims:
 
     @classmethod
     def unpack(cls, data: bytes) -> PassClaims:
+        """Claims read back from their 30 bytes.
+
+        Raises:
+            ValueError: for a wire format version this operation does not know.
+            InvalidInput: for claims no pass could carry (e.g. no persons).
+        """
         version, kid, pid, hid, start, end, gate, persons, infants, digest = _CLAIMS.unpack(data)
         if version != VERSION:
             raise ValueError(f"pass version {version} is not known here")
@@ -144,12 +151,18 @@ class PassClaims:
 
 
 class Signer(Protocol):
+    """Signs passes with one of the operation's keys (the keys live in ``adapters/crypto.py``)."""
+
     key_id: int
 
-    def sign(self, message: bytes) -> bytes: ...
+    def sign(self, message: bytes) -> bytes:
+        """The 64-byte signature of ``message`` under the key ``key_id``."""
+        ...
 
 
 class Verifier(Protocol):
+    """Checks a pass's signature against the operation's public keys, at a station or offline."""
+
     def verify(self, key_id: int, message: bytes, signature: bytes) -> bool:
         """True when ``signature`` is the key's signature of ``message``; False otherwise."""
         ...
@@ -190,6 +203,7 @@ class Refusal(StrEnum):
 
     @property
     def sentence(self) -> str:
+        """What the station operator reads: what is wrong and whether to admit."""
         return _SENTENCES[self]
 
 
@@ -230,11 +244,17 @@ class ReadPass:
 
 
 def normalise_code(text: str) -> str:
+    """A typed or scanned code without the spaces, hyphens and line breaks it was written with."""
     return "".join(ch for ch in text.strip() if ch not in " -\t\r\n")
 
 
 def read(text: str, verifier: Verifier) -> ReadPass:
-    """Decode and verify a scanned or typed pass; PassRefused says why it cannot be honoured."""
+    """Decode and verify a scanned or typed pass; PassRefused says why it cannot be honoured.
+
+    Raises:
+        PassRefused: UNREADABLE for what is not a pass, FORGED for a signature that does not
+            match, ALTERED for names that are not the ones signed.
+    """
     code_part, sep, names_part = text.strip().partition(QR_SEPARATOR)
     code = normalise_code(code_part).upper()
     if not code.startswith(PREFIX):
@@ -266,7 +286,10 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def utc_text(t: dt.datetime) -> str:
-    """ "21 Aug 06:00 UTC", whatever the machine's locale (the offline station writes the same)."""
+    """A time written as "21 Aug 06:00 UTC", whatever the machine's locale.
+
+    The offline station writes the same.
+    """
     t = t.astimezone(dt.UTC)
     return f"{t.day:02d} {_MONTHS[t.month - 1]} {t:%H:%M} UTC"
 
@@ -292,8 +315,14 @@ def check(
     station_is_gate: bool,
     revoked: str | None = None,
 ) -> None:
-    """Every check of a read pass but its single use, in the order the offline station checks:
-    revoked (``revoked`` holds the reason, "" if none was given), the window, the gate."""
+    """Every check of a read pass but its single use, in the order the offline station checks.
+
+    The order is: revoked (``revoked`` holds the reason, "" if none was given), the window, the
+    gate.
+
+    Raises:
+        PassRefused: REVOKED, NOT_YET_VALID, EXPIRED or WRONG_GATE, for the first check failed.
+    """
     if revoked is not None:
         raise PassRefused(Refusal.REVOKED, revoked)
     check_window(claims, now)

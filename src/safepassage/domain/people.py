@@ -18,6 +18,8 @@ LAP_INFANT_YEARS = 2
 
 
 class Sex(StrEnum):
+    """Sex as travel documents write it (F, M, X), or unknown (U)."""
+
     FEMALE = "F"
     MALE = "M"
     OTHER = "X"
@@ -25,6 +27,8 @@ class Sex(StrEnum):
 
 
 class Category(StrEnum):
+    """A person's standing with the nations evacuating them; eligibility policies name these."""
+
     CITIZEN = "citizen"
     PERMANENT_RESIDENT = "permanent_resident"
     VISA_HOLDER = "visa_holder"
@@ -35,6 +39,8 @@ class Category(StrEnum):
 
 
 class Need(StrEnum):
+    """A medical or welfare need the planners and the loadmaster must provide for."""
+
     WHEELCHAIR = "wheelchair"
     STRETCHER = "stretcher"
     OXYGEN = "oxygen"
@@ -44,6 +50,8 @@ class Need(StrEnum):
 
 
 class DocumentKind(StrEnum):
+    """The kinds of document a person can be identified by."""
+
     PASSPORT = "passport"
     NATIONAL_ID = "national_id"  # e.g. the Afghan tazkira
     VISA = "visa"
@@ -51,6 +59,8 @@ class DocumentKind(StrEnum):
 
 
 class Relationship(StrEnum):
+    """A member's relationship to the head of their household."""
+
     HEAD = "head"
     SPOUSE = "spouse"
     CHILD = "child"
@@ -73,6 +83,8 @@ def document_key(number: str) -> str:
 
 @dataclass(frozen=True)
 class Document:
+    """A document identifying a person; its number is kept as letters and digits only."""
+
     kind: DocumentKind
     number: str
     issuing_country: str | None = None
@@ -168,6 +180,7 @@ class Person:
 
     @property
     def display_name(self) -> str:
+        """Given and family name, and the father's name when it is known."""
         parts = [self.given_name, self.family_name]
         name = " ".join(p for p in parts if p)
         return f"{name} (father: {self.father_name})" if self.father_name else name
@@ -179,11 +192,14 @@ class Person:
         )
 
     def passport(self) -> Document | None:
+        """The person's first listed passport, if they have one."""
         return next((d for d in self.documents if d.kind is DocumentKind.PASSPORT), None)
 
 
 @dataclass(frozen=True)
 class Member:
+    """A person's place in a household."""
+
     person_id: int
     relationship: Relationship
 
@@ -218,6 +234,7 @@ class Household:
 
     @property
     def head_id(self) -> int:
+        """The person who heads the household."""
         return next(m.person_id for m in self.members if m.relationship is Relationship.HEAD)
 
 
@@ -231,10 +248,12 @@ class HeadCount:
 
     @property
     def persons(self) -> int:
+        """Every soul, lap infants included."""
         return self.adults + self.children + self.lap_infants
 
     @property
     def seats(self) -> int:
+        """Seats the group takes: everyone but the lap infants."""
         return self.adults + self.children
 
 

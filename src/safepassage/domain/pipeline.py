@@ -17,6 +17,8 @@ from safepassage.domain.errors import FieldError, InvalidInput, check
 
 
 class PersonStatus(StrEnum):
+    """Where a person is on their way out, from the list to the destination (or why not)."""
+
     REGISTERED = "registered"
     CALLED_FORWARD = "called_forward"
     AT_GATE = "at_gate"
@@ -60,6 +62,7 @@ class StationKind(StrEnum):
 
     @property
     def confers(self) -> PersonStatus:
+        """The state a person reaches on passing a station of this kind."""
         return _CONFERS[self]
 
 
@@ -132,6 +135,7 @@ class Station:
         check(errors)
 
     def required(self, category: str) -> bool:
+        """Whether a person of ``category`` must pass this station before going on."""
         return not self.required_for or category in self.required_for
 
 
@@ -171,12 +175,14 @@ def after_station(
 
 
 def after_refusal(current: PersonStatus) -> PersonStatus:
+    """Refused at a station; IllegalTransition once the person's journey has ended."""
     if current in ENDED:
         raise IllegalTransition(f"{label(current)}: cannot be refused now")
     return PersonStatus.REFUSED
 
 
 def after_call_forward(current: PersonStatus) -> PersonStatus:
+    """Called forward (again, when a new pass replaces one); IllegalTransition once past it."""
     if current in CALLABLE or current is PersonStatus.CALLED_FORWARD:
         return PersonStatus.CALLED_FORWARD
     raise IllegalTransition(f"{label(current)}: cannot be called forward")
@@ -201,20 +207,25 @@ DEFERRABLE = frozenset(
 
 
 def after_deferral(current: PersonStatus) -> PersonStatus:
-    """Put back for a later departure (a cancelled flight, a full receiving site): to be called
-    forward again. Not once on a manifest: take them off it first by closing boarding."""
+    """Put back for a later departure, to be called forward again.
+
+    For a cancelled flight or a full receiving site. Not once on a manifest: take them off it
+    first by closing boarding.
+    """
     if current not in DEFERRABLE:
         raise IllegalTransition(f"{label(current)}: cannot be deferred now")
     return PersonStatus.DEFERRED
 
 
 def after_departure(current: PersonStatus) -> PersonStatus:
+    """Departed with their flight; IllegalTransition for anyone not on board."""
     if current is not PersonStatus.BOARDED:
         raise IllegalTransition(f"{label(current)}: not on board")
     return PersonStatus.DEPARTED
 
 
 def after_arrival(current: PersonStatus) -> PersonStatus:
+    """Arrived at the destination; IllegalTransition for anyone not in the air."""
     if current is not PersonStatus.DEPARTED:
         raise IllegalTransition(f"{label(current)}: not in the air")
     return PersonStatus.ARRIVED

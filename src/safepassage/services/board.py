@@ -1,6 +1,8 @@
-"""The live operations picture: the funnel from registered to arrived, the day's departures
-with their loads, the backlog and when its last person will have left at today's pace, aid
-delivered, and what each receiving site expects against its capacity.
+"""The live operations picture, in counts for everyone, each for their own slice.
+
+The funnel from registered to arrived, the day's departures with their loads, the backlog and
+when its last person will have left at today's pace, aid delivered, and what each receiving site
+expects against its capacity.
 
 Counts only, never names: everyone may see it, each for their own slice (a liaison its
 nation's lists, a sponsor its organisation's; a viewer the whole operation in aggregate).
@@ -26,6 +28,8 @@ PACE_WINDOW = dt.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Departure:
+    """One of the day's departures with its load, as the live picture shows it."""
+
     id: int
     callsign: str
     nation: str
@@ -43,6 +47,8 @@ class Departure:
 
 @dataclass(frozen=True)
 class Board:
+    """The live operations picture for one caller: counts only, of the people they may see."""
+
     at: dt.datetime
     scope: str
     funnel: list[tuple[str, int]]
@@ -65,6 +71,7 @@ class Board:
 
 
 def live_board(who: Principal, uow: UnitOfWork, nation: str = "", category: str = "") -> Board:
+    """The live picture now, for the caller's slice, optionally of one nation or category."""
     with uow:
         demand(uow, who, Action.OVERVIEW)
         now = uow.now()
@@ -162,8 +169,10 @@ def _departures(uow: UnitOfWork, now: dt.datetime, zone: Any) -> list[Departure]
 
 
 def _sites(uow: UnitOfWork, now: dt.datetime) -> list[dict[str, Any]]:
-    """Each receiving site's next three days: persons expected (on manifests or planned)
-    against its capacity."""
+    """Each receiving site's next three days: persons expected against its capacity.
+
+    The persons expected are those on manifests or planned.
+    """
     sites = {s.id: s for s in uow.sites.all() if s.id is not None}
     plan = uow.planning.latest()
     planned = {d["id"]: d for d in (plan.summary.get("departures", []) if plan else [])}

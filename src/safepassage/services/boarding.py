@@ -1,5 +1,8 @@
-"""A departure's manifest: who is on it, closing it at the end of boarding with the souls on
-board counted, and the departure and arrival that move everyone on board."""
+"""A departure's manifest: who is on it, closing it, and the movements of everyone on board.
+
+Boarding ends with the manifest closed and the souls on board counted; the departure and the
+arrival then move everyone on board.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +48,13 @@ def flight_for(flight_id: int | None, station: Station, uow: UnitOfWork) -> Any:
 
 
 def check_manifest(station: Station, flight: Any, manifested_on: int | None) -> None:
-    """One departure per person: manifested once; boarded only on the departure manifested on
-    (``manifested_on``: the departure whose manifest the person is on, if any)."""
+    """One departure per person: manifested once; boarded only on the departure manifested on.
+
+    ``manifested_on`` is the departure whose manifest the person is on, if any.
+
+    Raises:
+        IllegalTransition: for a second manifest, or boarding off the person's manifest.
+    """
     if station.kind is StationKind.MANIFEST and manifested_on is not None:
         raise IllegalTransition("already on a departure's manifest")
     if station.kind is StationKind.BOARDING:
@@ -58,6 +66,8 @@ def check_manifest(station: Station, flight: Any, manifested_on: int | None) -> 
 
 @dataclass(frozen=True)
 class ManifestView:
+    """A departure's manifest as the loadmaster and the boarding station see it."""
+
     flight_id: int
     callsign: str
     status: str
@@ -105,6 +115,7 @@ def _view(uow: UnitOfWork, f: Any) -> ManifestView:
 
 
 def get_manifest(flight_id: int, who: Principal, uow: UnitOfWork) -> ManifestView:
+    """A departure's manifest with the souls on board counted; the read is audited."""
     with uow:
         demand(uow, who, Action.BOARDING_CLOSE, "flight", flight_id)
         view = _view(uow, _flight(uow, flight_id))
@@ -114,9 +125,16 @@ def get_manifest(flight_id: int, who: Principal, uow: UnitOfWork) -> ManifestVie
 
 
 def close_boarding(flight_id: int, who: Principal, uow: UnitOfWork) -> ManifestView:
-    """Close the manifest: nobody more is manifested or boarded on this departure. Whoever was
-    manifested and did not board goes back to where they were, to be put on another departure
-    (each an event), so that nobody is left waiting on a manifest that has gone."""
+    """Close the manifest: nobody more is manifested or boarded on this departure.
+
+    Whoever was manifested and did not board goes back to where they were, to be put on another
+    departure (each an event), so that nobody is left waiting on a manifest that has gone.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator or a station operator.
+        NotFound: for a departure that does not exist.
+        Conflict: when the manifest is closed already.
+    """
     with uow:
         demand(uow, who, Action.BOARDING_CLOSE, "flight", flight_id)
         f = _flight(uow, flight_id)

@@ -1,6 +1,8 @@
-"""What happens to a call-forward that is not used: no-shows when a pass's window ends before
-anyone reached the gate, and households deferred to a later departure (their passes withdrawn),
-both to be called forward again."""
+"""What happens to a call-forward that is not used: no-shows and deferrals.
+
+No-shows when a pass's window ends before anyone reached the gate, and households deferred to a
+later departure (their passes withdrawn), both to be called forward again.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from safepassage.services.passes import Mover, _event, move_states
 
 
 def mark_no_shows(who: Principal, uow: UnitOfWork) -> int:
-    """Everyone still 'called forward' on a pass whose window has ended is a no-show (an event
-    each); the seats they held can go to the standby pool. Returns how many."""
+    """Everyone still 'called forward' on a pass whose window has ended is a no-show.
+
+    Each is an event; the seats they held can go to the standby pool. Returns how many.
+    """
     with uow:
         demand(uow, who, Action.NO_SHOWS, "pass")
         now = uow.now()
@@ -56,8 +60,17 @@ def mark_no_shows(who: Principal, uow: UnitOfWork) -> int:
 
 
 def defer_household(household_id: int, reason: str, who: Principal, uow: UnitOfWork) -> int:
-    """Defer a called-forward household to a later departure: its live passes are withdrawn and
-    each member who is not yet on a manifest is deferred (an event each). Returns how many."""
+    """Defer a called-forward household to a later departure; returns how many were deferred.
+
+    Its live passes are withdrawn and each member who is not yet on a manifest is deferred (an
+    event each).
+
+    Raises:
+        InvalidInput: without a reason.
+        NotFound: to a coordinator, for a household that does not exist.
+        AccessDenied: (audited) when the caller may not change every member.
+        Conflict: when nobody in the household is waiting to fly.
+    """
     if not reason.strip():
         raise InvalidInput("say why the household is deferred", "reason")
     with uow:

@@ -1,6 +1,7 @@
 """What every use case shares: the audit trail, and refusals that are themselves audited.
 
-Who may see whom is decided in ``domain/access.py`` (``visibility``, ``redact_for``)."""
+Who may see whom is decided in ``domain/access.py`` (``visibility``, ``redact_for``).
+"""
 
 from __future__ import annotations
 

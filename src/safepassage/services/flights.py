@@ -24,6 +24,12 @@ DEFAULT_OPERATION = Operation("Evacuation operation", "OAKB", "Asia/Kabul")
 
 @dataclass(frozen=True)
 class FlightInput:
+    """A flight as a form or the API sends it: text, read and checked when it is saved.
+
+    Times without an offset are the airport's local time; an empty number means the aircraft
+    type's figure (seats, payload) or none (stretcher positions).
+    """
+
     operating_nation: str = ""
     aircraft_type: str = ""
     callsign: str = ""
@@ -130,6 +136,7 @@ def _may_fly(uow: UnitOfWork, who: Principal, nation: str, action: str, flight_i
 
 
 def operation(uow: UnitOfWork) -> Operation:
+    """The operation as set up, or a default (Kabul's airport and time zone) until it is."""
     return uow.operation.get() or DEFAULT_OPERATION
 
 
@@ -140,6 +147,15 @@ def get_operation(uow: UnitOfWork) -> Operation:
 
 
 def create_flight(cmd: FlightInput, who: Principal, uow: UnitOfWork) -> int:
+    """Put a new flight on the board, for a coordinator or the operating nation's liaison.
+
+    Returns:
+        The new flight's id.
+
+    Raises:
+        AccessDenied: (audited) for a role that may not, or a liaison of another nation.
+        InvalidInput: naming every field to fix (e.g. a nation that is not operating here).
+    """
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight")
         _may_fly(uow, who, (cmd.operating_nation or "").upper(), "flight.create", "")
@@ -158,6 +174,16 @@ def _get(uow: UnitOfWork, flight_id: int) -> Flight:
 
 
 def update_flight(flight_id: int, cmd: FlightInput, who: Principal, uow: UnitOfWork) -> None:
+    """Change a flight; the audit records each field's old and new value.
+
+    A liaison may change their own nation's flights only, and may not hand one to another nation.
+
+    Raises:
+        NotFound: for a flight that does not exist.
+        AccessDenied: (audited) for a role that may not, or a liaison of another nation.
+        InvalidInput: naming every field to fix.
+        Conflict: when someone else changed the flight since ``cmd.version`` was read.
+    """
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         old = _get(uow, flight_id)
@@ -177,6 +203,14 @@ def update_flight(flight_id: int, cmd: FlightInput, who: Principal, uow: UnitOfW
 def cancel_flight(
     flight_id: int, who: Principal, uow: UnitOfWork, version: int | None = None
 ) -> None:
+    """Cancel a flight that has not departed; cancelling it again changes nothing.
+
+    Raises:
+        NotFound: for a flight that does not exist.
+        AccessDenied: (audited) for a role that may not, or a liaison of another nation.
+        InvalidInput: for a flight that has departed.
+        Conflict: when someone else changed the flight since ``version`` (if given) was read.
+    """
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
@@ -194,6 +228,16 @@ def cancel_flight(
 def add_cargo(
     flight_id: int, kg: Any, description: str, consignee: str, who: Principal, uow: UnitOfWork
 ) -> int:
+    """Record aid cargo a flight brings in: its weight, what it is, and who receives it.
+
+    Returns:
+        The cargo's id.
+
+    Raises:
+        NotFound: for a flight that does not exist.
+        AccessDenied: (audited) for a role that may not, or a liaison of another nation.
+        InvalidInput: for a weight that is not a positive whole number, or a missing field.
+    """
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
@@ -211,6 +255,8 @@ def add_cargo(
 
 @dataclass(frozen=True)
 class Board:
+    """The flights board: the flights, the sites they fly to, and whose flights the caller edits."""
+
     flights: list[Flight]
     sites: dict[int, ReceivingSite]
     operation: Operation
@@ -223,6 +269,7 @@ def flights_board(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> Board:
+    """The flights between ``start`` and ``end`` (either open), for anyone logged in."""
     with uow:
         demand(uow, who, Action.FLIGHTS_VIEW, "flight")
         flights = uow.flights.between(start, end)
@@ -236,12 +283,14 @@ def flights_board(
 
 
 def get_flight(flight_id: int, who: Principal, uow: UnitOfWork) -> Flight:
+    """One flight, for anyone logged in; NotFound if there is none."""
     with uow:
         demand(uow, who, Action.FLIGHTS_VIEW, "flight", flight_id)
         return _get(uow, flight_id)
 
 
 def aircraft_types() -> list[dict[str, Any]]:
+    """The aircraft catalogue, each type with its public source."""
     return [dataclasses.asdict(a) for a in aircraft_catalogue().values()]
 
 
@@ -254,6 +303,16 @@ def save_site(
     site_id: int | None = None,
     airport: str | None = None,
 ) -> int:
+    """Add a receiving site, or change the one ``site_id`` names; for coordinators.
+
+    Returns:
+        The site's id.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        InvalidInput: naming every field to fix, or a name another site has already.
+        NotFound: when ``site_id`` names no site.
+    """
     with uow:
         demand(uow, who, Action.SITES_WRITE, "site", site_id or "")
         errors: list[FieldError] = []
@@ -279,6 +338,7 @@ def save_site(
 
 
 def list_sites(who: Principal, uow: UnitOfWork) -> list[ReceivingSite]:
+    """The receiving sites, for anyone who may see the flights."""
     with uow:
         demand(uow, who, Action.FLIGHTS_VIEW, "site")
         return uow.sites.all()

@@ -22,6 +22,8 @@ from safepassage.services.common import (
 
 @dataclass(frozen=True)
 class HouseholdInput:
+    """A household as a form or the API composes it: who is in it, and how each is related."""
+
     members: Sequence[tuple[int, str]]  # (person id, relationship to the head)
     version: int | None = None  # the version read; None: whatever is current
 
@@ -49,8 +51,11 @@ def _members(cmd: HouseholdInput) -> Household:
 def _check_people(
     uow: UnitOfWork, who: Principal, hh: Household, household_id: int | None
 ) -> list[Person]:
-    """Every member must exist, be on a list the caller may change, be in no other household,
-    and (unless a coordinator composes it) be on the same nation's list as the head."""
+    """Check the members the caller puts in a household; InvalidInput names each to fix.
+
+    Every member must exist, be on a list the caller may change, be in no other household, and
+    (unless a coordinator composes it) be on the same nation's list as the head.
+    """
     errors: list[FieldError] = []
     ids = [m.person_id for m in hh.members]
     found = {p.id: p for p in uow.people.get_many(ids)}
@@ -100,6 +105,12 @@ def _check_people(
 
 
 def create_household(cmd: HouseholdInput, who: Principal, uow: UnitOfWork) -> int:
+    """Put people together as a household that flies together; returns its id.
+
+    Raises:
+        AccessDenied: (audited) for a role that may not change people.
+        InvalidInput: naming each member to fix (see the rules of a household's members).
+    """
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "household")
         hh = _members(cmd)
@@ -128,6 +139,15 @@ def create_household(cmd: HouseholdInput, who: Principal, uow: UnitOfWork) -> in
 def update_household(
     household_id: int, cmd: HouseholdInput, who: Principal, uow: UnitOfWork
 ) -> None:
+    """Change who is in a household and how they are related; those left out stand alone.
+
+    Raises:
+        NotFound: to a coordinator, for a household that does not exist.
+        AccessDenied: (audited) when the caller may not change every member it has now.
+        InvalidInput: naming each member to fix; one not on the caller's lists is also put on
+            record as a refusal.
+        Conflict: when someone else changed the household since ``cmd.version`` was read.
+    """
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "household", household_id)
         row, old, _ = _guard(uow, who, household_id, "household.update", write=True)
@@ -197,6 +217,8 @@ def _guard(
 
 @dataclass(frozen=True)
 class HouseholdView:
+    """A household's page as the caller may see it; its count is of every member."""
+
     id: int
     reference: str
     version: int
@@ -209,6 +231,7 @@ class HouseholdView:
 
 
 def get_household(household_id: int, who: Principal, uow: UnitOfWork) -> HouseholdView:
+    """A household, for anyone who may see its head; the read is audited, and so is a refusal."""
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "household", household_id)
         row, members, scopes = _guard(uow, who, household_id, "household.view")

@@ -7,6 +7,7 @@ same person". Every view of the queue, decision and undo is audited, and so is e
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from safepassage.domain.access import Action, Principal, Role, may_write
 from safepassage.domain.errors import Conflict, NotFound
 from safepassage.domain.people import Person
 from safepassage.domain.pipeline import PersonStatus
-from safepassage.linkage.merging import MergeStep, keep_order
+from safepassage.linkage.merging import MergeStep, RecordState, keep_order
 from safepassage.linkage.model import Evidence, Model
 from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse
 from safepassage.services.linkage import plan_merges, write_merges
@@ -24,6 +25,8 @@ from safepassage.services.people import load_visible
 # -- the review queue --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PairView:
+    """Two records a reviewer compares, with the model's score and the evidence for it."""
+
     id: int
     a: Person
     b: Person
@@ -49,8 +52,10 @@ def _pair_view(row: Any, a: Person, b: Person, model: Model) -> PairView:
 def review_queue(
     who: Principal, uow: UnitOfWork, limit: int = 20, offset: int = 0
 ) -> tuple[list[PairView], int]:
-    """Pairs waiting for a decision, most likely first; a liaison sees pairs of two records on
-    their nation's lists. The names shown are audited."""
+    """Pairs waiting for a decision, most likely first, and how many wait in all.
+
+    A liaison sees pairs of two records on their nation's lists. The names shown are audited.
+    """
     model = Model.load()
     with uow:
         demand(uow, who, Action.LINKAGE_REVIEW, "link_pair")
@@ -170,8 +175,11 @@ def _require_write(
 
 
 def _households_changed(row: Any, merged_household: int | None) -> set[int]:
-    """The records whose household (or place in it) a merge changed: the family it moved, and
-    the kept record when it joined the merged one's household or became its head."""
+    """The records whose household (or place in it) a merge changed.
+
+    They are the family it moved, and the kept record when it joined the merged one's household
+    or became its head.
+    """
     prior = row.prior
     changed = {int(m[0]) for m in prior.get("moved", [])}
     joined = prior["kept"]["household_id"] is None and merged_household is not None
@@ -181,10 +189,12 @@ def _households_changed(row: Any, merged_household: int | None) -> set[int]:
 
 
 def _blocking_merge(uow: UnitOfWork, row: Any, merged_household: int | None) -> int | None:
-    """A later merge, still standing, that moved records whose household this merge changed
-    (or merged them, or brought a family to them): undoing this one alone would leave a family
+    """A later merge, still standing, that moved records whose household this merge changed.
+
+    Or merged them, or brought a family to them: undoing this one alone would leave a family
     with a stranger, so that one is undone first. Pointers need no such care: the undo
-    re-points only what still points where this merge left it."""
+    re-points only what still points where this merge left it.
+    """
     mine = _households_changed(row, merged_household)
     if not mine:
         return None
@@ -203,20 +213,24 @@ def _blocking_merge(uow: UnitOfWork, row: Any, merged_household: int | None) -> 
 
 def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
     """Take a merge back exactly; the pair is then remembered as not the same person.
-    Returns the record that was merged (now standing on its own again)."""
+
+    Returns:
+        The record that was merged (now standing on its own again).
+
+    Raises:
+        NotFound: to a coordinator, for a merge that does not exist.
+        AccessDenied: (audited) when the merge involves a record the caller may not change;
+            to anyone but a coordinator, also for a merge that does not exist.
+        Conflict: when the merge was already undone, the merged record is not merged any more,
+            or a later merge moved the same families (that one is to be undone first).
+    """
     with uow:
         demand(uow, who, Action.LINKAGE_REVIEW, "person_merge", merge_id)
         uow.linkage.lock_merges()
         row = uow.linkage.merge_row(merge_id)
         if row is None and who.role is Role.COORDINATOR:
             raise NotFound(f"no merge {merge_id}")
-        prior = row.prior if row is not None else {}
-        moved = [(int(m[0]), m[1], m[2] if len(m) > 2 else None) for m in prior.get("moved", [])]
-        touched = (
-            {row.kept_id, row.merged_id, *prior.get("repointed", []), *(m[0] for m in moved)}
-            if row is not None
-            else set()
-        )
+        touched = _touched_by(row)
         scopes = uow.people.scopes(sorted(touched))
         # a merge that does not exist gets the same refusal as one of another list's records
         if row is None or any(i not in scopes or not may_write(who, scopes[i]) for i in touched):
@@ -240,32 +254,12 @@ def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
             raise Conflict(
                 f"merge #{blocking}, made after this one, moved the same families; undo it first"
             )
-        uow.linkage.set_fields(merged.id, now, status=prior["status"], merged_into=None)
-        for rid in prior.get("repointed", []):
-            cur = st.get(rid)
-            if cur is not None and cur.status == PersonStatus.MERGED and cur.merged_into == kept.id:
-                uow.linkage.set_fields(rid, now, merged_into=merged.id)
-        for rid, household, relationship in moved:
-            cur = st.get(rid)
-            if cur is not None and cur.household_id == kept.household_id:
-                back: dict[str, Any] = {"household_id": household}
-                if relationship is not None:
-                    back["relationship"] = relationship
-                uow.linkage.set_fields(rid, now, **back)
-        before = prior["kept"]
-        values: dict[str, Any] = {"self_declared": before["self_declared"]}
-        if before["household_id"] is None and kept.household_id == merged.household_id:
-            values |= {"household_id": None, "relationship": before["relationship"]}
-        if "head" in prior:
-            household, head = prior["head"]
-            if uow.linkage.heads([household]).get(household) == kept.id:
-                uow.linkage.set_head(household, head)
-            if kept.household_id == household:
-                values["relationship"] = before["relationship"]
-        uow.linkage.set_fields(kept.id, now, **values)
+        _restore_merged(uow, row.prior, st, merged, kept, now)
+        _restore_families(uow, _moved(row.prior), st, kept, now)
+        _restore_kept(uow, row.prior, merged, kept, now)
         keys = uow.linkage.count_keys([merged.id])[merged.id]
         uow.people.bump_counts(
-            [((PersonStatus.MERGED.value, *keys), -1), ((prior["status"], *keys), 1)]
+            [((PersonStatus.MERGED.value, *keys), -1), ((row.prior["status"], *keys), 1)]
         )
         uow.linkage.mark_undone(merge_id, who.username, now)
         uow.linkage.decide_pair(row.kept_id, row.merged_id, "not_same", who.username, now)
@@ -279,3 +273,66 @@ def undo_merge(merge_id: int, who: Principal, uow: UnitOfWork) -> int:
         )
         uow.commit()
         return int(row.merged_id)
+
+
+def _moved(prior: dict[str, Any]) -> list[tuple[int, Any, Any]]:
+    """The family the merge moved: (record, household before, relationship before or None)."""
+    return [(int(m[0]), m[1], m[2] if len(m) > 2 else None) for m in prior.get("moved", [])]
+
+
+def _touched_by(row: Any) -> set[int]:
+    """Every record undoing the merge may change: the two, those re-pointed, the family moved."""
+    if row is None:
+        return set()
+    prior = row.prior
+    return {row.kept_id, row.merged_id, *prior.get("repointed", []), *(m[0] for m in _moved(prior))}
+
+
+def _restore_merged(
+    uow: UnitOfWork,
+    prior: dict[str, Any],
+    st: dict[int, RecordState],
+    merged: RecordState,
+    kept: RecordState,
+    now: dt.datetime,
+) -> None:
+    """The merged record stands again; records re-pointed to the kept one point back to it."""
+    uow.linkage.set_fields(merged.id, now, status=prior["status"], merged_into=None)
+    for rid in prior.get("repointed", []):
+        cur = st.get(rid)
+        if cur is not None and cur.status == PersonStatus.MERGED and cur.merged_into == kept.id:
+            uow.linkage.set_fields(rid, now, merged_into=merged.id)
+
+
+def _restore_families(
+    uow: UnitOfWork,
+    moved: list[tuple[int, Any, Any]],
+    st: dict[int, RecordState],
+    kept: RecordState,
+    now: dt.datetime,
+) -> None:
+    """The family the merge moved goes back to its household, if still in the kept one's."""
+    for rid, household, relationship in moved:
+        cur = st.get(rid)
+        if cur is not None and cur.household_id == kept.household_id:
+            back: dict[str, Any] = {"household_id": household}
+            if relationship is not None:
+                back["relationship"] = relationship
+            uow.linkage.set_fields(rid, now, **back)
+
+
+def _restore_kept(
+    uow: UnitOfWork, prior: dict[str, Any], merged: RecordState, kept: RecordState, now: dt.datetime
+) -> None:
+    """The kept record's own fields as before the merge, and its household's head."""
+    before = prior["kept"]
+    values: dict[str, Any] = {"self_declared": before["self_declared"]}
+    if before["household_id"] is None and kept.household_id == merged.household_id:
+        values |= {"household_id": None, "relationship": before["relationship"]}
+    if "head" in prior:
+        household, head = prior["head"]
+        if uow.linkage.heads([household]).get(household) == kept.id:
+            uow.linkage.set_head(household, head)
+        if kept.household_id == household:
+            values["relationship"] = before["relationship"]
+    uow.linkage.set_fields(kept.id, now, **values)

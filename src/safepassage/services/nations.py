@@ -14,6 +14,8 @@ from safepassage.services.common import UnitOfWork, audit, demand, refuse
 
 @dataclass(frozen=True)
 class RuleInput:
+    """One rule of a policy as a form or the API sends it; an empty rule is left out."""
+
     nationalities: Sequence[str] = ()
     categories: Sequence[str] = ()
     sponsoring_nations: Sequence[str] = ()
@@ -22,6 +24,8 @@ class RuleInput:
 
 @dataclass(frozen=True)
 class PolicyInput:
+    """A nation's eligibility policy as a form or the API sends it."""
+
     rules: Sequence[RuleInput] = ()
     family_rule: str = "head"
     offers_spare_seats: bool = False
@@ -29,12 +33,15 @@ class PolicyInput:
 
 @dataclass(frozen=True)
 class NationsView:
+    """The nations of the operation, their policies, and which policies the caller may set."""
+
     nations: list[Nation]
     policies: dict[str, EligibilityPolicy] = field(default_factory=dict)
     editable_policies: set[str] = field(default_factory=set)
 
 
 def list_nations(who: Principal, uow: UnitOfWork) -> NationsView:
+    """The nations and their policies, for anyone logged in."""
     with uow:
         demand(uow, who, Action.NATIONS_VIEW, "nation")
         nations = uow.nations.all()
@@ -56,6 +63,14 @@ def save_nation(
     who: Principal,
     uow: UnitOfWork,
 ) -> str:
+    """Add a nation to the operation or change its roles; returns its code.
+
+    Without a name, the nation takes its ISO 3166 name.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        InvalidInput: for an unknown country code, or roles that do not go together.
+    """
     with uow:
         demand(uow, who, Action.NATIONS_WRITE, "nation", code)
         n = Nation(
@@ -100,7 +115,13 @@ def _policy(code: str, cmd: PolicyInput) -> EligibilityPolicy:
 
 
 def set_policy(code: str, cmd: PolicyInput, who: Principal, uow: UnitOfWork) -> None:
-    """Replace an operating nation's policy; a liaison may set its own nation's only."""
+    """Replace an operating nation's policy; a liaison may set its own nation's only.
+
+    Raises:
+        AccessDenied: (audited) for a role that may not, or a liaison of another nation.
+        NotFound: for a nation not in the operation.
+        InvalidInput: for a nation that flies no aircraft, or a rule to fix.
+    """
     with uow:
         demand(uow, who, Action.POLICY_WRITE, "policy", code)
         code = (code or "").upper()

@@ -1,6 +1,7 @@
-"""What leaves the system about a departure: the manifest as CSV for the loadmaster, the load
-sheet (souls on board, passenger weight against payload), the PAXLST passenger list for the
-destination, each scoped to the caller's rights and audited.
+"""What leaves the system about a departure, each scoped to the caller's rights and audited.
+
+The manifest as CSV for the loadmaster, the load sheet (souls on board, passenger weight against
+payload), the PAXLST passenger list for the destination.
 
 The people listed are those boarded once boarding has closed, those on the manifest before.
 Nobody is left off for want of a field: the CSV leaves the cell empty, the PAXLST leaves out the
@@ -41,6 +42,8 @@ PDF_HEADINGS = (
 
 @dataclass(frozen=True)
 class OnBoard:
+    """A person on a departure's list, with their household's reference and whether boarded."""
+
     person: Person
     household: str
     boarded: bool
@@ -48,6 +51,8 @@ class OnBoard:
 
 @dataclass(frozen=True)
 class LoadSheet:
+    """The loadmaster's figures: souls on board, stretchers, seats and weight against payload."""
+
     flight: Flight
     final: bool
     """Boarding closed: the souls on board are final."""
@@ -60,6 +65,7 @@ class LoadSheet:
 
     @property
     def seats_taken(self) -> int:
+        """Seats the souls take: a stretcher patient lies on a stretcher position instead."""
         return self.souls.seats - self.stretchers
 
 
@@ -109,8 +115,10 @@ def _manifest_rows(flight: Flight, on: list[OnBoard]) -> list[tuple[object, ...]
 
 
 def manifest_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
-    """The manifest for the loadmaster: a file name and the CSV (UTF-8 with a byte-order mark,
-    so that a spreadsheet opens the names right); every row and column visible."""
+    """The manifest for the loadmaster: a file name and the CSV; every row and column visible.
+
+    The CSV is UTF-8 with a byte-order mark, so that a spreadsheet opens the names right.
+    """
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.manifest", export=True)
         body = _csv(CSV_COLUMNS, _manifest_rows(flight, on))
@@ -149,8 +157,14 @@ ARRIVALS_COLUMNS = (
 
 
 def arrivals_csv(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, bytes]:
-    """The receiving site's list of who arrives on the departure: households together, with
-    the needs the site must prepare for (stretchers, oxygen, unaccompanied minors)."""
+    """The receiving site's list of who arrives on the departure: a file name and the CSV.
+
+    Households are together, with the needs the site must prepare for (stretchers, oxygen,
+    unaccompanied minors).
+
+    Raises:
+        InvalidInput: when the departure has no receiving site.
+    """
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.arrivals", export=True)
         site = uow.sites.get(flight.destination_site_id) if flight.destination_site_id else None
@@ -212,7 +226,11 @@ def load_sheet(flight_id: int, who: Principal, uow: UnitOfWork) -> LoadSheet:
 
 
 def paxlst_message(flight_id: int, who: Principal, uow: UnitOfWork) -> tuple[str, str]:
-    """The PAXLST interchange for the departure's destination: a file name and the message."""
+    """The PAXLST interchange for the departure's destination: a file name and the message.
+
+    Raises:
+        InvalidInput: until the departure's receiving site has its airport set.
+    """
     with uow:
         flight, final, on = _departure(flight_id, who, uow, "export.paxlst", export=True)
         site = uow.sites.get(flight.destination_site_id) if flight.destination_site_id else None

@@ -14,6 +14,8 @@ from safepassage.services.flights import operation
 
 @dataclass(frozen=True)
 class Overview:
+    """The operation at a glance for one caller: counts of the people they may see."""
+
     total: int
     by_status: list[tuple[str, int]]
     by_nation: list[tuple[str, int]]

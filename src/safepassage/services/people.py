@@ -33,6 +33,8 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class DocumentInput:
+    """A document as typed into a form or read from a list: text, to be validated."""
+
     kind: str
     number: str
     issuing_country: str | None = None
@@ -159,6 +161,7 @@ def _scope_input(
 
 
 def changes_between(old: Person, new: Person) -> dict[str, list[Any]]:
+    """What a change did to a record, as history shows it: each field's old and new value."""
     out: dict[str, list[Any]] = {}
     for f in dataclasses.fields(Person):
         if f.name in ("version", "id"):
@@ -196,6 +199,7 @@ def _plain(v: Any) -> Any:
 
 
 def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
+    """Register a person on the caller's own list; returns the new record's id."""
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "person")
         person = to_person(_scope_input(cmd, who, uow), uow.now().date())
@@ -209,6 +213,12 @@ def create_person(cmd: PersonInput, who: Principal, uow: UnitOfWork) -> int:
 def load_visible(
     uow: UnitOfWork, who: Principal, person_id: int, action: str, write: bool = False
 ) -> Person:
+    """The person, if the caller may see them (or change them, with ``write``).
+
+    Raises:
+        NotFound: to a coordinator, for no such person.
+        AccessDenied: (audited) to anyone else, for no such person or one not on their lists.
+    """
     scope = uow.people.scope(person_id)
     if scope is None and who.role is Role.COORDINATOR:
         raise NotFound(f"no person {person_id}")
@@ -231,6 +241,7 @@ def load_visible(
 
 
 def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfWork) -> None:
+    """Change a person's record; history keeps each field's old and new value."""
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "person", person_id)
         old = load_visible(uow, who, person_id, "person.update", write=True)
@@ -245,6 +256,8 @@ def update_person(person_id: int, cmd: PersonInput, who: Principal, uow: UnitOfW
 
 @dataclass(frozen=True)
 class PersonView:
+    """A person's page: the record as the caller may see it, with its household and history."""
+
     person: Person
     household: dict[str, Any] | None
     can_edit: bool
@@ -331,6 +344,8 @@ def get_person(person_id: int, who: Principal, uow: UnitOfWork) -> PersonView:
 
 @dataclass(frozen=True)
 class SearchResult:
+    """One page of a search of the registry, and how the query was read."""
+
     people: list[Person]
     mode: str  # "list", "name", "document", "phone"
     page: int = 1
@@ -345,8 +360,10 @@ names ranks above the same match on the father's name."""
 
 
 def _rank(rows: Sequence[Any], query: str) -> list[int]:
-    """Order candidates by how closely their names match the typed one (Jaro-Winkler on the
-    normalised tokens, weighted by the field the match is in)."""
+    """Order candidates by how closely their names match the typed one.
+
+    Jaro-Winkler on the normalised tokens, weighted by the field the match is in.
+    """
     q = tokens(query)
     if not q:
         return [r.id for r in rows]
@@ -377,8 +394,10 @@ def search_people(
     page: int = 1,
     after: int = 0,
 ) -> SearchResult:
-    """People the caller may see matching ``query`` (any spelling of a name, a document
-    number, a phone number) and the filters; audited with the ids shown."""
+    """People the caller may see matching ``query`` and the filters; audited with the ids shown.
+
+    ``query`` may be any spelling of a name, a document number, or a phone number.
+    """
     query = (query or "").strip()
     with uow:
         demand(uow, who, Action.PEOPLE_SEARCH, "person")

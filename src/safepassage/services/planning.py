@@ -1,5 +1,7 @@
-"""Planning use cases: make a plan from the registry, show the board, call households forward
-from it, and the settings the operation plans by.
+"""Planning use cases: make a plan from the registry, and call households forward from it.
+
+The board that shows the plan is in ``planning_board``, and the settings the operation plans by
+in ``planning_config``.
 
 A plan is made from a snapshot read in one transaction, solved outside any transaction (a
 coordinator's click does not hold the database), checked by the independent checker, and
@@ -47,6 +49,8 @@ NO_SHOW_MIN_SAMPLE = 50
 # -- making a plan -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlanMade:
+    """A plan made and kept: its id, the solver's result, and the summary the board shows."""
+
     plan_id: int
     result: Result
     summary: dict[str, Any]
@@ -59,7 +63,15 @@ def make_plan(
     progress: Progress | None = None,
     settings: PlanSettings | None = None,
 ) -> PlanMade:
-    """Plan the whole operation now, from the registry as it stands."""
+    """Plan the whole operation now, from the registry as it stands.
+
+    Everyone who travels alone is first given a household of one. ``progress`` hears each step
+    and the solver's gap; ``trigger`` says on the plan why it was made.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        PlanningError: when the solver's plan breaks a rule; it is not kept.
+    """
     say = progress or (lambda _m, _g: None)
     say("reading the registry", None)
     with uow:
@@ -129,8 +141,10 @@ def make_plan(
 
 
 def _households_of_one(uow: UnitOfWork, who: Principal) -> None:
-    """Everyone who travels alone gets a household of one, headed by themselves: the plan, the
-    passes and the manifests count households, and nobody may be left out of them."""
+    """Everyone who travels alone gets a household of one, headed by themselves.
+
+    The plan, the passes and the manifests count households, and nobody may be left out of them.
+    """
     alone = uow.planning.without_household()
     if not alone:
         return
@@ -156,8 +170,10 @@ def _households_of_one(uow: UnitOfWork, who: Principal) -> None:
 
 
 def _no_show_rate(uow: UnitOfWork, now: dt.datetime, cfg: PlanningConfig) -> float:
-    """The share of people called who did not come, over the last two days, once enough have
-    been called to say; the configured rate until then."""
+    """The share of people called who did not come, over the last two days.
+
+    Until enough have been called to say, it is the configured rate.
+    """
     missed, came = uow.planning.no_show_counts(now - dt.timedelta(days=2))
     if missed + came < NO_SHOW_MIN_SAMPLE:
         return cfg.no_show_rate
@@ -253,6 +269,8 @@ def _entries(snap: Snapshot, result: Result, calls: list[Call]) -> list[dict[str
 # -- calling forward from the plan ---------------------------------------------------------------
 @dataclass(frozen=True)
 class CallReport:
+    """What a call forward did: the passes it issued, and the households it did not call."""
+
     issued: list[int]
     """The passes issued."""
     skipped: dict[int, str]
@@ -265,8 +283,18 @@ def call_forward(
     keys: KeyRing,
     within: dt.timedelta = dt.timedelta(hours=2),
 ) -> CallReport:
-    """Issue the passes of the plan in force for every household (planned or standby) whose
-    window opens within ``within`` and who has no live pass yet, at the entry gates in turn."""
+    """Issue the passes of the plan in force for the households due to be called now.
+
+    Those are every household (planned or standby) whose window opens within ``within`` and who
+    has no live pass yet; the passes name the entry gates in turn. A household that cannot be
+    called any more is skipped, with the reason.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        NotFound: when there is no plan yet.
+        InvalidInput: when no entry gate station is open.
+        Conflict: when flights changed since the plan was made: it is to be made again first.
+    """
     with uow:
         demand(uow, who, Action.PLAN_CALL, "plan")
         now = uow.now()

@@ -1,5 +1,8 @@
-"""The planning board: the plan in force, each departure's projected load, the households not
-planned by reason, and the call-forward schedule, each shown only to whom may see it."""
+"""The planning board: the plan in force, as each caller may see it.
+
+It shows each departure's projected load, the households not planned by reason, and the
+call-forward schedule, each shown only to whom may see it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from safepassage.services.planning_config import PlanningConfig, config
 
 @dataclass(frozen=True)
 class BoardEntry:
+    """What the plan says of one household: its departure or why none, and when to call it."""
+
     household_id: int
     reference: str
     flight_id: int | None
@@ -46,6 +51,8 @@ class BoardEntry:
 
 @dataclass(frozen=True)
 class Board:
+    """The planning board as one caller may see it."""
+
     plan: Any | None
     """The plan in force (its row), None before the first."""
     summary: dict[str, Any]
@@ -60,9 +67,11 @@ class Board:
 
     @property
     def departures(self) -> list[dict[str, Any]]:
+        """Each departure's projected load, as the plan's summary gives it."""
         return list(self.summary.get("departures", []))
 
     def unplanned_by_reason(self) -> list[tuple[Reason, list[BoardEntry]]]:
+        """The households not planned, grouped by the reason, in the order of the reasons."""
         groups: dict[str, list[BoardEntry]] = defaultdict(list)
         for e in self.entries:
             if e.reason:
@@ -78,8 +87,11 @@ class Board:
 
 
 def board(who: Principal, uow: UnitOfWork, flight_id: int | None = None) -> Board:
-    """The plan in force for the planning board: every departure's load for anyone who may
-    plan or watch; households only for those who may see them (audited)."""
+    """The plan in force for the planning board, optionally for one departure only.
+
+    Every departure's load is shown to anyone who may plan or watch; households only to those
+    who may see them (audited).
+    """
     with uow:
         demand(uow, who, Action.PLAN_VIEW, "plan")
         cfg = config(uow)
@@ -132,6 +144,8 @@ def _visible(uow: UnitOfWork, who: Principal, rows: list[Any]) -> tuple[list[Any
 
 @dataclass(frozen=True)
 class HouseholdPlan:
+    """What the plan in force says of one household, with its departure's callsign and time."""
+
     plan_id: int
     entry: BoardEntry
     callsign: str | None
@@ -141,9 +155,11 @@ class HouseholdPlan:
 
 
 def household_plan(household_id: int, who: Principal, uow: UnitOfWork) -> HouseholdPlan | None:
-    """What the plan in force says of one household (its page shows it next to the passes);
+    """What the plan in force says of one household (its page shows it next to the passes).
+
     None when there is no plan or the household is not in it. The caller has been allowed to see
-    the household already."""
+    the household already.
+    """
     with uow:
         demand(uow, who, Action.PLAN_VIEW, "household", household_id)
         plan = uow.planning.latest()

@@ -1,5 +1,8 @@
-"""The settings the operation plans by: priority weights, lead times, call-forward windows,
-the no-show rate to assume, and each station's capacity."""
+"""The settings the operation plans by.
+
+Priority weights, lead times, call-forward windows, the no-show rate to assume, and each
+station's capacity.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +20,19 @@ from safepassage.services.planning_snapshot import Leads
 
 @dataclass(frozen=True)
 class PlanningConfig:
+    """The settings a coordinator plans by; the defaults hold until one is changed."""
+
     weights: PriorityWeights = field(default_factory=PriorityWeights)
     leads: Leads = field(default_factory=Leads)
     window_minutes: int = 60
+    """How long a household's call-forward window is open."""
     through_minutes: int = 90
     """From the gate to the end of the last station, for a household called forward."""
     no_show_rate: float = 0.10
     """Used until enough people have been called to measure it."""
 
     def as_json(self) -> dict[str, Any]:
+        """The settings as they are stored and as the API shows them, times in minutes."""
         return {
             "categories": dict(self.weights.categories),
             "needs": dict(self.weights.needs),
@@ -106,18 +113,25 @@ def _floats(table: Any, name: str, errors: list[FieldError]) -> dict[str, float]
 
 
 def config(uow: UnitOfWork) -> PlanningConfig:
+    """The settings in force: those stored, or the defaults until a coordinator sets them."""
     stored = uow.planning.settings().get("planning")
     return PlanningConfig.from_json(stored) if stored else PlanningConfig()
 
 
 def get_config(who: Principal, uow: UnitOfWork) -> PlanningConfig:
+    """The settings in force, for anyone who may see the plan."""
     with uow:
         demand(uow, who, Action.PLAN_VIEW, "plan_setting")
         return config(uow)
 
 
 def update_config(data: Mapping[str, Any], who: Principal, uow: UnitOfWork) -> PlanningConfig:
-    """Change the settings named in ``data``; the others stay as they are."""
+    """Change the settings named in ``data``; the others stay as they are.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        InvalidInput: naming every setting that is unknown or out of its range.
+    """
     with uow:
         demand(uow, who, Action.PLAN_SETTINGS, "plan_setting")
         old = config(uow)
@@ -139,7 +153,13 @@ def update_config(data: Mapping[str, Any], who: Principal, uow: UnitOfWork) -> P
 def set_station_capacity(
     station_id: int, per_hour: int | None, who: Principal, uow: UnitOfWork
 ) -> None:
-    """How many persons an hour a station takes: what the call-forward waves are timed by."""
+    """How many persons an hour a station takes: what the call-forward waves are timed by.
+
+    Raises:
+        InvalidInput: for a figure outside 1 to 10,000 (``None`` clears it).
+        AccessDenied: (audited) for anyone but a coordinator.
+        NotFound: for a station that does not exist.
+    """
     if per_hour is not None and not 1 <= per_hour <= 10_000:
         raise InvalidInput("persons an hour: between 1 and 10,000, or empty", "capacity_per_hour")
     with uow:

@@ -1,5 +1,7 @@
-"""The registry as the plan sees it: open departures with what is left of them, households with
-what they need and who may carry them, receiving sites with what is left of their days.
+"""The registry as the plan sees it: departures, households and receiving sites.
+
+Open departures with what is left of them, households with what they need and who may carry
+them, receiving sites with what is left of their days.
 
 Read in one read-only transaction, in a handful of queries over whole tables (a plan covers the
 whole operation: 25,000 people in 9,000 households reads in about a second).
@@ -33,9 +35,11 @@ NOT_TRAVELLING = frozenset({PersonStatus.REFUSED.value})
 
 @dataclass(frozen=True)
 class Leads:
-    """How long before boarding closes a household must be told, by how far along it is: a
-    registered household needs the call, the journey to the airport and the stations; one
-    called forward the journey and the stations; one already in the stations, the rest."""
+    """How long before boarding closes a household must be told, by how far along it is.
+
+    A registered household needs the call, the journey to the airport and the stations; one
+    called forward the journey and the stations; one already in the stations, the rest.
+    """
 
     registered: dt.timedelta = dt.timedelta(hours=4)
     called: dt.timedelta = dt.timedelta(hours=2)
@@ -59,11 +63,14 @@ class Traveller:
 
     @property
     def display_name(self) -> str:
+        """Given and family name, as a policy's reason names the person."""
         return " ".join(p for p in (self.given_name, self.family_name) if p)
 
 
 @dataclass
 class Snapshot:
+    """The problem the planner solves, and the rows needed to record and explain its plan."""
+
     problem: Problem
     flights: dict[int, Any]
     """The open flights' rows, by id."""
@@ -84,8 +91,11 @@ def read(
     settings: PlanSettings,
     current: Mapping[int, int] | None = None,
 ) -> Snapshot:
-    """The problem at ``now``; ``current`` (household → departure) is the plan in force, whose
-    departures the households already called forward keep where possible."""
+    """The problem at ``now``, read in one go.
+
+    ``current`` (household → departure) is the plan in force, whose departures the households
+    already called forward keep where possible.
+    """
     repo = uow.planning
     flights = {r.id: r for r in repo.open_flights(now)}
     departures, arriving, on_board = _departures(repo, flights, now)
@@ -161,8 +171,10 @@ def _demand(
     current: int | None,
     called: set[int],
 ) -> Demand:
-    """The household's demand for ``people`` (those not yet on a manifest); its eligibility
-    from ``everyone`` in it, by each policy's family rule."""
+    """The household's demand for ``people`` (those not yet on a manifest).
+
+    Its eligibility comes from ``everyone`` in it, by each policy's family rule.
+    """
     eligible, refused = set(), {}
     for code, policy in policies.items():
         decision = policy.evaluate(everyone)
@@ -194,9 +206,11 @@ def _surely_infant(dob_earliest: dt.date | None, on: dt.date) -> bool:
 def _departures(
     repo: Any, flights: Mapping[int, Any], now: dt.datetime
 ) -> tuple[list[Departure], dict[tuple[int, dt.date], int], dict[int, int]]:
-    """Open departures with the seats their manifests hold already, the persons already bound
-    for each receiving site's day (departed flights of the day included), and who is on which
-    manifest."""
+    """Open departures with the seats their manifests hold already, and who is bound where.
+
+    Also returns the persons already bound for each receiving site's day (departed flights of
+    the day included), and who is on which manifest.
+    """
     held: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # seats, stretchers, persons
     arriving: dict[tuple[int, dt.date], int] = defaultdict(int)
     on_board: dict[int, int] = {}

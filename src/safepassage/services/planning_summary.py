@@ -1,5 +1,8 @@
-"""What a plan says without reading its entries, kept with it: each departure's projected load
-and alarm, the households not planned by reason, and what changed from the plan before."""
+"""What a plan says without reading its entries, kept with it.
+
+Each departure's projected load and alarm, the households not planned by reason, and what
+changed from the plan before.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ ALARM_LOAD = 0.9
 
 
 def may_take(problem: Problem, d: Any, h: Any) -> bool:
-    """Whether departure ``d`` may carry household ``h`` at all (its policy or a spare-seat
-    offer, in time, a stretcher position if needed, its seats), whatever is planned on it."""
+    """Whether departure ``d`` may carry household ``h`` at all, whatever is planned on it.
+
+    It may when its nation's policy or a spare-seat offer lets it, the household is ready in
+    time, there is a stretcher position if needed, and it has the seats.
+    """
     return (
         (d.nation in h.eligible or (bool(h.eligible) and d.nation in problem.spare_offers))
         and (h.ready_at is None or h.ready_at <= d.boarding_closes_at)
@@ -34,8 +40,11 @@ def plan_summary(
     rate: float,
     previous: Mapping[int, int],
 ) -> dict[str, Any]:
-    """What the board shows without reading the entries: each departure's projected load and
-    alarm, the households not planned by reason, and what changed since the last plan."""
+    """What the board shows without reading the entries.
+
+    Each departure's projected load and alarm, the households not planned by reason, and what
+    changed since the last plan (``previous``: household → departure).
+    """
     problem = snap.problem
     homes = {h.id: h for h in problem.households}
     per: dict[int, Counter[str]] = defaultdict(Counter)
@@ -113,8 +122,11 @@ def plan_summary(
 
 
 def _waiting(problem: Problem, result: Result) -> dict[int, int]:
-    """For each departure, the households not planned that it may carry (policy or spare-seat
-    offer, in time, stretcher, size): who waits while it has seats."""
+    """For each departure, the households not planned that it may carry.
+
+    They wait while it has seats. It may carry them as :func:`may_take` says: policy or
+    spare-seat offer, in time, stretcher, size.
+    """
     homes = {h.id: h for h in problem.households}
     shapes: Counter[tuple[Any, ...]] = Counter()
     sample = {}

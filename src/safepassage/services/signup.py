@@ -68,6 +68,7 @@ def normalise_code(code: str) -> str | None:
 
 
 def code_hash(code: str) -> str:
+    """The SHA-256 kept for a receipt code, however it was typed; ValueError if it is none."""
     raw = normalise_code(code)
     if raw is None:
         raise ValueError("not a receipt code")
@@ -143,9 +144,14 @@ def register_household(
     source: str,
     uow: UnitOfWork,
 ) -> Receipt:
-    """Register a household as typed by one of its members; nothing is saved unless every
-    person is valid. One transaction: people, household, self-declared flags, history, the
-    receipt's hash and the audit entry."""
+    """Register a household as typed by one of its members, and give them its receipt.
+
+    Nothing is saved unless every person is valid. One transaction: people, household,
+    self-declared flags, history, the receipt's hash and the audit entry.
+
+    Raises:
+        InvalidInput: listing every problem, a member's prefixed with ``members.<n>.``.
+    """
     who = _public(source)
     with uow:
         now = uow.now()
@@ -192,7 +198,9 @@ def register_household(
 
 def check_receipt(code: str, uow: UnitOfWork, source: str = "") -> ReceiptStatus | None:
     """The household behind a receipt code, as counts and a status; None if there is none.
-    Every check is audited (a run of unknown codes from one address is someone guessing)."""
+
+    Every check is audited (a run of unknown codes from one address is someone guessing).
+    """
     who = _public(source)
     raw = normalise_code(code)
     with uow:

@@ -1,5 +1,7 @@
-"""The operation's stations, what a station sees before it decides, and the conflicts offline
-stations bring back."""
+"""The operation's stations, what a station sees before it decides, and offline conflicts.
+
+The conflicts are those the offline stations bring back.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ DEFAULT_STATIONS = (
 
 @dataclass(frozen=True)
 class StationInput:
+    """A station as a coordinator configures it on the stations page or through the API."""
+
     code: str
     name: str
     kind: str
@@ -34,6 +38,11 @@ class StationInput:
     active: bool = True
 
     def station(self, station_id: int = 0) -> Station:
+        """The station this input describes, as ``station_id``.
+
+        Raises:
+            InvalidInput: for an unknown kind of station or category, or a field to fix.
+        """
         try:
             kind = StationKind(self.kind)
         except ValueError as e:
@@ -54,12 +63,14 @@ class StationInput:
 
 
 def list_stations(who: Principal, uow: UnitOfWork) -> list[Station]:
+    """The stations of the evacuation control centre, in their order, for anyone logged in."""
     with uow:
         demand(uow, who, Action.FLIGHTS_VIEW)
         return uow.processing.stations()
 
 
 def get_station(station_id: int, who: Principal, uow: UnitOfWork) -> Station:
+    """One station, for its operators; NotFound if there is none."""
     with uow:
         demand(uow, who, Action.STATION_SCAN, "station", station_id)
         s = uow.processing.station(station_id)
@@ -69,6 +80,7 @@ def get_station(station_id: int, who: Principal, uow: UnitOfWork) -> Station:
 
 
 def add_station(cmd: StationInput, who: Principal, uow: UnitOfWork) -> int:
+    """Add a station to the line; returns its id. Only a coordinator configures stations."""
     station = cmd.station()
     with uow:
         demand(uow, who, Action.STATIONS_CONFIGURE, "station")
@@ -80,6 +92,13 @@ def add_station(cmd: StationInput, who: Principal, uow: UnitOfWork) -> int:
 
 
 def update_station(station_id: int, cmd: StationInput, who: Principal, uow: UnitOfWork) -> None:
+    """Change a station's name, kind, place in the line, whom it is for, or whether it is open.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        NotFound: for a station that does not exist.
+        InvalidInput: for a field to fix, or a changed code (a station keeps its code).
+    """
     station = cmd.station(station_id)
     with uow:
         demand(uow, who, Action.STATIONS_CONFIGURE, "station", station_id)
@@ -119,6 +138,8 @@ def ensure_default_stations(who: Principal, uow: UnitOfWork) -> list[Station]:
 
 @dataclass(frozen=True)
 class ConflictView:
+    """A pass used twice at one station, a use scanned offline: for a coordinator to settle."""
+
     id: int
     pass_id: int
     station: str
@@ -131,6 +152,7 @@ class ConflictView:
 
 
 def list_conflicts(who: Principal, uow: UnitOfWork, open_only: bool = True) -> list[ConflictView]:
+    """The conflicts offline stations brought back; with ``open_only``, the unresolved ones."""
     with uow:
         demand(uow, who, Action.CONFLICTS_RESOLVE, "scan_conflict")
         rows = uow.processing.conflicts(open_only)

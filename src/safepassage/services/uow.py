@@ -1,5 +1,6 @@
-"""The seam between the use cases and the store: what a unit of work offers, and how a use case
-that needs several transactions opens them.
+"""The seam between the use cases and the store: what a unit of work offers.
+
+Also how a use case that needs several transactions opens them.
 
 A use case takes a ``UnitOfWork`` and runs ``with uow: ...; uow.commit()``; anything not
 committed is rolled back when the block ends. A use case that works in several transactions
@@ -74,7 +75,9 @@ class UnitOfWork(Protocol):
     memory: Memory  # what the process keeps between requests (tokens, the line of stations)
 
     @property
-    def readonly(self) -> bool: ...
+    def readonly(self) -> bool:
+        """Whether the use case only reads."""
+        ...
 
     def now(self) -> dt.datetime:
         """The current time, from the operation's clock (UTC)."""
@@ -101,4 +104,6 @@ class UnitOfWork(Protocol):
 class UnitOfWorkFactory(Protocol):
     """Opens a new unit of work: for use cases that need several transactions."""
 
-    def __call__(self, readonly: bool = False) -> UnitOfWork: ...
+    def __call__(self, readonly: bool = False) -> UnitOfWork:
+        """A new unit of work; ``readonly`` for a use case that only reads."""
+        ...
