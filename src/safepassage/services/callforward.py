@@ -66,15 +66,16 @@ def defer_household(household_id: int, reason: str, who: Principal, uow: UnitOfW
     event each).
 
     Raises:
+        AccessDenied: (audited) for a role that may not call households forward.
         InvalidInput: without a reason.
         NotFound: to a coordinator, for a household that does not exist.
         AccessDenied: (audited) when the caller may not change every member.
         Conflict: when nobody in the household is waiting to fly.
     """
-    if not reason.strip():
-        raise InvalidInput("say why the household is deferred", "reason")
     with uow:
         demand(uow, who, Action.PASS_ISSUE, "household", household_id)
+        if not reason.strip():
+            raise InvalidInput("say why the household is deferred", "reason")
         _, members, _ = _guard(uow, who, household_id, "household.defer", write=True)
         now = uow.now()
         moves = [(p, after_deferral(p.status)) for p in members if p.status in DEFERRABLE]

@@ -156,14 +156,16 @@ def set_station_capacity(
     """How many persons an hour a station takes: what the call-forward waves are timed by.
 
     Raises:
+        AccessDenied: (audited) for anyone but a coordinator, whatever the figure.
         InvalidInput: for a figure outside 1 to 10,000 (``None`` clears it).
-        AccessDenied: (audited) for anyone but a coordinator.
         NotFound: for a station that does not exist.
     """
-    if per_hour is not None and not 1 <= per_hour <= 10_000:
-        raise InvalidInput("persons an hour: between 1 and 10,000, or empty", "capacity_per_hour")
     with uow:
         demand(uow, who, Action.STATIONS_CONFIGURE, "station", station_id)
+        if per_hour is not None and not 1 <= per_hour <= 10_000:
+            raise InvalidInput(
+                "persons an hour: between 1 and 10,000, or empty", "capacity_per_hour"
+            )
         if not uow.planning.set_station_capacity(station_id, per_hour):
             raise NotFound(f"there is no station {station_id}")
         audit(uow, who, "station.capacity", "station", station_id, per_hour=per_hour)

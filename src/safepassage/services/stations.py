@@ -81,9 +81,9 @@ def get_station(station_id: int, who: Principal, uow: UnitOfWork) -> Station:
 
 def add_station(cmd: StationInput, who: Principal, uow: UnitOfWork) -> int:
     """Add a station to the line; returns its id. Only a coordinator configures stations."""
-    station = cmd.station()
     with uow:
         demand(uow, who, Action.STATIONS_CONFIGURE, "station")
+        station = cmd.station()
         sid = uow.processing.add_station(station)
         audit(uow, who, "station.add", "station", sid, code=station.code, kind=station.kind.value)
         uow.commit()
@@ -99,9 +99,9 @@ def update_station(station_id: int, cmd: StationInput, who: Principal, uow: Unit
         NotFound: for a station that does not exist.
         InvalidInput: for a field to fix, or a changed code (a station keeps its code).
     """
-    station = cmd.station(station_id)
     with uow:
         demand(uow, who, Action.STATIONS_CONFIGURE, "station", station_id)
+        station = cmd.station(station_id)
         old = uow.processing.station(station_id)
         if old is None:
             raise NotFound(f"no station {station_id}")
