@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -391,10 +392,6 @@ def simulate_cmd(
     """Simulate the airport as planned and with the what-if's changes; write a report."""
     from safepassage.services import simulation
     from safepassage.services.common import SYSTEM
-    from safepassage.simulation import charts
-    from safepassage.simulation import synthetic as generated
-    from safepassage.simulation.airport import simulate
-    from safepassage.web.render import TEMPLATES
 
     what_if = simulation.WhatIf(
         "what if",
@@ -407,26 +404,21 @@ def simulate_cmd(
 
     def body() -> None:
         if synthetic:
-            base = generated.scenario(seed)
+            base = simulation.synthetic_scenario(seed)
         else:
             system = _system(db)
             system.migrate()
             base = simulation.operation_scenario(SYSTEM, system.uow())
-        runs = [("as planned", base.with_changes(seed=seed))]
-        if what_if.lanes or what_if.service_s or what_if.call_shift_min or what_if.delays_min:
-            runs.append(("what if", what_if.apply(base)))
-        results = []
         with Progress(
             TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(), console=console
         ) as bar:
-            for label, scenario in runs:
+
+            def run_bar(label: str) -> Callable[[float], None]:
                 task = bar.add_task(label, total=1.0)
+                return lambda done: bar.update(task, completed=done)
 
-                def advance(done: float, task: TaskID = task) -> None:
-                    bar.update(task, completed=done)
-
-                result = simulate(scenario, advance)
-                results.append(result.to_json() | {"label": label})
+            compared = simulation.compare(base, what_if, run_bar)
+        results = compared.results
         table = Table(title=base.name)
         for col in ("", *(r["label"] for r in results)):
             table.add_column(col)
@@ -434,16 +426,7 @@ def simulate_cmd(
             table.add_row(label, *(f"{r[key]:,}" for r in results))
         table.add_row("bottleneck", *(str(r["bottleneck"]) for r in results))
         console.print(table)
-        html = TEMPLATES.env.get_template("reports/simulation.html").render(
-            title=f"Airport simulation: {base.name}",
-            written=dt.datetime.now(dt.UTC).strftime("%d %b %Y %H:%M UTC"),
-            about=f"{len(base.arrivals):,} households, {len(base.departures)} departures, "
-            f"{len(base.stations)} stations, seed {seed}.",
-            notes=base.notes,
-            results=results,
-            charts=charts.compare(results),
-        )
-        report.write_text(html, encoding="utf-8")
+        simulation.write_report(compared, report)
         console.print(f"report written to {report}")
 
     _run(body)
