@@ -1,13 +1,16 @@
-"""The command line: thin; parses, calls a use case, prints. Exit codes map errors in one place."""
+"""The command line: thin; parses, calls a use case, prints. Exit codes map errors in one place
+(``command``); the tables printed are in ``cli_tables.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -15,12 +18,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
 
+from safepassage import cli_tables
 from safepassage.bootstrap import System, build
 from safepassage.config import load_settings
 from safepassage.domain.errors import (
@@ -32,6 +37,7 @@ from safepassage.domain.errors import (
     NotFound,
     SafepassageError,
 )
+from safepassage.services.common import SYSTEM
 
 app = typer.Typer(help="safepassage: run a civilian evacuation airlift.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
@@ -66,46 +72,53 @@ def _system(db: str | None, demo: bool | None = None) -> System:
     return system
 
 
-def _run(fn):  # type: ignore[no-untyped-def]
-    """Run a command body, turning safepassage errors into a message and an exit code."""
-    try:
-        return fn()
-    except SafepassageError as e:
-        err.print(f"[red]error:[/red] {e}")
-        code = next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)
-        raise typer.Exit(code) from e
-    finally:
-        while _opened:
-            _opened.pop().dispose()
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-@app.command()
+def command(name: str | None = None, on: typer.Typer = app) -> Callable[[Command], Command]:
+    """Register a command on ``on`` (the main app unless told); while it runs, a safepassage
+    error becomes a message and its exit code (``EXIT_CODES``; 1 for one not there), and the
+    systems it opened are closed when it ends."""
+
+    def register(fn: Command) -> Command:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except SafepassageError as e:
+                err.print(f"[red]error:[/red] {e}")
+                code = next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)
+                raise typer.Exit(code) from e
+            finally:
+                while _opened:
+                    _opened.pop().dispose()
+
+        on.command(name)(run)
+        return cast(Command, run)
+
+    return register
+
+
+@command()
 def init(
     db: DbOption = None,
     username: Annotated[str, typer.Option(help="the first coordinator")] = "coordinator",
     password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
 ) -> None:
     """Create or migrate the database, and add the first coordinator if there is none."""
+    from safepassage.services import auth
 
-    def body() -> None:
-        from safepassage.services import auth
-        from safepassage.services.common import SYSTEM
-
-        system = _system(db)
-        system.migrate()
-        with system.uow() as uow:
-            has_users = bool(uow.users.all())
-        if has_users:
-            console.print("Database is up to date; users exist already.")
-            return
-        pw = password or getpass.getpass(f"Password for {username} (12+ characters): ")
-        auth.create_user(auth.NewUser(username, pw, "coordinator"), SYSTEM, system.uow())
-        console.print(f"Database ready; coordinator [bold]{username}[/bold] created.")
-
-    _run(body)
+    system = _system(db)
+    system.migrate()
+    if auth.has_users(SYSTEM, system.uow()):
+        console.print("Database is up to date; users exist already.")
+        return
+    pw = password or getpass.getpass(f"Password for {username} (12+ characters): ")
+    auth.create_user(auth.NewUser(username, pw, "coordinator"), SYSTEM, system.uow())
+    console.print(f"Database ready; coordinator [bold]{username}[/bold] created.")
 
 
-@app.command()
+@command()
 def serve(
     db: DbOption = None,
     host: str | None = None,
@@ -115,11 +128,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the pages and the API."""
-
-    def body() -> None:
-        _serve(_system(db), host, port, workers)
-
-    _run(body)
+    _serve(_system(db), host, port, workers)
 
 
 def _serve(system: System, host: str | None, port: int | None, workers: int = 1) -> None:
@@ -128,29 +137,22 @@ def _serve(system: System, host: str | None, port: int | None, workers: int = 1)
     from safepassage.web.app import app_to_serve
 
     system.migrate()
+    options: dict[str, Any] = {
+        "host": host or system.settings.host,
+        "port": port or system.settings.port,
+        "log_level": "info",
+        "access_log": False,
+    }
     if workers > 1:
         # each worker process builds its own system from the environment: hand it the database
         os.environ["SAFEPASSAGE_DATABASE_URL"] = system.settings.database_url
-        uvicorn.run(
-            "safepassage.web.asgi:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=host or system.settings.host,
-            port=port or system.settings.port,
-            log_level="info",
-            access_log=False,
-        )
-        return
-    uvicorn.run(
-        app_to_serve(system),
-        host=host or system.settings.host,
-        port=port or system.settings.port,
-        log_level="info",
-        access_log=False,
-    )
+        app_path = "safepassage.web.asgi:app_from_environment"
+        uvicorn.run(app_path, factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(app_to_serve(system), **options)
 
 
-@user_app.command("add")
+@command("add", on=user_app)
 def user_add(
     username: str,
     role: Annotated[str, typer.Option(help="coordinator, liaison, sponsor, station, viewer")],
@@ -167,19 +169,15 @@ def user_add(
 ) -> None:
     """Add a user (as the system, from the machine running the database)."""
     from safepassage.services import auth
-    from safepassage.services.common import SYSTEM
 
-    def body() -> None:
-        pw = password or getpass.getpass(f"Password for {username}: ")
-        uid = auth.create_user(
-            auth.NewUser(username, pw, role, nation, org, station), SYSTEM, _system(db).uow()
-        )
-        console.print(f"user {username} added (id {uid})")
-
-    _run(body)
+    pw = password or getpass.getpass(f"Password for {username}: ")
+    uid = auth.create_user(
+        auth.NewUser(username, pw, role, nation, org, station), SYSTEM, _system(db).uow()
+    )
+    console.print(f"user {username} added (id {uid})")
 
 
-@user_app.command("token")
+@command("token", on=user_app)
 def user_token(
     username: str,
     name: Annotated[str, typer.Option(help="the device or client")],
@@ -187,20 +185,11 @@ def user_token(
 ) -> None:
     """Issue an API token for a user; printed once."""
     from safepassage.services import auth
-    from safepassage.services.common import SYSTEM
 
-    def body() -> None:
-        system = _system(db)
-        with system.uow() as uow:
-            row = uow.users.by_username(username.lower())
-        if row is None:
-            raise NotFound(f"no user {username}")
-        console.print(auth.issue_token(row.id, name, SYSTEM, system.uow()))
-
-    _run(body)
+    console.print(auth.issue_token_for(username, name, SYSTEM, _system(db).uow()))
 
 
-@app.command("import")
+@command("import")
 def import_list(
     file: Annotated[Path, typer.Argument(help="a CSV or XLSX list", exists=True, dir_okay=False)],
     source: Annotated[str, typer.Option(help="the source's name (created with --nation/--org)")],
@@ -215,66 +204,47 @@ def import_list(
 ) -> None:
     """Import a list from a source, showing hidden content and the column mapping first."""
     from safepassage.services import intake
-    from safepassage.services.common import SYSTEM
 
-    def body() -> None:
-        system = _system(db)
-        system.migrate()
-        data = file.read_bytes()
-        try:
-            sid = intake.find_source(source, system.uow())
-        except NotFound:
-            sid = intake.save_source(
-                intake.SourceInput(source, nation, org, category), SYSTEM, system.uow()
-            )
-            console.print(f"source [bold]{source}[/bold] created")
-        pre = intake.preview(data, file.name, sid, SYSTEM, system.uow())
-        for warning in pre.file.warnings:
-            console.print(f"[yellow]![/yellow] {warning}")
-        table = Table(title=f"{file.name}: {pre.file.row_count:,} rows; column mapping")
-        table.add_column("column")
-        table.add_column("field")
-        for header, target in pre.mapping.items():
-            table.add_row(header, target or "[dim](kept, not mapped)[/dim]")
-        console.print(table)
-        for problem in pre.problems:
-            err.print(f"[red]mapping:[/red] {problem}")
-        if pre.problems:
-            raise InvalidInput(pre.problems[0], field="mapping")
-        if not yes and not typer.confirm("Import with this mapping?"):
-            raise typer.Exit(1)
-        with Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("rows", total=pre.file.row_count)
-            report = intake.run_import(
-                data,
-                file.name,
-                sid,
-                pre.mapping,
-                SYSTEM,
-                system,
-                include_hidden=not exclude_hidden,
-                progress=lambda done, _all: bar.update(task, completed=done),
-                read=pre.file,
-            )
-        result = Table(title=f"import {report.import_id}: {report.rows:,} rows")
-        result.add_column("status")
-        result.add_column("rows", justify="right")
-        for status, n in report.counts.items():
-            result.add_row(status, f"{n:,}")
-        result.add_row("[bold]total[/bold]", f"[bold]{sum(report.counts.values()):,}[/bold]")
-        console.print(result)
-        console.print(f"{report.households} households formed from the list's family numbers")
-
-    _run(body)
+    system = _system(db)
+    system.migrate()
+    data = file.read_bytes()
+    try:
+        sid = intake.find_source(source, system.uow())
+    except NotFound:
+        sid = intake.save_source(
+            intake.SourceInput(source, nation, org, category), SYSTEM, system.uow()
+        )
+        console.print(f"source [bold]{source}[/bold] created")
+    pre = intake.preview(data, file.name, sid, SYSTEM, system.uow())
+    cli_tables.mapping(console, file.name, pre)
+    for problem in pre.problems:
+        err.print(f"[red]mapping:[/red] {problem}")
+    if pre.problems:
+        raise InvalidInput(pre.problems[0], field="mapping")
+    if not yes and not typer.confirm("Import with this mapping?"):
+        raise typer.Exit(1)
+    with _bar(TextColumn("importing"), MofNCompleteColumn()) as bar:
+        task = bar.add_task("rows", total=pre.file.row_count)
+        report = intake.run_import(
+            data,
+            file.name,
+            sid,
+            pre.mapping,
+            SYSTEM,
+            system,
+            include_hidden=not exclude_hidden,
+            progress=lambda done, _all: bar.update(task, completed=done),
+            read=pre.file,
+        )
+    cli_tables.imported(console, report)
 
 
-@app.command("plan")
+def _bar(label: TextColumn, *columns: ProgressColumn) -> Progress:
+    """A progress bar on the console: ``label``, the bar, ``columns``, the time elapsed."""
+    return Progress(label, BarColumn(), *columns, TimeElapsedColumn(), console=console)
+
+
+@command("plan")
 def plan(
     call_within: Annotated[
         float,
@@ -285,69 +255,22 @@ def plan(
     db: DbOption = None,
 ) -> None:
     """Plan the whole operation now: households to departures, call-forward windows, standby."""
-    from safepassage.planning.result import Reason
     from safepassage.services import planning
-    from safepassage.services.common import SYSTEM
 
-    def body() -> None:
-        system = _system(db)
-        system.migrate()
-        with console.status("planning") as status:
+    system = _system(db)
+    system.migrate()
+    with console.status("planning") as status:
 
-            def progress(stage: str, gap: float | None) -> None:
-                status.update(stage + (f" ({gap:.2%} from the bound)" if gap is not None else ""))
+        def progress(stage: str, gap: float | None) -> None:
+            status.update(stage + (f" ({gap:.2%} from the bound)" if gap is not None else ""))
 
-            made = planning.make_plan(SYSTEM, system.uow(), "made with safepassage plan", progress)
-        s, r = made.summary, made.result
-        table = Table(title=f"plan {made.plan_id}: {r.status.value}, {r.gap:.2%} from the bound")
-        for col in (
-            "departs (UTC)",
-            "callsign",
-            "nation",
-            "seats",
-            "planned",
-            "load",
-            "standby",
-            "waiting",
-            "",
-        ):
-            table.add_column(
-                col,
-                justify="right"
-                if col in ("seats", "planned", "load", "standby", "waiting")
-                else "left",
-            )
-        for d in s["departures"]:
-            table.add_row(
-                d["departs_at"][:16].replace("T", " "),
-                d["callsign"],
-                d["nation"],
-                str(d["seats"]),
-                str(d["planned_seats"]),
-                f"{d['load']:.0%}",
-                str(d["standby_persons"]),
-                str(d["waiting"]),
-                "[red]under 90 % while households wait[/red]" if d["alarm"] else "",
-            )
-        console.print(table)
-        console.print(
-            f"{s['households_planned']:,} of {s['households']:,} households planned "
-            f"({s['persons_planned']:,} of {s['persons']:,} persons) in {r.seconds:.1f} s"
+        made = planning.make_plan(SYSTEM, system.uow(), "made with safepassage plan", progress)
+    cli_tables.plan(console, made)
+    if call_within > 0:
+        report = planning.call_forward(
+            SYSTEM, system.uow(), system.keys, dt.timedelta(hours=call_within)
         )
-        for reason, counts in sorted(s["unplanned"].items()):
-            console.print(
-                f"  not planned: {counts['households']:,} households ({counts['persons']:,} "
-                f"persons): {Reason(reason).sentence}"
-            )
-        if call_within > 0:
-            report = planning.call_forward(
-                SYSTEM, system.uow(), system.keys, dt.timedelta(hours=call_within)
-            )
-            console.print(f"{len(report.issued):,} households called forward (passes issued)")
-            for hid, why in report.skipped.items():
-                console.print(f"  household {hid} not called: {why}")
-
-    _run(body)
+        cli_tables.called(console, report)
 
 
 def _pairs(values: list[str] | None, number: type, what: str, ids: bool = False) -> dict:
@@ -365,7 +288,7 @@ def _pairs(values: list[str] | None, number: type, what: str, ids: bool = False)
     return out
 
 
-@app.command("simulate")
+@command("simulate")
 def simulate_cmd(
     report: Annotated[Path, typer.Option(help="the HTML report to write")] = Path(
         "simulation-report.html"
@@ -390,11 +313,6 @@ def simulate_cmd(
 ) -> None:
     """Simulate the airport as planned and with the what-if's changes; write a report."""
     from safepassage.services import simulation
-    from safepassage.services.common import SYSTEM
-    from safepassage.simulation import charts
-    from safepassage.simulation import synthetic as generated
-    from safepassage.simulation.airport import simulate
-    from safepassage.web.render import TEMPLATES
 
     what_if = simulation.WhatIf(
         "what if",
@@ -404,52 +322,25 @@ def simulate_cmd(
         _pairs(delay, float, "a delay", ids=True),
         seed,
     )
+    if synthetic:
+        base = simulation.synthetic_scenario(seed)
+    else:
+        system = _system(db)
+        system.migrate()
+        base = simulation.operation_scenario(SYSTEM, system.uow())
+    with _bar(TextColumn("{task.description:<12}")) as bar:
 
-    def body() -> None:
-        if synthetic:
-            base = generated.scenario(seed)
-        else:
-            system = _system(db)
-            system.migrate()
-            base = simulation.operation_scenario(SYSTEM, system.uow())
-        runs = [("as planned", base.with_changes(seed=seed))]
-        if what_if.lanes or what_if.service_s or what_if.call_shift_min or what_if.delays_min:
-            runs.append(("what if", what_if.apply(base)))
-        results = []
-        with Progress(
-            TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(), console=console
-        ) as bar:
-            for label, scenario in runs:
-                task = bar.add_task(label, total=1.0)
+        def run_bar(label: str) -> Callable[[float], None]:
+            task = bar.add_task(label, total=1.0)
+            return lambda done: bar.update(task, completed=done)
 
-                def advance(done: float, task: TaskID = task) -> None:
-                    bar.update(task, completed=done)
-
-                result = simulate(scenario, advance)
-                results.append(result.to_json() | {"label": label})
-        table = Table(title=base.name)
-        for col in ("", *(r["label"] for r in results)):
-            table.add_column(col)
-        for label, key in (("boarded", "boarded"), ("missed", "missed"), ("no-shows", "no_shows")):
-            table.add_row(label, *(f"{r[key]:,}" for r in results))
-        table.add_row("bottleneck", *(str(r["bottleneck"]) for r in results))
-        console.print(table)
-        html = TEMPLATES.env.get_template("reports/simulation.html").render(
-            title=f"Airport simulation: {base.name}",
-            written=dt.datetime.now(dt.UTC).strftime("%d %b %Y %H:%M UTC"),
-            about=f"{len(base.arrivals):,} households, {len(base.departures)} departures, "
-            f"{len(base.stations)} stations, seed {seed}.",
-            notes=base.notes,
-            results=results,
-            charts=charts.compare(results),
-        )
-        report.write_text(html, encoding="utf-8")
-        console.print(f"report written to {report}")
-
-    _run(body)
+        compared = simulation.compare(base, what_if, run_bar)
+    cli_tables.simulation(console, compared)
+    simulation.write_report(compared, report)
+    console.print(f"report written to {report}")
 
 
-@app.command("link")
+@command("link")
 def link(
     max_block: Annotated[
         int, typer.Option(help="skip blocking keys shared by more records than this")
@@ -458,44 +349,22 @@ def link(
 ) -> None:
     """Link the registry's records of the same person: merge the certain, queue the rest."""
     from safepassage.services import linkage
-    from safepassage.services.common import SYSTEM
 
-    def body() -> None:
-        system = _system(db)
-        system.migrate()
-        with Progress(
-            TextColumn("{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            tasks: dict[str, TaskID] = {}
+    system = _system(db)
+    system.migrate()
+    with _bar(TextColumn("{task.description:<10}"), MofNCompleteColumn()) as bar:
+        tasks: dict[str, TaskID] = {}
 
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total or None)
-                bar.update(tasks[stage], completed=done, total=total or None)
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
 
-            report = linkage.run_linkage(SYSTEM, system, progress, max_block=max_block)
-        result = Table(title=f"linkage run {report.run_id}")
-        result.add_column("")
-        result.add_column("", justify="right")
-        for label, value in (
-            ("records read", report.records),
-            ("candidate pairs compared", report.candidates),
-            ("records merged into another", report.merged),
-            ("pairs waiting for review", report.review),
-            ("blocking keys skipped (too common)", report.skipped_blocks),
-        ):
-            result.add_row(label, f"{value:,}")
-        console.print(result)
-        console.print("seconds: " + ", ".join(f"{k} {v}" for k, v in report.seconds.items() if v))
-
-    _run(body)
+        report = linkage.run_linkage(SYSTEM, system, progress, max_block=max_block)
+    cli_tables.linkage(console, report)
 
 
-@app.command()
+@command()
 def demo(
     db: Annotated[
         str, typer.Option("--db", help="where to build it")
@@ -509,47 +378,36 @@ def demo(
     """Build the demo operation (seeded) and serve it; prints one login per role."""
     from safepassage.demo import build_demo
 
-    def body() -> None:
-        if db.startswith("sqlite:///") and reset:
-            path = Path(db.removeprefix("sqlite:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-        system = _system(db, demo=True)
-        with Progress(
-            TextColumn("building the demo operation"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("people", total=registrants)
-            result = build_demo(system, registrants, seed, lambda n: bar.advance(task, n))
-        table = Table(
-            title=f"Demo operation: {result.people:,} people in {result.households:,} "
-            f"households, {result.flights} flights"
-        )
-        for col in ("username", "role", "password"):
-            table.add_column(col)
-        for username, (role, password) in result.logins.items():
-            table.add_row(username, role, password)
-        console.print(table)
-        console.print(
-            f"Linkage: {result.merged:,} records merged as the same person as another, "
-            f"{result.review:,} pairs waiting under 'Same person?'"
-        )
-        console.print(
-            f"Plan: {result.planned:,} households on a departure (Planning shows the board). "
-            f"Call forward: {result.called} households hold a pass; open Stations → North Gate "
-            "as gate.operator and scan one (a household's page shows its pass)."
-        )
-        if serve_after:
-            console.print(
-                f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above."
-            )
-            _serve(system, "127.0.0.1", port)
-
-    _run(body)
+    if db.startswith("sqlite:///") and reset:
+        path = Path(db.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    system = _system(db, demo=True)
+    with _bar(TextColumn("building the demo operation"), MofNCompleteColumn()) as bar:
+        task = bar.add_task("people", total=registrants)
+        result = build_demo(system, registrants, seed, lambda n: bar.advance(task, n))
+    table = Table(
+        title=f"Demo operation: {result.people:,} people in {result.households:,} "
+        f"households, {result.flights} flights"
+    )
+    for col in ("username", "role", "password"):
+        table.add_column(col)
+    for username, (role, password) in result.logins.items():
+        table.add_row(username, role, password)
+    console.print(table)
+    console.print(
+        f"Linkage: {result.merged:,} records merged as the same person as another, "
+        f"{result.review:,} pairs waiting under 'Same person?'"
+    )
+    console.print(
+        f"Plan: {result.planned:,} households on a departure (Planning shows the board). "
+        f"Call forward: {result.called} households hold a pass; open Stations → North Gate "
+        "as gate.operator and scan one (a household's page shows its pass)."
+    )
+    if serve_after:
+        console.print(f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above.")
+        _serve(system, "127.0.0.1", port)
 
 
 def main() -> None:  # pragma: no cover

@@ -17,10 +17,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from typer.testing import CliRunner
 
+from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.tables import metadata
 from safepassage.bootstrap import System
 from safepassage.cli import app
+from safepassage.domain.access import Principal, Role
+from safepassage.domain.errors import AccessDenied
 from safepassage.services import auth
+from safepassage.services.common import SYSTEM
 
 runner = CliRunner()
 
@@ -72,6 +76,33 @@ def test_user_token_prints_a_token_that_authenticates(system: System) -> None:
     assert r.exit_code == 0, r.output
     token = r.output.strip().split()[-1]
     assert auth.token_principal(token, "test", system.uow()).username == "coordinator"
+
+
+def test_user_token_for_an_unknown_user_exits_with_code_3(system: System) -> None:
+    runner.invoke(app, ["init", "--db", _url(system), "--password", "first coordinator pw"])
+    r = runner.invoke(app, ["user", "token", "nobody", "--name", "scanner", "--db", _url(system)])
+    assert r.exit_code == 3 and "no user nobody" in r.output
+
+
+def test_the_commands_user_use_cases_are_a_coordinators_and_refusals_are_audited(
+    system: System,
+) -> None:
+    system.migrate()
+    uid = auth.create_user(
+        auth.NewUser("v.user", "long enough password", "viewer"), SYSTEM, system.uow()
+    )
+    viewer = Principal(uid, "v.user", Role.VIEWER, source="test")
+    assert auth.has_users(SYSTEM, system.uow())
+    with pytest.raises(AccessDenied):
+        auth.has_users(viewer, system.uow())
+    with pytest.raises(AccessDenied):
+        auth.issue_token_for("v.user", "laptop", viewer, system.uow())
+    with system.engine.connect() as c:
+        refused = c.execute(
+            sa.select(t.audit.c.username, t.audit.c.action).where(t.audit.c.outcome == "denied")
+        ).all()
+        tokens = c.scalar(sa.select(sa.func.count()).select_from(t.api_token))
+    assert [tuple(r) for r in refused] == [("v.user", "users.manage")] * 2 and tokens == 0
 
 
 def test_serving_outside_demo_mode_without_a_secret_is_refused(

@@ -123,6 +123,13 @@ def create_user(cmd: NewUser, who: Principal, uow: UnitOfWork) -> int:
         return uid
 
 
+def has_users(who: Principal, uow: UnitOfWork) -> bool:
+    """Whether the operation has any user yet (``safepassage init`` adds the first)."""
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user")
+        return bool(uow.users.all())
+
+
 def list_users(who: Principal, uow: UnitOfWork) -> list[dict[str, object]]:
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "user")
@@ -254,6 +261,16 @@ def issue_token(user_id: int, name: str, who: Principal, uow: UnitOfWork) -> str
         audit(uow, who, "token.issue", "user", user_id, token_id=tid, name=name.strip())
         uow.commit()
         return token
+
+
+def issue_token_for(username: str, name: str, who: Principal, uow: UnitOfWork) -> str:
+    """``issue_token`` for the user of that username (``safepassage user token``)."""
+    with uow:
+        demand(uow, who, Action.USERS_MANAGE, "user")
+        row = uow.users.by_username(username.lower())
+    if row is None:
+        raise NotFound(f"no user {username}")
+    return issue_token(row.id, name, who, uow)
 
 
 def revoke_token(token_id: int, who: Principal, uow: UnitOfWork) -> None:

@@ -1,5 +1,6 @@
 """The airport simulation's use cases: the scenario of the operation as it stands (the plan in
-force, the stations calibrated from their scans), what-if runs of it, kept to be compared.
+force, the stations calibrated from their scans), what-if runs of it, kept to be compared; and,
+for ``safepassage simulate``, a scenario compared with a what-if and written as a report.
 
 The scenario starts now: the households of the plan in force arrive in their call-forward
 windows (those already holding a pass, in their pass's window), pass the open stations, and
@@ -11,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from safepassage.adapters import html_report
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import FieldError, NotFound, check
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.simulation import calibrate
+from safepassage.simulation import calibrate, charts, synthetic
 from safepassage.simulation.airport import simulate
 from safepassage.simulation.scenario import (
     Arrival,
@@ -26,6 +29,8 @@ from safepassage.simulation.scenario import (
 )
 
 Progress = Callable[[float], None]
+RunProgress = Callable[[str], Progress | None]
+"""Told a run's label as the run starts; answers that run's progress (or None)."""
 CALIBRATION_DAYS = 7
 
 
@@ -43,6 +48,11 @@ class WhatIf:
     seed: int = 2021
     no_show_rate: float | None = None
     spread_min: float | None = None
+
+    @property
+    def changes_anything(self) -> bool:
+        """Whether it changes lanes, service times, call-forward windows or departures."""
+        return bool(self.lanes or self.service_s or self.call_shift_min or self.delays_min)
 
     def check(self, scenario: Scenario) -> None:
         codes = {s.code for s in scenario.stations}
@@ -243,38 +253,45 @@ def get_runs(run_ids: list[int], who: Principal, uow: UnitOfWork) -> list[dict[s
         return out
 
 
-def parse_what_if(form: Mapping[str, Any], stations: list[str]) -> WhatIf:
-    """A what-if from the page's form (``lanes.CODE``, ``service.CODE``, ``shift``,
-    ``delay_flight`` and ``delay_min``, ``seed``, ``name``); every problem named at once."""
-    errors: list[FieldError] = []
+def synthetic_scenario(seed: int) -> Scenario:
+    """A generated day, not the registry: 30,000 evacuees over 24 hours (``synthetic.scenario``)."""
+    return synthetic.scenario(seed)
 
-    def number(name: str, text: Any, kind: type = float) -> Any:
-        try:
-            return kind(str(text).strip())
-        except ValueError:
-            errors.append(FieldError(name, f"{text!r} is not a number"))
-            return None
 
-    lanes, service = {}, {}
-    for code in stations:
-        if str(form.get(f"lanes.{code}", "")).strip():
-            lanes[code] = number(f"lanes.{code}", form[f"lanes.{code}"], int)
-        if str(form.get(f"service.{code}", "")).strip():
-            service[code] = number(f"service.{code}", form[f"service.{code}"])
-    shift = number("shift", form.get("shift") or 0) or 0.0
-    delays = {}
-    if str(form.get("delay_flight", "")).strip():
-        flight = number("delay_flight", form["delay_flight"], int)
-        minutes = number("delay_min", form.get("delay_min") or 0)
-        if flight is not None and minutes:
-            delays[flight] = minutes
-    seed = number("seed", form.get("seed") or 2021, int) or 2021
-    check(errors)
-    return WhatIf(
-        str(form.get("name") or "what if").strip()[:120],
-        {k: v for k, v in lanes.items() if v is not None},
-        {k: v for k, v in service.items() if v is not None},
-        shift,
-        delays,
-        seed,
+@dataclass(frozen=True)
+class Comparison:
+    """A scenario simulated as planned and, when the what-if changes anything, with its changes."""
+
+    scenario: Scenario
+    seed: int
+    results: list[dict[str, Any]]
+    """Each run's result (``RunResult.to_json``) with its ``label``, the plan's first."""
+
+
+def compare(base: Scenario, what_if: WhatIf, progress: RunProgress | None = None) -> Comparison:
+    """Simulate ``base`` with the what-if's seed, and with its changes if it has any (checked
+    before anything runs); nothing is kept."""
+    runs = [("as planned", base.with_changes(seed=what_if.seed))]
+    if what_if.changes_anything:
+        runs.append((what_if.name, what_if.apply(base)))
+    results = [
+        simulate(scenario, progress(label) if progress else None).to_json() | {"label": label}
+        for label, scenario in runs
+    ]
+    return Comparison(base, what_if.seed, results)
+
+
+def write_report(compared: Comparison, path: Path, written: dt.datetime | None = None) -> None:
+    """The comparison as one self-contained HTML page at ``path``, with its charts."""
+    base, results = compared.scenario, compared.results
+    html_report.write(
+        path,
+        "simulation.html",
+        title=f"Airport simulation: {base.name}",
+        written=(written or dt.datetime.now(dt.UTC)).strftime("%d %b %Y %H:%M UTC"),
+        about=f"{len(base.arrivals):,} households, {len(base.departures)} departures, "
+        f"{len(base.stations)} stations, seed {compared.seed}.",
+        notes=base.notes,
+        results=results,
+        charts=charts.compare(results),
     )

@@ -1,4 +1,23 @@
-"""Request-scoped dependencies: the system, a unit of work, and the authenticated caller.
+"""Request-scoped dependencies: the system, units of work, and the authenticated caller.
+
+A route obtains its units of work one way: as a parameter typed with one of the aliases at the
+end of this module, never by calling ``system.uow()`` itself.
+
+- ``uow: UoW``, the request's unit of work, for every use case the route calls while it answers.
+  One object serves them one after another (never two at once: it holds one connection at a
+  time); each use case opens its own transaction on it (``with uow:``), as on a fresh one.
+- ``uows: UoWFactory``, the factory, for work that goes on after the answer (a run in a
+  background thread, which must not share the request's unit of work) and for a use case that
+  opens several transactions itself (an import, a linkage run).
+- ``uow: ScanUoW``, a scan's unit of work (on PostgreSQL, on the scanners' autocommit engine:
+  ``bootstrap.System.scan_uow``), for the scan route only.
+
+``system: Sys`` remains for what is not a unit of work: the pass keys, the settings. The
+scanners' lane (``web/scan_lane.py``) answers scans with an API token before FastAPI's
+dependencies run and takes its unit of work from the system directly: a measured fast path,
+allowed to differ (see its docstring). The system and unit-of-work dependencies only build
+objects (a unit of work connects at ``with``), so they are ``async``: FastAPI runs them on the
+event loop, without the hop to a worker thread it gives a plain function.
 
 A caller is either a session (cookie ``sp_session``; unsafe methods must carry the session's CSRF
 token in the form field ``csrf_token`` or the header ``X-CSRF-Token``) or a machine client with an
@@ -13,11 +32,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.bootstrap import System
 from safepassage.domain.access import Principal
 from safepassage.domain.errors import AccessDenied, NotAuthenticated
 from safepassage.services import auth
+from safepassage.services.uow import UnitOfWork, UnitOfWorkFactory
 
 SESSION_COOKIE = "sp_session"
 CSRF_FIELD = "csrf_token"
@@ -25,12 +44,23 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_system(request: Request) -> System:
+async def get_system(request: Request) -> System:
     return request.app.state.system  # type: ignore[no-any-return]
 
 
-def get_uow(system: Annotated[System, Depends(get_system)]) -> SqlUnitOfWork:
+async def get_uow(system: Annotated[System, Depends(get_system)]) -> UnitOfWork:
+    """The request's unit of work (see the module docstring)."""
     return system.uow()
+
+
+async def get_uow_factory(system: Annotated[System, Depends(get_system)]) -> UnitOfWorkFactory:
+    """The factory of units of work, for work after the answer or in several transactions."""
+    return system.uow
+
+
+async def get_scan_uow(system: Annotated[System, Depends(get_system)]) -> UnitOfWork:
+    """A scan's unit of work (``bootstrap.System.scan_uow``)."""
+    return system.scan_uow()
 
 
 def client_address(request: Request) -> str:
@@ -81,5 +111,7 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
 
 
 Who = Annotated[Principal, Depends(caller)]
-UoW = Annotated[SqlUnitOfWork, Depends(get_uow)]
+UoW = Annotated[UnitOfWork, Depends(get_uow)]
+UoWFactory = Annotated[UnitOfWorkFactory, Depends(get_uow_factory)]
+ScanUoW = Annotated[UnitOfWork, Depends(get_scan_uow)]
 Sys = Annotated[System, Depends(get_system)]

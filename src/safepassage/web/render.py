@@ -10,20 +10,21 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from safepassage.adapters import html_report
 from safepassage.domain.access import Action, allowed
 from safepassage.domain.countries import all_countries
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# the pages' own templates first, then the reports' (whose partial of runs compared the
+# simulation pages include: see adapters/html_report.py)
+TEMPLATES = Jinja2Templates(
+    directory=[str(Path(__file__).parent / "templates"), str(html_report.TEMPLATE_DIR)]
+)
 
 
 def _local(value: dt.datetime | None, zone: Any = None, fmt: str = "%d %b %H:%M") -> str:
     if value is None:
         return ""
     return (value.astimezone(zone) if zone else value).strftime(fmt)
-
-
-def _num(value: int | float | None) -> str:
-    return "" if value is None else f"{value:,.0f}".replace(",", " ")
 
 
 def _fromiso(value: str | dt.datetime | None) -> dt.datetime | None:
@@ -35,7 +36,7 @@ def _fromiso(value: str | dt.datetime | None) -> dt.datetime | None:
 
 TEMPLATES.env.filters["local"] = _local
 TEMPLATES.env.filters["fromiso"] = _fromiso
-TEMPLATES.env.filters["num"] = _num
+TEMPLATES.env.filters["num"] = html_report.num
 TEMPLATES.env.globals["Action"] = Action
 TEMPLATES.env.globals["allowed"] = allowed
 TEMPLATES.env.globals["countries"] = all_countries

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from safepassage.domain.pipeline import Outcome
 from safepassage.services import boarding, callforward, passes, processing, stations
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import ScanUoW, Sys, UoW, Who
 
 router = APIRouter(prefix="/api/v1", tags=["evacuation control centre"])
 
@@ -44,10 +44,10 @@ class ScanIn(BaseModel):
     "/scans",
     summary="Record a scan at a station (idempotent by idem_key); admitted or refused with why",
 )
-def api_scan(body: ScanIn, who: Who, sys: Sys) -> JSONResponse:
+def api_scan(body: ScanIn, who: Who, uow: ScanUoW, sys: Sys) -> JSONResponse:
     # scanners with an API token are answered by ``web/scan_lane.py`` before this route is
     # reached; this route serves the station pages (a session) and documents the endpoint
-    return JSONResponse(processing.scan(scan_command(body), who, sys.scan_uow(), sys.keys))
+    return JSONResponse(processing.scan(scan_command(body), who, uow, sys.keys))
 
 
 def scan_command(body: ScanIn) -> processing.ScanInput:
@@ -76,24 +76,24 @@ class PreviewIn(BaseModel):
     "/scans/preview",
     summary="Who is on a pass, what they need, who may not pass here: nothing recorded (audited)",
 )
-def api_scan_preview(body: PreviewIn, who: Who, sys: Sys) -> dict[str, Any]:
-    return processing.preview(body.station_id, body.text, body.flight_id, who, sys.uow(), sys.keys)
+def api_scan_preview(body: PreviewIn, who: Who, uow: UoW, sys: Sys) -> dict[str, Any]:
+    return processing.preview(body.station_id, body.text, body.flight_id, who, uow, sys.keys)
 
 
 @router.get(
     "/passes/find",
     summary="Live passes found by a passport's MRZ lines, a document number or a name (audited)",
 )
-def api_find_passes(q: str, who: Who, sys: Sys) -> list[dict[str, Any]]:
-    return [_pass_out(p) for p in passes.find_passes(q, who, sys.uow(), sys.keys)]
+def api_find_passes(q: str, who: Who, uow: UoW, sys: Sys) -> list[dict[str, Any]]:
+    return [_pass_out(p) for p in passes.find_passes(q, who, uow, sys.keys)]
 
 
 @router.get(
     "/stations/bundle",
     summary="What an offline station needs: public keys, revoked passes, stations (no names)",
 )
-def api_station_bundle(who: Who, sys: Sys) -> dict[str, Any]:
-    return passes.station_bundle(who, sys.uow(), sys.keys)
+def api_station_bundle(who: Who, uow: UoW, sys: Sys) -> dict[str, Any]:
+    return passes.station_bundle(who, uow, sys.keys)
 
 
 @router.get("/stations", summary="The operation's stations in their order")
@@ -119,14 +119,16 @@ def _pass_out(p: passes.IssuedPass) -> dict[str, Any]:
     status_code=201,
     summary="Call a household forward: issue its signed pass (older passes are revoked)",
 )
-def api_issue_pass(household_id: int, body: IssueIn, who: Who, sys: Sys) -> dict[str, Any]:
+def api_issue_pass(
+    household_id: int, body: IssueIn, who: Who, uow: UoW, sys: Sys
+) -> dict[str, Any]:
     cmd = passes.IssuePass(household_id, body.gate_station_id, body.valid_from, body.valid_until)
-    return _pass_out(passes.issue_pass(cmd, who, sys.uow(), sys.keys))
+    return _pass_out(passes.issue_pass(cmd, who, uow, sys.keys))
 
 
 @router.get("/passes/{pass_id}", summary="A pass again, with its code and QR text (audited)")
-def api_get_pass(pass_id: int, who: Who, sys: Sys) -> dict[str, Any]:
-    return _pass_out(passes.get_pass(pass_id, who, sys.uow(), sys.keys))
+def api_get_pass(pass_id: int, who: Who, uow: UoW, sys: Sys) -> dict[str, Any]:
+    return _pass_out(passes.get_pass(pass_id, who, uow, sys.keys))
 
 
 class RevokeIn(BaseModel):

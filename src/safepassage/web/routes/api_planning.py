@@ -37,8 +37,8 @@ class CapacityIn(BaseModel):
 
 
 @router.post("/plans", status_code=201, summary="Plan the whole operation now")
-def api_plan(body: PlanIn, who: Who, system: Sys) -> dict[str, Any]:
-    made = planning.make_plan(who, system.uow(), body.trigger)
+def api_plan(body: PlanIn, who: Who, uow: UoW) -> dict[str, Any]:
+    made = planning.make_plan(who, uow, body.trigger)
     r = made.result
     return {
         "id": made.plan_id,
@@ -82,10 +82,8 @@ def api_latest(who: Who, uow: UoW) -> dict[str, Any]:
 
 
 @router.post("/plans/latest/call", summary="Issue the passes of the windows opening soon")
-def api_call(body: CallIn, who: Who, system: Sys) -> dict[str, Any]:
-    report = planning.call_forward(
-        who, system.uow(), system.keys, dt.timedelta(minutes=body.within_minutes)
-    )
+def api_call(body: CallIn, who: Who, uow: UoW, system: Sys) -> dict[str, Any]:
+    report = planning.call_forward(who, uow, system.keys, dt.timedelta(minutes=body.within_minutes))
     return {"issued": report.issued, "skipped": report.skipped}
 
 

@@ -13,7 +13,7 @@ from safepassage.domain.people import Category
 from safepassage.services import auth, nations
 from safepassage.services.common import authorize
 from safepassage.services.overview import audit_trail
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +32,7 @@ def nations_page(request: Request, who: Who, uow: UoW) -> Response:
 
 
 @router.post("/nations")
-async def nation_save(request: Request, who: Who, system: Sys) -> Response:
+async def nation_save(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
         nations.save_nation(
@@ -42,13 +42,13 @@ async def nation_save(request: Request, who: Who, system: Sys) -> Response:
             "sending" in form,
             "sponsor_only" in form,
             who,
-            system.uow(),
+            uow,
         )
     except InvalidInput as e:
         return render(
             request,
             "pages/nations.html",
-            {"n": nations.list_nations(who, system.uow()), "errors": e.by_field(), "v": dict(form)},
+            {"n": nations.list_nations(who, uow), "errors": e.by_field(), "v": dict(form)},
             status_code=422,
         )
     return RedirectResponse("/nations", status_code=303)
@@ -111,10 +111,10 @@ def _policy_input(form: FormData) -> nations.PolicyInput:
 
 
 @router.post("/nations/{code}/policy")
-async def policy_save(request: Request, code: str, who: Who, system: Sys) -> Response:
+async def policy_save(request: Request, code: str, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
-        nations.set_policy(code, _policy_input(form), who, system.uow())
+        nations.set_policy(code, _policy_input(form), who, uow)
     except InvalidInput as e:
         values: dict[str, object] = dict(form) | {
             f"categories_{i}": form.getlist(f"categories_{i}") for i in range(1, RULE_ROWS + 1)
@@ -126,7 +126,7 @@ async def policy_save(request: Request, code: str, who: Who, system: Sys) -> Res
 def _users_page(
     request: Request,
     who: Who,
-    system: Sys,
+    uow: UoW,
     errors: dict[str, str] | None = None,
     values: dict[str, object] | None = None,
     token: str = "",
@@ -136,9 +136,9 @@ def _users_page(
         request,
         "pages/users.html",
         {
-            "users": auth.list_users(who, system.uow()),
+            "users": auth.list_users(who, uow),
             "roles": list(Role),
-            "nations": nations.list_nations(who, system.uow()).nations,
+            "nations": nations.list_nations(who, uow).nations,
             "errors": errors or {},
             "v": values or {},
             "new_token": token,
@@ -148,12 +148,12 @@ def _users_page(
 
 
 @router.get("/users")
-def users(request: Request, who: Who, system: Sys) -> Response:
-    return _users_page(request, who, system)
+def users(request: Request, who: Who, uow: UoW) -> Response:
+    return _users_page(request, who, uow)
 
 
 @router.post("/users")
-async def user_create(request: Request, who: Who, system: Sys) -> Response:
+async def user_create(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     cmd = auth.NewUser(
         **{
@@ -162,21 +162,21 @@ async def user_create(request: Request, who: Who, system: Sys) -> Response:
         }
     )
     try:
-        auth.create_user(cmd, who, system.uow())
+        auth.create_user(cmd, who, uow)
     except InvalidInput as e:
         values: dict[str, object] = {k: v for k, v in form.items() if k != "password"}
-        return _users_page(request, who, system, e.by_field(), values, status=422)
+        return _users_page(request, who, uow, e.by_field(), values, status=422)
     return RedirectResponse("/users", status_code=303)
 
 
 @router.post("/users/{user_id}/token")
-async def user_token(request: Request, user_id: int, who: Who, system: Sys) -> Response:
+async def user_token(request: Request, user_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
-        token = auth.issue_token(user_id, str(form.get("name", "")), who, system.uow())
+        token = auth.issue_token(user_id, str(form.get("name", "")), who, uow)
     except InvalidInput as e:
-        return _users_page(request, who, system, e.by_field(), status=422)
-    return _users_page(request, who, system, token=token)
+        return _users_page(request, who, uow, e.by_field(), status=422)
+    return _users_page(request, who, uow, token=token)
 
 
 @router.post("/users/{user_id}/active")

@@ -112,6 +112,7 @@ def login_form(request: Request, system: Sys, next: str = "/") -> Response:
 def login_submit(
     request: Request,
     system: Sys,
+    uow: UoW,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
@@ -123,7 +124,7 @@ def login_submit(
     throttle = _throttle(request, system.settings.login_attempts_per_minute)
     keys = (f"ip:{source}", f"user:{username.strip().lower()}")
     if not throttle.attempt(*keys):
-        auth.login_throttled(username, source, system.uow())
+        auth.login_throttled(username, source, uow)
         return _login_page(
             request, system, "Too many failed attempts; wait a minute and try again.", 429, next
         )
@@ -133,7 +134,7 @@ def login_submit(
             password,
             source,
             system.settings.session_hours,
-            system.uow(),
+            uow,
             replaces=request.cookies.get(SESSION_COOKIE),
         )
     except NotAuthenticated as e:

@@ -34,7 +34,7 @@ def _when(value: str, field: str) -> dt.datetime:
 
 
 @router.post("/households/{household_id}/passes")
-async def issue(request: Request, household_id: int, who: Who, system: Sys) -> Response:
+async def issue(request: Request, household_id: int, who: Who, uow: UoW, system: Sys) -> Response:
     form = await request.form()
     try:
         gate = int(str(form.get("gate_station_id", "")))
@@ -45,23 +45,23 @@ async def issue(request: Request, household_id: int, who: Who, system: Sys) -> R
     issued = passes.issue_pass(
         passes.IssuePass(household_id, gate, start, start + dt.timedelta(hours=hours)),
         who,
-        system.uow(),
+        uow,
         system.keys,
     )
     return RedirectResponse(f"/passes/{issued.pass_id}", status_code=303)
 
 
 @router.post("/households/{household_id}/defer")
-async def defer(request: Request, household_id: int, who: Who, system: Sys) -> Response:
+async def defer(request: Request, household_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
-    callforward.defer_household(household_id, str(form.get("reason", "")), who, system.uow())
+    callforward.defer_household(household_id, str(form.get("reason", "")), who, uow)
     return RedirectResponse(f"/households/{household_id}", status_code=303)
 
 
 @router.get("/passes/{pass_id}")
-def pass_sheet(request: Request, pass_id: int, who: Who, system: Sys) -> Response:
+def pass_sheet(request: Request, pass_id: int, who: Who, uow: UoW, system: Sys) -> Response:
     """The printable pass: QR code, the short code for an SMS, who it admits and when."""
-    p = passes.get_pass(pass_id, who, system.uow(), system.keys)
+    p = passes.get_pass(pass_id, who, uow, system.keys)
     qr = segno.make(p.qr_text, error="m")
     return render(
         request,
@@ -71,9 +71,9 @@ def pass_sheet(request: Request, pass_id: int, who: Who, system: Sys) -> Respons
 
 
 @router.post("/passes/{pass_id}/revoke")
-async def revoke(request: Request, pass_id: int, who: Who, system: Sys) -> Response:
+async def revoke(request: Request, pass_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
-    passes.revoke_pass(pass_id, str(form.get("reason", "")), who, system.uow())
+    passes.revoke_pass(pass_id, str(form.get("reason", "")), who, uow)
     return RedirectResponse(f"/passes/{pass_id}", status_code=303)
 
 
@@ -103,35 +103,40 @@ def _station_input(form: Any) -> stations.StationInput:
 
 
 @router.post("/stations")
-async def station_add(request: Request, who: Who, system: Sys) -> Response:
-    stations.add_station(_station_input(await request.form()), who, system.uow())
+async def station_add(request: Request, who: Who, uow: UoW) -> Response:
+    stations.add_station(_station_input(await request.form()), who, uow)
     return RedirectResponse("/stations", status_code=303)
 
 
 @router.post("/stations/{station_id}")
-async def station_update(request: Request, station_id: int, who: Who, system: Sys) -> Response:
+async def station_update(request: Request, station_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
-    stations.update_station(station_id, _station_input(form), who, system.uow())
+    stations.update_station(station_id, _station_input(form), who, uow)
     return RedirectResponse("/stations", status_code=303)
 
 
 @router.get("/stations/{station_id}/scan")
 def station_page(
-    request: Request, station_id: int, who: Who, system: Sys, flight: int | None = None
+    request: Request,
+    station_id: int,
+    who: Who,
+    uow: UoW,
+    system: Sys,
+    flight: int | None = None,
 ) -> Response:
     """One screen per station: scan, see only what this station needs, decide."""
-    station = stations.get_station(station_id, who, system.uow())
-    bundle = passes.station_bundle(who, system.uow(), system.keys)
+    station = stations.get_station(station_id, who, uow)
+    bundle = passes.station_bundle(who, uow, system.keys)
     departures = []
     if station.kind in (StationKind.MANIFEST, StationKind.BOARDING):
         departures = [
             f
-            for f in flights.flights_board(who, system.uow()).flights
+            for f in flights.flights_board(who, uow).flights
             if f.status.value not in ("departed", "cancelled")
         ]
     manifest = None
     if flight is not None and station.kind is StationKind.BOARDING:
-        manifest = boarding.get_manifest(flight, who, system.uow())
+        manifest = boarding.get_manifest(flight, who, uow)
     return render(
         request,
         "pages/station.html",
@@ -146,25 +151,25 @@ def station_page(
 
 
 @router.post("/flights/{flight_id}/close-boarding")
-async def close(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
+async def close(request: Request, flight_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
-    view = boarding.close_boarding(flight_id, who, system.uow())
+    view = boarding.close_boarding(flight_id, who, uow)
     station = str(form.get("station_id", ""))
     back = f"/stations/{station}/scan?flight={flight_id}" if station.isdigit() else "/flights"
     return render(request, "pages/boarding_closed.html", {"m": view, "back": back})
 
 
 @router.get("/ecc/conflicts")
-def conflicts(request: Request, who: Who, system: Sys) -> Response:
+def conflicts(request: Request, who: Who, uow: UoW) -> Response:
     return render(
         request,
         "pages/conflicts.html",
-        {"conflicts": stations.list_conflicts(who, system.uow(), open_only=False)},
+        {"conflicts": stations.list_conflicts(who, uow, open_only=False)},
     )
 
 
 @router.post("/ecc/conflicts/{conflict_id}")
-async def conflict_resolve(request: Request, conflict_id: int, who: Who, system: Sys) -> Response:
+async def conflict_resolve(request: Request, conflict_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
-    stations.resolve_conflict(conflict_id, str(form.get("resolution", "")), who, system.uow())
+    stations.resolve_conflict(conflict_id, str(form.get("resolution", "")), who, uow)
     return RedirectResponse("/ecc/conflicts", status_code=303)

@@ -15,7 +15,7 @@ from safepassage.domain.flights import Flight, FlightStatus, aircraft_catalogue
 from safepassage.services import flights
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,7 +39,7 @@ FIELDS = (
 def _form(
     request: Request,
     who: Who,
-    system: Sys,
+    uow: UoW,
     values: dict[str, Any],
     errors: dict[str, str],
     action: str,
@@ -47,7 +47,7 @@ def _form(
     status: int = 200,
     flight: Flight | None = None,
 ) -> Response:
-    nations = [n for n in list_nations(who, system.uow()).nations if n.operating]
+    nations = [n for n in list_nations(who, uow).nations if n.operating]
     return render(
         request,
         "pages/flight_form.html",
@@ -58,7 +58,7 @@ def _form(
             "title": title,
             "nations": nations,
             "types": aircraft_catalogue().values(),
-            "sites": flights.list_sites(who, system.uow()),
+            "sites": flights.list_sites(who, uow),
             "statuses": list(FlightStatus),
             "flight": flight,
         },
@@ -111,36 +111,34 @@ def board(request: Request, who: Who, uow: UoW, day: str = "") -> Response:
 
 
 @router.get("/flights/new")
-def flight_new(request: Request, who: Who, system: Sys) -> Response:
-    authorize(who, Action.FLIGHTS_WRITE, system.uow())
+def flight_new(request: Request, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.FLIGHTS_WRITE, uow)
     values = {"operating_nation": who.nation or "", "status": "planned", "medics": 0, "version": 0}
-    return _form(request, who, system, values, {}, "/flights/new", "New flight")
+    return _form(request, who, uow, values, {}, "/flights/new", "New flight")
 
 
 @router.post("/flights/new")
-async def flight_create(request: Request, who: Who, system: Sys) -> Response:
+async def flight_create(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     cmd = flights.FlightInput(**_fields(form))
     try:
-        flights.create_flight(cmd, who, system.uow())
+        flights.create_flight(cmd, who, uow)
     except InvalidInput as e:
-        return _form(
-            request, who, system, dict(form), e.by_field(), "/flights/new", "New flight", 422
-        )
+        return _form(request, who, uow, dict(form), e.by_field(), "/flights/new", "New flight", 422)
     return RedirectResponse("/flights?day=" + cmd.scheduled_departure[:10], status_code=303)
 
 
 @router.get("/flights/{flight_id}/edit")
-def flight_edit(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
-    authorize(who, Action.FLIGHTS_WRITE, system.uow())
-    f = flights.get_flight(flight_id, who, system.uow())
-    return render_edit(request, who, system, f, flights.get_operation(system.uow()).zone)
+def flight_edit(request: Request, flight_id: int, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.FLIGHTS_WRITE, uow)
+    f = flights.get_flight(flight_id, who, uow)
+    return render_edit(request, who, uow, f, flights.get_operation(uow).zone)
 
 
 def render_edit(
     request: Request,
     who: Who,
-    system: Sys,
+    uow: UoW,
     f: Flight,
     zone: dt.tzinfo,
     values: dict[str, Any] | None = None,
@@ -150,7 +148,7 @@ def render_edit(
     return _form(
         request,
         who,
-        system,
+        uow,
         values or _values(f, zone),
         errors or {},
         f"/flights/{f.id}/edit",
@@ -161,17 +159,17 @@ def render_edit(
 
 
 @router.post("/flights/{flight_id}/edit")
-async def flight_update(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
+async def flight_update(request: Request, flight_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     cmd = flights.FlightInput(
         **{k: str(form.get(k, "")) for k in FIELDS}, version=int(str(form.get("version", "0")) or 0)
     )
     try:
-        flights.update_flight(flight_id, cmd, who, system.uow())
+        flights.update_flight(flight_id, cmd, who, uow)
     except InvalidInput as e:
-        f = flights.get_flight(flight_id, who, system.uow())
-        zone = flights.get_operation(system.uow()).zone
-        return render_edit(request, who, system, f, zone, dict(form), e.by_field(), 422)
+        f = flights.get_flight(flight_id, who, uow)
+        zone = flights.get_operation(uow).zone
+        return render_edit(request, who, uow, f, zone, dict(form), e.by_field(), 422)
     return RedirectResponse("/flights?day=" + cmd.scheduled_departure[:10], status_code=303)
 
 
@@ -182,7 +180,7 @@ def flight_cancel(flight_id: int, who: Who, uow: UoW) -> Response:
 
 
 @router.post("/flights/{flight_id}/cargo")
-async def flight_cargo(request: Request, flight_id: int, who: Who, system: Sys) -> Response:
+async def flight_cargo(request: Request, flight_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
         flights.add_cargo(
@@ -191,15 +189,15 @@ async def flight_cargo(request: Request, flight_id: int, who: Who, system: Sys) 
             str(form.get("description", "")),
             str(form.get("consignee", "")),
             who,
-            system.uow(),
+            uow,
         )
     except InvalidInput as e:
-        f = flights.get_flight(flight_id, who, system.uow())
-        zone = flights.get_operation(system.uow()).zone
+        f = flights.get_flight(flight_id, who, uow)
+        zone = flights.get_operation(uow).zone
         return render_edit(
             request,
             who,
-            system,
+            uow,
             f,
             zone,
             errors={f"cargo_{k}": v for k, v in e.by_field().items()},
@@ -216,7 +214,7 @@ def sites(request: Request, who: Who, uow: UoW) -> Response:
 
 
 @router.post("/sites")
-async def site_save(request: Request, who: Who, system: Sys) -> Response:
+async def site_save(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     site_id = str(form.get("id", "")).strip()
     try:
@@ -225,7 +223,7 @@ async def site_save(request: Request, who: Who, system: Sys) -> Response:
             str(form.get("country", "")),
             form.get("capacity_per_day"),
             who,
-            system.uow(),
+            uow,
             int(site_id) if site_id.isdigit() else None,
             str(form.get("airport", "")) or None,
         )
@@ -234,7 +232,7 @@ async def site_save(request: Request, who: Who, system: Sys) -> Response:
             request,
             "pages/sites.html",
             {
-                "sites": flights.list_sites(who, system.uow()),
+                "sites": flights.list_sites(who, uow),
                 "errors": e.by_field(),
                 "v": dict(form),
             },

@@ -18,7 +18,7 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.services import linkage, linkage_review
 from safepassage.services.common import authorize
 from safepassage.web.background import BackgroundRun
-from safepassage.web.deps import Sys, Who
+from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,11 +33,11 @@ def current_run() -> dict[str, Any]:
 
 @router.get("/people/duplicates")
 def duplicates(
-    request: Request, who: Who, system: Sys, page: int = 1, done: str = "", kept: int = 0
+    request: Request, who: Who, uow: UoW, page: int = 1, done: str = "", kept: int = 0
 ) -> Response:
     page = max(page, 1)
-    pairs, total = linkage_review.review_queue(who, system.uow(), PAGE, (page - 1) * PAGE)
-    runs = linkage_review.latest_runs(who, system.uow())
+    pairs, total = linkage_review.review_queue(who, uow, PAGE, (page - 1) * PAGE)
+    runs = linkage_review.latest_runs(who, uow)
     return render(
         request,
         "pages/duplicates.html",
@@ -59,9 +59,9 @@ def duplicates(
 
 # before "/people/duplicates/{pair_id}", which would take "run" for a pair
 @router.post("/people/duplicates/run")
-def run(who: Who, system: Sys) -> Response:
+def run(who: Who, uow: UoW, system: Sys) -> Response:
     """Start a linkage run in the background (coordinators); the queue page shows its progress."""
-    authorize(who, Action.LINKAGE_RUN, system.uow())
+    authorize(who, Action.LINKAGE_RUN, uow)
 
     def progress(stage: str, done: int, total: int) -> None:
         RUN.update(stage=stage, done=done, total=total)
@@ -75,23 +75,23 @@ def run(who: Who, system: Sys) -> Response:
 
 
 @router.post("/people/duplicates/{pair_id}")
-async def decide(request: Request, pair_id: int, who: Who, system: Sys) -> Response:
+async def decide(request: Request, pair_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     decision = str(form.get("decision", ""))
     if decision not in ("same", "different"):
         raise InvalidInput("choose 'the same person' or 'not the same person'", field="decision")
-    kept = linkage_review.decide_pair(pair_id, decision == "same", who, system.uow())
+    kept = linkage_review.decide_pair(pair_id, decision == "same", who, uow)
     done = f"done=merged&kept={kept}" if kept is not None else "done=apart"
     return RedirectResponse(f"/people/duplicates?{done}", status_code=303)
 
 
 @router.post("/people/merges/{merge_id}/undo")
-def undo(merge_id: int, who: Who, system: Sys) -> Response:
-    restored = linkage_review.undo_merge(merge_id, who, system.uow())
+def undo(merge_id: int, who: Who, uow: UoW) -> Response:
+    restored = linkage_review.undo_merge(merge_id, who, uow)
     return RedirectResponse(f"/people/{restored}", status_code=303)
 
 
 @router.get("/people/duplicates/progress")
-def run_progress(request: Request, who: Who, system: Sys) -> Response:
-    authorize(who, Action.LINKAGE_REVIEW, system.uow())
+def run_progress(request: Request, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.LINKAGE_REVIEW, uow)
     return render(request, "partials/link_progress.html", {"run": current_run()})

@@ -17,7 +17,7 @@ from safepassage.services import households, passes, people, stations
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.services.planning_board import household_plan
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import UoW, Who
 from safepassage.web.render import partial, render
 
 router = APIRouter(include_in_schema=False)
@@ -179,15 +179,15 @@ def person_new(request: Request, who: Who, uow: UoW) -> Response:
 
 
 @router.post("/people/new")
-async def person_create(request: Request, who: Who, system: Sys) -> Response:
+async def person_create(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
-        pid = people.create_person(person_input(form), who, system.uow())
+        pid = people.create_person(person_input(form), who, uow)
     except InvalidInput as e:
         return _form_page(
             request,
             who,
-            system.uow(),
+            uow,
             dict(form) | {"needs": form.getlist("needs")},
             e.by_field(),
             "/people/new",
@@ -203,13 +203,13 @@ def person_page(request: Request, person_id: int, who: Who, uow: UoW) -> Respons
 
 
 @router.get("/people/{person_id}/edit")
-def person_edit(request: Request, person_id: int, who: Who, system: Sys) -> Response:
-    authorize(who, Action.PERSON_WRITE, system.uow())
-    view = people.get_person(person_id, who, system.uow())
+def person_edit(request: Request, person_id: int, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.PERSON_WRITE, uow)
+    view = people.get_person(person_id, who, uow)
     return _form_page(
         request,
         who,
-        system.uow(),
+        uow,
         form_values(view.person),
         {},
         f"/people/{person_id}/edit",
@@ -218,15 +218,15 @@ def person_edit(request: Request, person_id: int, who: Who, system: Sys) -> Resp
 
 
 @router.post("/people/{person_id}/edit")
-async def person_update(request: Request, person_id: int, who: Who, system: Sys) -> Response:
+async def person_update(request: Request, person_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
-        people.update_person(person_id, person_input(form), who, system.uow())
+        people.update_person(person_id, person_input(form), who, uow)
     except InvalidInput as e:
         return _form_page(
             request,
             who,
-            system.uow(),
+            uow,
             dict(form) | {"needs": form.getlist("needs")},
             e.by_field(),
             f"/people/{person_id}/edit",
@@ -278,12 +278,10 @@ def household_new(request: Request, who: Who, uow: UoW, head: int | None = None)
 
 
 @router.post("/households/new")
-async def household_create(request: Request, who: Who, system: Sys) -> Response:
+async def household_create(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
-        hid = households.create_household(
-            households.HouseholdInput(_members(form)), who, system.uow()
-        )
+        hid = households.create_household(households.HouseholdInput(_members(form)), who, uow)
     except InvalidInput as e:
         return _household_form(
             request, dict(form), e.by_field(), "/households/new", "New household", 422
@@ -292,25 +290,21 @@ async def household_create(request: Request, who: Who, system: Sys) -> Response:
 
 
 @router.get("/households/{household_id}")
-def household_page(
-    request: Request, household_id: int, who: Who, uow: UoW, system: Sys
-) -> Response:
+def household_page(request: Request, household_id: int, who: Who, uow: UoW) -> Response:
     view = households.get_household(household_id, who, uow)
-    partners = [n for n in list_nations(who, system.uow()).nations if n.operating]
+    partners = [n for n in list_nations(who, uow).nations if n.operating]
     calls: dict[str, Any] = {}
     if view.can_edit and allowed(who, Action.PASS_ISSUE):
         calls = {
-            "passes": passes.passes_of_household(household_id, who, system.uow()),
+            "passes": passes.passes_of_household(household_id, who, uow),
             "gates": [
                 s
-                for s in stations.list_stations(who, system.uow())
+                for s in stations.list_stations(who, uow)
                 if s.kind is StationKind.GATE and s.active
             ],
-            "start": system.clock().strftime("%Y-%m-%dT%H:%M"),
+            "start": uow.now().strftime("%Y-%m-%dT%H:%M"),
         }
-    planned = (
-        household_plan(household_id, who, system.uow()) if allowed(who, Action.PLAN_VIEW) else None
-    )
+    planned = household_plan(household_id, who, uow) if allowed(who, Action.PLAN_VIEW) else None
     return render(
         request,
         "pages/household.html",
@@ -332,14 +326,14 @@ def household_edit(request: Request, household_id: int, who: Who, uow: UoW) -> R
 
 
 @router.post("/households/{household_id}/edit")
-async def household_update(request: Request, household_id: int, who: Who, system: Sys) -> Response:
+async def household_update(request: Request, household_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     try:
         households.update_household(
             household_id,
             households.HouseholdInput(_members(form), int(str(form.get("version", "0")) or 0)),
             who,
-            system.uow(),
+            uow,
         )
     except InvalidInput as e:
         return _household_form(

@@ -28,7 +28,7 @@ from safepassage.services.planning_config import (
     update_config,
 )
 from safepassage.web.background import BackgroundRun
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import Sys, UoW, UoWFactory, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,9 +37,9 @@ CALLED = "{n} households called forward: their passes are issued."
 
 
 @router.get("/planning")
-def planning_board(request: Request, who: Who, uow: UoW, system: Sys, called: int = -1) -> Response:
+def planning_board(request: Request, who: Who, uow: UoW, called: int = -1) -> Response:
     b = board(who, uow)
-    op = flights.get_operation(system.uow())
+    op = flights.get_operation(uow)
     return render(
         request,
         "pages/planning.html",
@@ -54,15 +54,15 @@ def planning_board(request: Request, who: Who, uow: UoW, system: Sys, called: in
 
 
 @router.post("/planning/run")
-def run(who: Who, system: Sys) -> Response:
+def run(who: Who, uow: UoW, uows: UoWFactory) -> Response:
     """Make a plan in the background (coordinators); the board shows its progress."""
-    authorize(who, Action.PLAN_RUN, system.uow())
+    authorize(who, Action.PLAN_RUN, uow)
 
     def progress(stage: str, gap: float | None) -> None:
         RUN.update(stage=stage, gap=gap)
 
     def work() -> dict[str, Any]:
-        made = planning.make_plan(who, system.uow(), "made from the planning board", progress)
+        made = planning.make_plan(who, uows(), "made from the planning board", progress)
         return {"plan_id": made.plan_id, "gap": made.result.gap, "seconds": made.result.seconds}
 
     RUN.start(who.username, work)
@@ -70,13 +70,13 @@ def run(who: Who, system: Sys) -> Response:
 
 
 @router.get("/planning/progress")
-def run_progress(request: Request, who: Who, system: Sys) -> Response:
-    authorize(who, Action.PLAN_VIEW, system.uow())
+def run_progress(request: Request, who: Who, uow: UoW) -> Response:
+    authorize(who, Action.PLAN_VIEW, uow)
     return render(request, "partials/plan_progress.html", {"run": RUN.state()})
 
 
 @router.post("/planning/call")
-async def call(request: Request, who: Who, system: Sys) -> Response:
+async def call(request: Request, who: Who, uow: UoW, system: Sys) -> Response:
     form = await request.form()
     try:
         hours = float(str(form.get("hours", "2") or "2"))
@@ -84,7 +84,7 @@ async def call(request: Request, who: Who, system: Sys) -> Response:
         raise InvalidInput("give the hours ahead as a number, e.g. 2", "hours") from e
     if not 0 < hours <= 48:
         raise InvalidInput("between a few minutes and 48 hours ahead", "hours")
-    report = planning.call_forward(who, system.uow(), system.keys, dt.timedelta(hours=hours))
+    report = planning.call_forward(who, uow, system.keys, dt.timedelta(hours=hours))
     return RedirectResponse(f"/planning?called={len(report.issued)}", status_code=303)
 
 
@@ -94,7 +94,7 @@ def settings_form(request: Request, who: Who, uow: UoW) -> Response:
 
 
 @router.post("/planning/settings")
-async def settings_save(request: Request, who: Who, system: Sys) -> Response:
+async def settings_save(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     data: dict[str, Any] = {"categories": {}, "needs": {}}
     for key, value in form.items():
@@ -106,7 +106,7 @@ async def settings_save(request: Request, who: Who, system: Sys) -> Response:
         else:
             data[key] = value
     try:
-        update_config(data, who, system.uow())
+        update_config(data, who, uow)
     except InvalidInput as e:
         return _settings_page(request, data, {f.field: f.message for f in e.errors}, 422)
     return RedirectResponse("/planning", status_code=303)
@@ -128,12 +128,12 @@ def _settings_page(
 
 
 @router.post("/stations/{station_id}/capacity")
-async def station_capacity(request: Request, station_id: int, who: Who, system: Sys) -> Response:
+async def station_capacity(request: Request, station_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     text = str(form.get("capacity_per_hour", "")).strip()
     try:
         per_hour = int(text) if text else None
     except ValueError as e:
         raise InvalidInput(f"{text!r} is not a whole number of persons", "capacity_per_hour") from e
-    set_station_capacity(station_id, per_hour, who, system.uow())
+    set_station_capacity(station_id, per_hour, who, uow)
     return RedirectResponse("/stations", status_code=303)

@@ -20,7 +20,7 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.domain.people import Category, Relationship
 from safepassage.services import auth, signup
 from safepassage.services.people import DocumentInput, PersonInput
-from safepassage.web.deps import Sys, client_address
+from safepassage.web.deps import Sys, UoW, client_address
 from safepassage.web.render import render
 from safepassage.web.routes.pages_auth import LoginThrottle
 
@@ -195,8 +195,8 @@ def _errors(e: InvalidInput) -> tuple[dict[str, str], list[str]]:
     return by_field, [err.message for err in e.errors]
 
 
-def _refused(request: Request, system: Sys, action: str, reason: str) -> None:
-    signup.record_refusal(action, reason, client_address(request), system.uow())
+def _refused(request: Request, uow: UoW, action: str, reason: str) -> None:
+    signup.record_refusal(action, reason, client_address(request), uow)
 
 
 @router.get("/signup")
@@ -205,12 +205,12 @@ def signup_form(request: Request, system: Sys) -> Response:
 
 
 @router.post("/signup")
-async def signup_submit(request: Request, system: Sys) -> Response:
+async def signup_submit(request: Request, system: Sys, uow: UoW) -> Response:
     source = client_address(request)
     form = await request.form()
     values, rows = _values(form)
     if not _throttle(request).attempt(f"signup:{source}"):
-        _refused(request, system, "signup", "throttled")
+        _refused(request, uow, "signup", "throttled")
         return _form_page(
             request,
             system,
@@ -225,7 +225,7 @@ async def signup_submit(request: Request, system: Sys) -> Response:
     if not auth.same_token(
         str(form.get("csrf_token", "")), request.cookies.get(SIGNUP_CSRF_COOKIE, "")
     ):
-        _refused(request, system, "signup", "form token missing or wrong")
+        _refused(request, uow, "signup", "form token missing or wrong")
         return _form_page(
             request,
             system,
@@ -242,7 +242,7 @@ async def signup_submit(request: Request, system: Sys) -> Response:
         return _form_page(request, system, values, signup.MAX_MEMBERS)
     head, members = _inputs(values, rows)
     try:
-        receipt = signup.register_household(head, members, source, system.uow())
+        receipt = signup.register_household(head, members, source, uow)
     except InvalidInput as e:
         errors, messages = _errors(e)
         return _form_page(request, system, values, rows, errors, messages, 422)
@@ -256,13 +256,13 @@ def receipt_form(request: Request, system: Sys) -> Response:
 
 
 @router.post("/signup/receipt")
-async def receipt_check(request: Request, system: Sys) -> Response:
+async def receipt_check(request: Request, system: Sys, uow: UoW) -> Response:
     source = client_address(request)
     form = await request.form()
     code = str(form.get("code", "")).strip()[:40]
     ctx: dict[str, Any] = {"checking": True, "code": code}
     if not _throttle(request).attempt(f"receipt:{source}"):
-        _refused(request, system, "signup.receipt", "throttled")
+        _refused(request, uow, "signup.receipt", "throttled")
         ctx["message"] = (
             f"Too many checks from this connection ({SIGNUP_PER_HOUR} an hour). "
             "Please wait an hour and try again."
@@ -271,9 +271,9 @@ async def receipt_check(request: Request, system: Sys) -> Response:
     if not auth.same_token(
         str(form.get("csrf_token", "")), request.cookies.get(SIGNUP_CSRF_COOKIE, "")
     ):
-        _refused(request, system, "signup.receipt", "form token missing or wrong")
+        _refused(request, uow, "signup.receipt", "form token missing or wrong")
         ctx["message"] = "This form has expired. Please send it again."
         return _page(request, system, "pages/signup_receipt.html", ctx, 403)
-    ctx["result"] = signup.check_receipt(code, system.uow(), source)
+    ctx["result"] = signup.check_receipt(code, uow, source)
     ctx["checked"] = True
     return _page(request, system, "pages/signup_receipt.html", ctx)
