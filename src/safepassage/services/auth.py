@@ -45,6 +45,11 @@ def _digest(token: str) -> str:
 
 
 def hash_password(password: str) -> str:
+    """A new password as the operation keeps it: an argon2 hash, never the password itself.
+
+    Raises:
+        InvalidInput: (on ``password``) for a password shorter than ``MIN_PASSWORD`` characters.
+    """
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", field="password")
     return _hasher.hash(password)
@@ -64,6 +69,12 @@ def _principal(row: Any, source: str) -> Principal:
 
 @dataclass(frozen=True)
 class NewUser:
+    """A user as a coordinator adds one (users page, API, ``safepassage user add``).
+
+    ``nation`` is kept for a nation liaison only and ``org`` for a sponsor only; ``station``
+    ties a station operator to one station (its code or its kind), none meaning any.
+    """
+
     username: str
     password: str
     role: str
@@ -131,6 +142,7 @@ def has_users(who: Principal, uow: UnitOfWork) -> bool:
 
 
 def list_users(who: Principal, uow: UnitOfWork) -> list[dict[str, object]]:
+    """Every user with their API tokens' names (never the tokens), for a coordinator."""
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "user")
         return [
@@ -157,6 +169,16 @@ def list_users(who: Principal, uow: UnitOfWork) -> list[dict[str, object]]:
 
 
 def set_active(user_id: int, active: bool, who: Principal, uow: UnitOfWork) -> None:
+    """Let a user log in again, or stop them; a coordinator's act, on record.
+
+    A deactivated user's sessions end at once; their API tokens stop at once in this process,
+    in another within ``memory.TOKEN_SECONDS``.
+
+    Raises:
+        AccessDenied: (audited) for anyone but a coordinator.
+        NotFound: for a user that does not exist.
+        InvalidInput: (on ``active``) for coordinators deactivating themselves.
+    """
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "user", user_id)
         if uow.users.get(user_id) is None:
@@ -173,6 +195,8 @@ def set_active(user_id: int, active: bool, who: Principal, uow: UnitOfWork) -> N
 
 @dataclass(frozen=True)
 class Session:
+    """A browser's login: its cookie's token, the CSRF token its forms carry, and who it is."""
+
     token: str
     csrf: str
     principal: Principal
@@ -228,6 +252,7 @@ def login_throttled(username: str, source: str, uow: UnitOfWork) -> None:
 
 
 def logout(token: str, who: Principal, uow: UnitOfWork) -> None:
+    """End this browser's session; on record."""
     with uow:
         uow.sessions.delete(_digest(token))
         audit(uow, who, "logout", "user", who.user_id)
@@ -274,6 +299,10 @@ def issue_token_for(username: str, name: str, who: Principal, uow: UnitOfWork) -
 
 
 def revoke_token(token_id: int, who: Principal, uow: UnitOfWork) -> None:
+    """Stop an API token (a lost scanner, a retired client); a coordinator's act, on record.
+
+    It stops at once in this process, in another within ``memory.TOKEN_SECONDS``.
+    """
     with uow:
         demand(uow, who, Action.USERS_MANAGE, "token", token_id)
         uow.tokens.revoke(token_id, uow.now())
@@ -286,7 +315,8 @@ def known_token(token: str, source: str, memory: Memory) -> Principal | None:
     """The caller behind a token this process checked a moment ago; None: ask the database.
 
     A process trusts a token it has just checked for ``memory.TOKEN_SECONDS``: a revocation or
-    deactivation in this process forgets it at once (``memory.tokens.forget``)."""
+    deactivation in this process forgets it at once (``memory.tokens.forget``).
+    """
     row = memory.tokens.get(_digest(token or ""))
     return None if row is None else _principal(row, source)
 
@@ -318,4 +348,8 @@ def record_csrf_failure(who: Principal, target: str, uow: UnitOfWork) -> None:
 
 
 def same_token(a: str, b: str) -> bool:
+    """Whether a form's token is the one its cookie or session holds; an empty one never is.
+
+    Compared in constant time, so that how long a refusal takes tells a forger nothing.
+    """
     return bool(a) and bool(b) and hmac.compare_digest(a, b)

@@ -1,6 +1,8 @@
-"""The airport simulation's use cases: the scenario of the operation as it stands (the plan in
-force, the stations calibrated from their scans), what-if runs of it, kept to be compared; and,
-for ``safepassage simulate``, a scenario compared with a what-if and written as a report.
+"""The airport simulation's use cases: the operation as it stands, what-if runs, reports.
+
+The scenario of the operation as it stands (the plan in force, the stations calibrated from
+their scans), what-if runs of it, kept to be compared; and, for ``safepassage simulate``, a
+scenario compared with a what-if and written as a report.
 
 The scenario starts now: the households of the plan in force arrive in their call-forward
 windows (those already holding a pass, in their pass's window), pass the open stations, and
@@ -55,6 +57,13 @@ class WhatIf:
         return bool(self.lanes or self.service_s or self.call_shift_min or self.delays_min)
 
     def check(self, scenario: Scenario) -> None:
+        """Refuse changes the scenario cannot take, before anything runs.
+
+        Raises:
+            InvalidInput: naming each field to fix: a station or departure that is not open,
+                lanes outside 1 to 200, a service time outside 1 to 3,600 seconds a person, a
+                call-forward shift of more than a day, a no-show rate outside 0 (included) to 1.
+        """
         codes = {s.code for s in scenario.stations}
         flights = {d.id for d in scenario.departures}
         errors = [
@@ -87,6 +96,11 @@ class WhatIf:
         check(errors)
 
     def apply(self, scenario: Scenario) -> Scenario:
+        """The scenario with these changes, this seed and this name.
+
+        Raises:
+            InvalidInput: for a change the scenario cannot take (see ``check``).
+        """
         self.check(scenario)
         extra: dict[str, Any] = {"seed": self.seed, "name": self.name}
         if self.no_show_rate is not None:
@@ -102,6 +116,7 @@ class WhatIf:
         )
 
     def as_json(self) -> dict[str, Any]:
+        """The changes as kept with a run and its audit record (departure ids as strings)."""
         return {
             "name": self.name,
             "lanes": dict(self.lanes),
@@ -220,14 +235,21 @@ def run_what_if(
 
 
 def list_runs(who: Principal, uow: UnitOfWork) -> list[Any]:
+    """The runs kept, newest first and without their results, to choose which to compare."""
     with uow:
         demand(uow, who, Action.SIMULATION_VIEW, "simulation")
         return uow.simulation.runs()
 
 
 def get_runs(run_ids: list[int], who: Principal, uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Runs to compare, each as kept; the households that missed their departure are named for
-    coordinators only (others see how many)."""
+    """Runs to compare, each as kept.
+
+    The households that missed their departure are named for coordinators only (others see how
+    many).
+
+    Raises:
+        NotFound: for a run that was never kept.
+    """
     with uow:
         demand(uow, who, Action.SIMULATION_VIEW, "simulation")
         out = []
@@ -269,8 +291,13 @@ class Comparison:
 
 
 def compare(base: Scenario, what_if: WhatIf, progress: RunProgress | None = None) -> Comparison:
-    """Simulate ``base`` with the what-if's seed, and with its changes if it has any (checked
-    before anything runs); nothing is kept."""
+    """Simulate ``base`` with the what-if's seed, and with its changes if it has any.
+
+    The changes are checked before anything runs; nothing is kept.
+
+    Raises:
+        InvalidInput: for a change the scenario cannot take (``WhatIf.check``).
+    """
     runs = [("as planned", base.with_changes(seed=what_if.seed))]
     if what_if.changes_anything:
         runs.append((what_if.name, what_if.apply(base)))
