@@ -31,5 +31,7 @@ def test_a_viewer_setting_an_impossible_capacity_is_refused_not_corrected(world:
 
 def test_a_sponsor_deferring_without_a_reason_is_refused_not_corrected(world: World) -> None:
     with pytest.raises(AccessDenied):
-        callforward.defer_household(world.us_household, " ", world.who["sponsor"], world.system.uow())
+        callforward.defer_household(
+            world.us_household, " ", world.who["sponsor"], world.system.uow()
+        )
     assert _denied(world, "pass.issue") == ["sponsor.user"]
