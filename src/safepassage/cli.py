@@ -257,7 +257,7 @@ def import_list(
                 sid,
                 pre.mapping,
                 SYSTEM,
-                system,
+                system.uow,
                 include_hidden=not exclude_hidden,
                 progress=lambda done, _all: bar.update(task, completed=done),
                 read=pre.file,
@@ -477,7 +477,7 @@ def link(
                     tasks[stage] = bar.add_task(stage, total=total or None)
                 bar.update(tasks[stage], completed=done, total=total or None)
 
-            report = linkage.run_linkage(SYSTEM, system, progress, max_block=max_block)
+            report = linkage.run_linkage(SYSTEM, system.uow, progress, max_block=max_block)
         result = Table(title=f"linkage run {report.run_id}")
         result.add_column("")
         result.add_column("", justify="right")

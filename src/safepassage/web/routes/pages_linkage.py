@@ -67,7 +67,7 @@ def run(who: Who, system: Sys) -> Response:
         RUN.update(stage=stage, done=done, total=total)
 
     def work() -> dict[str, Any]:
-        report = linkage.run_linkage(who, system, progress)
+        report = linkage.run_linkage(who, system.uow, progress)
         return {"merged": report.merged, "review": report.review, "records": report.records}
 
     RUN.start(who.username, work)

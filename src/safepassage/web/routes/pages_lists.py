@@ -30,6 +30,7 @@ from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import ConfigurationError, Conflict, InvalidInput, SafepassageError
 from safepassage.domain.intake import Target, check_mapping
 from safepassage.domain.people import Category
+from safepassage.domain.row_status import RowStatus
 from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
@@ -265,7 +266,14 @@ async def list_import(request: Request, who: Who, system: Sys) -> Response:
     def work() -> None:
         try:
             intake.run_import(
-                data, filename, source_id, mapping, who, system, include_hidden, on_start=on_start
+                data,
+                filename,
+                source_id,
+                mapping,
+                who,
+                system.uow,
+                include_hidden,
+                on_start=on_start,
             )
         except Exception as e:
             box["error"] = e
@@ -325,7 +333,7 @@ def quarantine_page(
     status: str = "",
 ) -> Response:
     notice = f"Row {row} is registered." if row and person else ""
-    if notice and status == "matched":
+    if notice and status == RowStatus.MATCHED:
         notice = f"Row {row} was registered already (same document): linked to that record."
     return _quarantine_page(request, who, system, source_id, notice=notice, person=person)
 
@@ -338,7 +346,7 @@ async def row_resubmit(request: Request, row_id: int, who: Who, system: Sys) -> 
         if key.startswith("header_") and isinstance(header, str):
             values[header] = str(form.get("cell_" + key[7:], ""))
     try:
-        done = intake_review.resubmit_row(row_id, values, who, system)
+        done = intake_review.resubmit_row(row_id, values, who, system.uow())
     except InvalidInput as e:
         sid = str(form.get("source_id", ""))
         if not sid.isdigit():
