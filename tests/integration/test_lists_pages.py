@@ -21,6 +21,7 @@ from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import InvalidInput
 from safepassage.services import intake, intake_review
 from safepassage.services.common import SYSTEM
+from safepassage.web import uploads
 from safepassage.web.app import create_app
 from safepassage.web.routes import pages_lists
 from tests.hooks import Hooks, hooked
@@ -167,10 +168,10 @@ def test_a_liaison_uploads_a_list_imports_it_and_corrects_the_bad_row(
     assert "(keep, do not map)" in page.text
     assert fields["include_hidden"] == "on"  # nothing hidden: nothing to decide
     token = fields["token"]
-    assert "/" not in token and str(pages_lists._uploads()) not in page.text
-    kept = pages_lists._uploads() / token
+    assert "/" not in token and str(uploads.folder()) not in page.text
+    kept = uploads.folder() / token
     assert kept.stat().st_mode & 0o777 == 0o600
-    assert pages_lists._uploads().stat().st_mode & 0o777 == 0o700
+    assert uploads.folder().stat().st_mode & 0o777 == 0o700
 
     # a mapping without a name is sent back with the reason, nothing imported
     unnamed = {k: ("" if k.startswith("map_") else v) for k, v in fields.items()}

@@ -1,25 +1,13 @@
 """Lists in: sources, an upload that shows hidden content and the column mapping before anything
 is imported, the import's progress, and the quarantine where rows are corrected one by one.
 
-An upload is kept on the server between the preview and the import, in a private directory of
-the system's temporary folder (named by a random token that the form carries; never a path),
-and deleted once imported; uploads never imported are swept after 24 hours. The import runs in
-a background thread; the page polls its progress.
+An upload is kept on the server between the preview and the import (``web.uploads``); the import
+runs in the background (``web.imports``) and the page polls its progress.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import os
-import re
-import secrets
-import tempfile
-import threading
-import time
-from contextlib import suppress
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,72 +15,22 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from safepassage.domain.access import Action, Principal, Role
-from safepassage.domain.errors import ConfigurationError, Conflict, InvalidInput, SafepassageError
+from safepassage.domain.errors import InvalidInput, SafepassageError
 from safepassage.domain.intake import Target, check_mapping
 from safepassage.domain.people import Category
 from safepassage.domain.row_status import RowStatus
 from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
+from safepassage.web import imports, uploads
 from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 
 MAX_BYTES = 50 * 1024 * 1024
-KEEP_SECONDS = 24 * 3600
 START_WAIT = 10.0  # seconds to wait for an import's record before sending the user on
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-_GONE = "this upload is no longer kept (it was imported, or is older than a day); upload it again"
 _TOO_LARGE = "the file is larger than the limit of 50 MB; split the list into smaller files"
-_RUNNING: dict[int, dict[str, Any]] = {}  # source -> its import running in this process
-_LOCK = threading.Lock()
-
-
-# -- uploads kept between the preview and the import ----------------------------------------------
-def _uploads() -> Path:
-    folder = Path(tempfile.gettempdir()) / "safepassage-uploads"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
-        raise ConfigurationError(f"{folder} is not this server's own folder; remove it")
-    folder.chmod(0o700)
-    return folder
-
-
-def _keep(data: bytes, meta: dict[str, Any]) -> str:
-    folder = _uploads()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in folder.iterdir():
-        with suppress(FileNotFoundError):  # another request may be sweeping at the same time
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-    token = secrets.token_urlsafe(24)
-    for name, content in ((f"{token}.json", json.dumps(meta).encode()), (token, data)):
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-    return token
-
-
-def _kept(token: str, who: Principal) -> tuple[bytes, dict[str, Any]]:
-    """The upload behind ``token``, if the caller is the one who uploaded it."""
-    if not _TOKEN.fullmatch(token):
-        raise InvalidInput(_GONE, field="file")
-    folder = _uploads()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text())
-        data = (folder / token).read_bytes()
-    except (OSError, ValueError) as e:
-        raise InvalidInput(_GONE, field="file") from e
-    if meta.get("user") != who.username:
-        raise InvalidInput(_GONE, field="file")
-    return data, meta
-
-
-def _forget(token: str) -> None:
-    for name in (token, f"{token}.json"):
-        (_uploads() / name).unlink(missing_ok=True)
 
 
 def _not_too_large(request: Request) -> None:
@@ -216,7 +154,7 @@ async def list_preview(request: Request, _: SmallEnough, who: Who, system: Sys) 
         pre = await asyncio.to_thread(intake.preview, data, name, int(sid), who, system.uow())
     except InvalidInput as e:
         return _lists_page(request, who, system, e.by_field(), {"source_id": sid}, 422)
-    token = _keep(data, {"user": who.username, "filename": name, "source_id": int(sid)})
+    token = uploads.keep(uploads.Upload(data, name, int(sid)), who.username)
     return _preview_page(request, who, system, pre, token, int(sid))
 
 
@@ -240,64 +178,24 @@ async def list_import(request: Request, who: Who, system: Sys) -> Response:
     authorize(who, Action.LISTS_IMPORT, system.uow())
     form = await request.form()
     token = str(form.get("token", ""))
-    data, meta = _kept(token, who)
-    filename, source_id = str(meta["filename"]), int(meta["source_id"])
+    upload = uploads.kept(token, who.username)
     mapping, include_hidden = _mapping(form), form.get("include_hidden") == "on"
     problems = _problems(mapping)
     if problems:
-        pre = await asyncio.to_thread(intake.preview, data, filename, source_id, who, system.uow())
+        pre = await asyncio.to_thread(
+            intake.preview, upload.data, upload.filename, upload.source_id, who, system.uow()
+        )
         pre = intake.Preview(pre.file, mapping, problems, pre.hidden_rows, pre.hidden_sheets)
-        return _preview_page(request, who, system, pre, token, source_id, include_hidden, 422)
-    started = threading.Event()
-    box: dict[str, Any] = {}
-    with _LOCK:  # one import per source at a time (also a double click on Import)
-        if source_id in _RUNNING:
-            running = _RUNNING[source_id].get("id", "")
-            raise Conflict(
-                f"a list is still being imported into this source (import {running}); "
-                "wait until it is done, then import this one"
-            )
-        _RUNNING[source_id] = box
-
-    def on_start(import_id: int) -> None:
-        box["id"] = import_id
-        started.set()
-
-    def work() -> None:
-        try:
-            intake.run_import(
-                data,
-                filename,
-                source_id,
-                mapping,
-                who,
-                system.uow,
-                include_hidden,
-                on_start=on_start,
-            )
-        except Exception as e:
-            box["error"] = e
-            log.exception("import of %r (source %s) failed", filename, source_id)
-            if "id" in box:  # the import's record exists: it must not stay "running"
-                try:
-                    intake_review.fail_import(
-                        box["id"], f"{type(e).__name__}: {e}", system.uow(), who
-                    )
-                except Exception:
-                    log.exception("could not mark import %s failed", box["id"])
-        finally:
-            with _LOCK:
-                _RUNNING.pop(source_id, None)
-            started.set()
-            _forget(token)
-
-    threading.Thread(target=work, name=f"import-{source_id}", daemon=True).start()
-    await asyncio.to_thread(started.wait, START_WAIT)
-    if "id" in box:
-        return RedirectResponse(f"/lists/imports/{box['id']}", status_code=303)
-    if isinstance(box.get("error"), SafepassageError):
-        raise box["error"]
-    if "error" in box:
+        return _preview_page(
+            request, who, system, pre, token, upload.source_id, include_hidden, 422
+        )
+    run = imports.start(system.uow, who, token, upload, mapping, include_hidden)
+    state = await asyncio.to_thread(run.wait_for, imports.started, START_WAIT)
+    if "import_id" in state:
+        return RedirectResponse(f"/lists/imports/{state['import_id']}", status_code=303)
+    if isinstance(state.get("exception"), SafepassageError):
+        raise state["exception"]
+    if "error" in state:
         raise RuntimeError("the import could not start; the error is in the server's log")
     return RedirectResponse("/lists?starting=1", status_code=303)  # listed once it has started
 
