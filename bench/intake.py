@@ -135,9 +135,11 @@ def run(backend: str, data: bytes, rows: int) -> dict[str, object]:
     pre = intake.preview(data, "embassy.csv", sid, SYSTEM, system.uow())
     t1 = time.perf_counter()
     # as `safepassage import` does: the import takes the file the preview read
-    first = intake.run_import(data, "embassy.csv", sid, pre.mapping, SYSTEM, system, read=pre.file)
+    first = intake.run_import(
+        data, "embassy.csv", sid, pre.mapping, SYSTEM, system.uow, read=pre.file
+    )
     t2 = time.perf_counter()
-    again = intake.run_import(data, "embassy.csv", sid, pre.mapping, SYSTEM, system)
+    again = intake.run_import(data, "embassy.csv", sid, pre.mapping, SYSTEM, system.uow)
     t3 = time.perf_counter()
     system.dispose()
     return {

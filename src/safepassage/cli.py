@@ -231,7 +231,7 @@ def import_list(
             sid,
             pre.mapping,
             SYSTEM,
-            system,
+            system.uow,
             include_hidden=not exclude_hidden,
             progress=lambda done, _all: bar.update(task, completed=done),
             read=pre.file,
@@ -360,7 +360,7 @@ def link(
                 tasks[stage] = bar.add_task(stage, total=total or None)
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        report = linkage.run_linkage(SYSTEM, system, progress, max_block=max_block)
+        report = linkage.run_linkage(SYSTEM, system.uow, progress, max_block=max_block)
     cli_tables.linkage(console, report)
 
 

@@ -283,7 +283,7 @@ def build_demo(
             progress(len(batch))
     optimize(system.engine)
     # the lists overlap (the same people under other spellings): link them as an operation would
-    link = run_linkage(SYSTEM, system)
+    link = run_linkage(SYSTEM, system.uow)
     called = call_forward_some(system, rng, now)
     planned = first_plan(system)
     logins: dict[str, tuple[str, str]] = {}

@@ -222,7 +222,7 @@ def _intake(w: World) -> dict[str, int]:
     )
     data = b"Name;Father Name;DOB\nAli;Ahmad;1990\n;Ahmad;2090\n"
     pre = intake.preview(data, "matrix.csv", sid, SYSTEM, w.system.uow())
-    report = intake.run_import(data, "matrix.csv", sid, pre.mapping, SYSTEM, w.system)
+    report = intake.run_import(data, "matrix.csv", sid, pre.mapping, SYSTEM, w.system.uow)
     with w.system.uow() as uow:
         (bad,) = uow.intake.quarantined(sid)
     return {"{source_id}": sid, "{import_id}": report.import_id, "{row_id}": bad.id}
@@ -237,7 +237,7 @@ def _linkage(w: World) -> dict[str, int]:
             SYSTEM,
             w.system.uow(),
         )
-    linkage.run_linkage(SYSTEM, w.system, model=EVERYTHING_FOR_REVIEW)
+    linkage.run_linkage(SYSTEM, w.system.uow, model=EVERYTHING_FOR_REVIEW)
     pairs, _ = linkage_review.review_queue(SYSTEM, w.system.uow())
     kept = linkage_review.decide_pair(pairs[0].id, True, SYSTEM, w.system.uow())
     assert kept is not None

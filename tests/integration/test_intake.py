@@ -57,7 +57,7 @@ def _import(
         sid,
         pre.mapping,
         SYSTEM,
-        world.system,
+        world.system.uow,
         read=pre.file,
         **kw,  # type: ignore[arg-type]
     )
@@ -138,7 +138,7 @@ def test_hidden_rows_and_sheets_are_shown_first_and_can_be_left_out(
     assert pre.hidden_rows == 2 and pre.hidden_sheets == ["Old"]
     assert any("hidden" in w for w in pre.file.warnings)
     r = intake.run_import(
-        data, "list.xlsx", sid, pre.mapping, SYSTEM, world.system, include_hidden=False
+        data, "list.xlsx", sid, pre.mapping, SYSTEM, world.system.uow, include_hidden=False
     )
     assert (r.counts["imported"], r.counts["excluded"], r.rows) == (5, 2, 7) and r.adds_up
 
@@ -148,7 +148,7 @@ def test_an_import_refuses_a_preview_of_other_bytes(world: World) -> None:
     pre = intake.preview(csv(*ROWS), "list.csv", sid, SYSTEM, world.system.uow())
     with pytest.raises(ValueError, match="the file read for the preview is not"):
         intake.run_import(
-            csv(*ROWS[:2]), "list.csv", sid, pre.mapping, SYSTEM, world.system, read=pre.file
+            csv(*ROWS[:2]), "list.csv", sid, pre.mapping, SYSTEM, world.system.uow, read=pre.file
         )
     assert _count(world, t.list_import) == 0
 
@@ -159,7 +159,7 @@ def test_the_mapping_confirmed_for_a_source_is_proposed_for_its_next_list(world:
     pre = intake.preview(june, "june.csv", sid, SYSTEM, world.system.uow())
     assert pre.mapping["Mobile"] == "phone" and pre.mapping["Roshan line"] is None  # guessed
     confirmed = {**pre.mapping, "Mobile": None, "Roshan line": "phone"}  # the user knows better
-    intake.run_import(june, "june.csv", sid, confirmed, SYSTEM, world.system)
+    intake.run_import(june, "june.csv", sid, confirmed, SYSTEM, world.system.uow)
     july = "Remarks;Roshan line;" + HEADER + "\nnew;0799555444;" + ROWS[1]  # columns moved
     again = intake.preview(july.encode(), "july.csv", sid, SYSTEM, world.system.uow())
     assert again.mapping == {**confirmed, "Remarks": None}
@@ -169,7 +169,7 @@ def test_the_mapping_confirmed_for_a_source_is_proposed_for_its_next_list(world:
     )
     fresh = intake.preview(july.encode(), "july.csv", other, SYSTEM, world.system.uow())
     assert fresh.mapping["Mobile"] == "phone"  # another source's choice is not this one's
-    intake.run_import(july.encode(), "july.csv", sid, again.mapping, SYSTEM, world.system)
+    intake.run_import(july.encode(), "july.csv", sid, again.mapping, SYSTEM, world.system.uow)
     found = people.search_people("Zahra Karimi", people.PeopleFilter(), SYSTEM, world.system.uow())
     assert [p.phone for p in found.people] == ["+93799555444"]
 

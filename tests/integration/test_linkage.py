@@ -67,7 +67,7 @@ def test_a_run_merges_a_self_sign_up_into_the_sponsor_record_and_it_is_confirmed
     signed = _sign_up_same_student(world)
     before = overview(world.who["coordinator"], world.system.uow()).total
 
-    report = linkage.run_linkage(world.who["coordinator"], world.system)
+    report = linkage.run_linkage(world.who["coordinator"], world.system.uow)
 
     assert report.merged == 1
     merged = _row(world, signed)
@@ -80,7 +80,7 @@ def test_a_run_merges_a_self_sign_up_into_the_sponsor_record_and_it_is_confirmed
     assert overview(world.who["coordinator"], world.system.uow()).total == before - 1
     assert "linkage.run" in _audit_actions(world)
     # a second run finds nothing new to merge: merged records are not read again
-    again = linkage.run_linkage(world.who["coordinator"], world.system)
+    again = linkage.run_linkage(world.who["coordinator"], world.system.uow)
     assert again.merged == 0 and again.records == report.records - 1
 
 
@@ -98,7 +98,7 @@ def test_twins_are_not_merged(world: World):
         phone="0701234567",
     )
     other = people.create_person(twin, SYSTEM, world.system.uow())
-    linkage.run_linkage(world.who["coordinator"], world.system)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow)
     assert _row(world, other).status == "registered"
     assert _row(world, world.ru_person).status == "registered"
 
@@ -109,7 +109,7 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
     signed = _sign_up_same_student(world)
     child = signed + 1
     report = linkage.run_linkage(
-        world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW
+        world.who["coordinator"], world.system.uow, model=EVERYTHING_FOR_REVIEW
     )
     assert report.merged == 0 and report.review >= 1
     queue, total = review.review_queue(world.who["coordinator"], world.system.uow())
@@ -144,7 +144,7 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
     actions = _audit_actions(world)
     assert "person.merge" in actions and "person.merge_undo" in actions
     # an undone merge is remembered: the next run neither merges nor queues the pair again
-    linkage.run_linkage(world.who["coordinator"], world.system)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow)
     assert _row(world, signed).status == "registered"
     queue, _ = review.review_queue(world.who["coordinator"], world.system.uow())
     assert not any({p.a.id, p.b.id} == {signed, world.ru_person} for p in queue)
@@ -152,11 +152,11 @@ def test_a_reviewer_merges_a_pair_households_follow_and_the_undo_restores_everyt
 
 def test_not_the_same_person_is_never_proposed_again(world: World):
     _sign_up_same_student(world)
-    linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow, model=EVERYTHING_FOR_REVIEW)
     queue, total = review.review_queue(world.who["coordinator"], world.system.uow())
     for p in queue:
         review.decide_pair(p.id, False, world.who["coordinator"], world.system.uow())
-    linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow, model=EVERYTHING_FOR_REVIEW)
     assert review.review_queue(world.who["coordinator"], world.system.uow())[1] == 0
     assert total > 0
 
@@ -164,12 +164,12 @@ def test_not_the_same_person_is_never_proposed_again(world: World):
 def test_who_may_run_and_review(world: World):
     for role in ("liaison", "sponsor", "station", "viewer"):
         with pytest.raises(AccessDenied):
-            linkage.run_linkage(world.who[role], world.system)
+            linkage.run_linkage(world.who[role], world.system.uow)
     for role in ("sponsor", "station", "viewer"):
         with pytest.raises(AccessDenied):
             review.review_queue(world.who[role], world.system.uow())
     _sign_up_same_student(world)
-    linkage.run_linkage(world.who["coordinator"], world.system, model=EVERYTHING_FOR_REVIEW)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow, model=EVERYTHING_FOR_REVIEW)
     # the liaison for Russia sees no pair with a record outside Russia's lists
     queue, total = review.review_queue(world.who["liaison"], world.system.uow())
     assert total == 0 and queue == []
@@ -195,7 +195,7 @@ def test_a_sponsor_sees_the_status_of_its_merged_person_but_not_the_other_sponso
     theirs = people.create_person(
         dataclasses.replace(SAME_STUDENT, sponsor_org=org), auaf, world.system.uow()
     )
-    linkage.run_linkage(world.who["coordinator"], world.system)
+    linkage.run_linkage(world.who["coordinator"], world.system.uow)
 
     view = people.get_person(theirs, auaf, world.system.uow())
     assert view.person.status.value == "merged"

@@ -18,6 +18,7 @@ from safepassage.domain.errors import AccessDenied, Conflict
 from safepassage.services import households, linkage, people, signup
 from safepassage.services import linkage_review as review
 from safepassage.services.common import SYSTEM
+from tests.hooks import Hooks, hooked
 from tests.integration.conftest import World
 from tests.integration.test_linkage import SAME_STUDENT
 
@@ -371,30 +372,25 @@ def test_reading_the_merges_of_a_record_is_audited(world: World):
 
 
 # -- concurrency --------------------------------------------------------------------------------
-def test_two_reviewers_deciding_the_same_pair_merge_once(
-    world: World, monkeypatch: pytest.MonkeyPatch
-):
+def test_two_reviewers_deciding_the_same_pair_merge_once(world: World):
     kept_id = _person(world, "Nilufar")
     _household(world, (kept_id, "head"))
     head, _, _ = _sign_up(world, "Nilufar")
     pair = _queue(world, kept_id, head)
     both_read = threading.Barrier(2, timeout=3)
-    read_pair = LinkageRepository.pair
 
-    def pair_then_wait(self: LinkageRepository, pair_id: int) -> Any:
-        row = read_pair(self, pair_id)
+    def wait_for_the_other() -> None:
         # both reviewers have read the pair "waiting for review"; or the other one is held
         # back (as it must be), and this one goes on alone
         with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait()
-        return row
 
-    monkeypatch.setattr(LinkageRepository, "pair", pair_then_wait)
+    reviewers = hooked(world.system, Hooks().after("linkage.pair", wait_for_the_other))
     outcomes: list[object] = []
 
     def decide() -> None:
         try:
-            outcomes.append(review.decide_pair(pair, True, world.who[COORD], world.system.uow()))
+            outcomes.append(review.decide_pair(pair, True, world.who[COORD], reviewers.uow()))
         except Exception as e:  # the outcome is what the test looks at
             outcomes.append(e)
 
@@ -410,9 +406,7 @@ def test_two_reviewers_deciding_the_same_pair_merge_once(
     _check_invariants(world)
 
 
-def test_two_reviewers_undoing_the_same_merge_undo_it_once(
-    world: World, monkeypatch: pytest.MonkeyPatch
-):
+def test_two_reviewers_undoing_the_same_merge_undo_it_once(world: World):
     kept_id = _person(world, "Nilufar")
     _household(world, (kept_id, "head"))
     head, _, _ = _sign_up(world, "Nilufar")
@@ -420,20 +414,17 @@ def test_two_reviewers_undoing_the_same_merge_undo_it_once(
     review.decide_pair(_queue(world, kept_id, head), True, world.who[COORD], world.system.uow())
     merge = _merge_id(world, kept_id, head)
     both_read = threading.Barrier(2, timeout=3)
-    read_merge = LinkageRepository.merge_row
 
-    def merge_then_wait(self: LinkageRepository, merge_id: int) -> Any:
-        row = read_merge(self, merge_id)
+    def wait_for_the_other() -> None:  # both have read the merge, or the other is held back
         with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait()
-        return row
 
-    monkeypatch.setattr(LinkageRepository, "merge_row", merge_then_wait)
+    reviewers = hooked(world.system, Hooks().after("linkage.merge_row", wait_for_the_other))
     outcomes: list[object] = []
 
     def undo() -> None:
         try:
-            outcomes.append(review.undo_merge(merge, world.who[COORD], world.system.uow()))
+            outcomes.append(review.undo_merge(merge, world.who[COORD], reviewers.uow()))
         except Exception as e:  # the outcome is what the test looks at
             outcomes.append(e)
 
@@ -462,7 +453,7 @@ def test_a_run_does_not_merge_into_a_record_a_reviewer_merged_while_it_ran(world
         if stage == "blocking" and not done:
             done.append(review.decide_pair(pair, True, world.who[COORD], world.system.uow()))
 
-    linkage.run_linkage(world.who[COORD], world.system, progress=reviewer_meanwhile)
+    linkage.run_linkage(world.who[COORD], world.system.uow, progress=reviewer_meanwhile)
 
     assert done == [other] and _row(world, world.ru_person).merged_into == other
     _check_invariants(world)
@@ -490,18 +481,17 @@ def _sign_up_same_student(world: World) -> tuple[int, list[int], int]:
 
 
 # -- a run that stops half-way ---------------------------------------------------------------
-def test_a_run_interrupted_while_writing_leaves_nothing_half_written(
-    world: World, monkeypatch: pytest.MonkeyPatch
-):
+def test_a_run_interrupted_while_writing_leaves_nothing_half_written(world: World):
     _sign_up_same_student(world)
     before = _snapshot(world)
 
-    def broken(self: LinkageRepository, *a: object, **k: object) -> None:
+    def broken() -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(LinkageRepository, "queue_pairs", broken)  # after the merges
+    # the review queue, written after the merges, cannot be written
+    failing = hooked(world.system, Hooks().before("linkage.queue_pairs", broken))
     with pytest.raises(RuntimeError):
-        linkage.run_linkage(world.who[COORD], world.system)
+        linkage.run_linkage(world.who[COORD], failing.uow)
     assert _snapshot(world) == before
     with world.system.engine.connect() as c:
         assert c.scalar(sa.select(sa.func.count()).select_from(t.person_merge)) == 0
@@ -514,6 +504,6 @@ def test_a_run_stopped_with_ctrl_c_is_not_left_running(world: World):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        linkage.run_linkage(world.who[COORD], world.system, progress=interrupt)
+        linkage.run_linkage(world.who[COORD], world.system.uow, progress=interrupt)
     with world.system.engine.connect() as c:
         assert list(c.scalars(sa.select(t.link_run.c.status))) == ["failed"]

@@ -21,7 +21,10 @@ from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import InvalidInput
 from safepassage.services import intake, intake_review
 from safepassage.services.common import SYSTEM
+from safepassage.web import uploads
+from safepassage.web.app import create_app
 from safepassage.web.routes import pages_lists
+from tests.hooks import Hooks, hooked
 from tests.integration.conftest import World, csrf_of
 
 HEADER = "ID;Name;Father's Name;Surname;Gender;DOB;Nationality;Tazkira No"
@@ -37,6 +40,18 @@ LIST = "\n".join([HEADER, *GOOD, BAD]).encode()
 def _private_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Uploads kept between preview and import go to this test's own temporary folder."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+@pytest.fixture
+def hooks() -> Hooks:
+    """Where the test makes the app's imports pause or fail (none unless the test says)."""
+    return Hooks()
+
+
+@pytest.fixture
+def app(world: World, hooks: Hooks):  # type: ignore[no-untyped-def]
+    """The web app on the world's database, its units of work applying the test's hooks."""
+    return create_app(hooked(world.system, hooks))
 
 
 class _Forms(HTMLParser):
@@ -134,16 +149,11 @@ def import_list(c: TestClient, sid: int, data: bytes, filename: str) -> tuple[in
 
 
 def test_a_liaison_uploads_a_list_imports_it_and_corrects_the_bad_row(
-    world: World, client_as: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, client_as: Any, hooks: Hooks
 ) -> None:
     go = threading.Event()
-    batch = intake._import_batch
-
-    def held(*args: Any, **kwargs: Any) -> None:  # the import waits until the test has looked
-        go.wait(30)
-        batch(*args, **kwargs)
-
-    monkeypatch.setattr(intake, "_import_batch", held)
+    # the import waits, its record committed, before its first batch, until the test has looked
+    hooks.between("intake.start_import", lambda: go.wait(30))
     c = client_as("liaison")
     assert 'href="/lists"' in c.get("/").text  # the navigation leads there
     sid = create_source(c, world, "Russian embassy list")
@@ -158,10 +168,10 @@ def test_a_liaison_uploads_a_list_imports_it_and_corrects_the_bad_row(
     assert "(keep, do not map)" in page.text
     assert fields["include_hidden"] == "on"  # nothing hidden: nothing to decide
     token = fields["token"]
-    assert "/" not in token and str(pages_lists._uploads()) not in page.text
-    kept = pages_lists._uploads() / token
+    assert "/" not in token and str(uploads.folder()) not in page.text
+    kept = uploads.folder() / token
     assert kept.stat().st_mode & 0o777 == 0o600
-    assert pages_lists._uploads().stat().st_mode & 0o777 == 0o700
+    assert uploads.folder().stat().st_mode & 0o777 == 0o700
 
     # a mapping without a name is sent back with the reason, nothing imported
     unnamed = {k: ("" if k.startswith("map_") else v) for k, v in fields.items()}
@@ -280,7 +290,7 @@ def test_a_liaison_cannot_open_another_nations_source_and_a_viewer_no_list_page(
 ) -> None:
     us = intake.save_source(intake.SourceInput("US list", "US"), SYSTEM, world.system.uow())
     pre = intake.preview(LIST, "us.csv", us, SYSTEM, world.system.uow())
-    report = intake.run_import(LIST, "us.csv", us, pre.mapping, SYSTEM, world.system)
+    report = intake.run_import(LIST, "us.csv", us, pre.mapping, SYSTEM, world.system.uow)
     with world.system.uow() as uow:
         (bad,) = uow.intake.quarantined(us)
     c = client_as("liaison")
@@ -315,12 +325,12 @@ def test_an_upload_without_a_file_or_too_large_is_refused_with_a_clear_message(
 
 
 def test_an_error_in_the_background_import_is_recorded_not_lost(
-    world: World, client_as: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, client_as: Any, hooks: Hooks
 ) -> None:
-    def boom(*args: object, **kwargs: object) -> None:
+    def boom() -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(intake, "_import_batch", boom)
+    hooks.before("intake.add_rows", boom)  # the first batch cannot write the record of its rows
     c = client_as("liaison")
     sid = create_source(c, world, "Russian embassy list")
     import_id, done = import_list(c, sid, LIST, "embassy.csv")
@@ -338,18 +348,14 @@ def test_an_error_in_the_background_import_is_recorded_not_lost(
 
 
 def test_an_import_slow_to_start_sends_the_user_to_the_lists_with_a_notice(
-    world: World, client_as: Any, monkeypatch: pytest.MonkeyPatch
+    world: World, client_as: Any, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c = client_as("liaison")
     sid = create_source(c, world, "Russian embassy list")
     page = upload(c, sid, LIST, "embassy.csv")
-    go, check = threading.Event(), intake.check_mapping
-
-    def slow(*args: Any, **kwargs: Any) -> Any:  # the import is slow to get going
-        go.wait(30)
-        return check(*args, **kwargs)
-
-    monkeypatch.setattr(intake, "check_mapping", slow)
+    go = threading.Event()
+    # the import is slow to get going: it waits once it has checked the source, before its record
+    hooks.between("intake.source", lambda: go.wait(30))
     monkeypatch.setattr(pages_lists, "START_WAIT", 0.2)
     r = c.post("/lists/import", data=forms(page.text)["/lists/import"], follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/lists?starting=1"
@@ -370,15 +376,15 @@ def test_a_correction_never_registers_a_person_twice(world: World) -> None:
     sid = intake.save_source(intake.SourceInput("Twice", "RU"), SYSTEM, world.system.uow())
     data = "\n".join([HEADER, GOOD[0], GOOD[0]]).encode()
     pre = intake.preview(data, "twice.csv", sid, SYSTEM, world.system.uow())
-    intake.run_import(data, "twice.csv", sid, pre.mapping, SYSTEM, world.system)
+    intake.run_import(data, "twice.csv", sid, pre.mapping, SYSTEM, world.system.uow)
     with world.system.uow() as uow:
         (bad,) = uow.intake.quarantined(sid)
         (first,) = [r for r in uow.intake.rows_of_import(bad.import_id) if r.id != bad.id]
     assert "repeats row 2" in bad.errors[0]["message"]
     with pytest.raises(InvalidInput, match="same person"):  # the same list number again
-        intake_review.resubmit_row(bad.id, dict(bad.values), SYSTEM, world.system)
+        intake_review.resubmit_row(bad.id, dict(bad.values), SYSTEM, world.system.uow())
     other = dict(bad.values, ID="A9")  # another number, but the same Tazkira: linked
-    done = intake_review.resubmit_row(bad.id, other, SYSTEM, world.system)
+    done = intake_review.resubmit_row(bad.id, other, SYSTEM, world.system.uow())
     assert (done.status, done.person_id) == ("matched", first.person_id)
     with world.system.uow() as uow:
         assert uow.intake.quarantined(sid) == []
@@ -393,7 +399,7 @@ def test_the_record_page_shows_the_list_rows_a_person_came_from(world, client_as
     )
     data = b"Name;Father Name;DOB\nFarid;Ghulam;1990\n"
     pre = intake.preview(data, "office.csv", sid, SYSTEM, world.system.uow())
-    intake.run_import(data, "office.csv", sid, pre.mapping, SYSTEM, world.system)
+    intake.run_import(data, "office.csv", sid, pre.mapping, SYSTEM, world.system.uow)
     found = people.search_people("Farid Ghulam", people.PeopleFilter(), SYSTEM, world.system.uow())
     html = client_as("liaison").get(f"/people/{found.people[0].id}").text
     assert "On lists" in html and "Kabul office list" in html and "office.csv" in html

@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.bootstrap import System
 from safepassage.domain.access import (
     Action,
     PersonScope,
@@ -18,16 +17,10 @@ from safepassage.domain.access import (
     may_write,
 )
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from safepassage.domain.row_status import RowStatus, person_match
 from safepassage.services.common import SYSTEM, UnitOfWork, audit, demand, refuse
-from safepassage.services.intake import (
-    STATUSES,
-    match_document,
-    owned_source,
-    row_fingerprint,
-    row_key,
-    targets_of,
-)
-from safepassage.services.intake_rows import SourceDefaults, map_row
+from safepassage.services.intake import owned_source, targets_of
+from safepassage.services.intake_rows import SourceDefaults, map_row, row_fingerprint, row_key
 
 FINISHED = ("done", "failed", "interrupted")
 
@@ -80,7 +73,7 @@ def _import_view(imp: Any, source_name: str) -> ImportView:
         imp.filename,
         imp.status,
         imp.rows_total,
-        {s: int((imp.counts or {}).get(s, 0)) for s in STATUSES},
+        {s.value: int((imp.counts or {}).get(s, 0)) for s in RowStatus},
         list(imp.warnings or []),
         imp.started_by,
         imp.started_at,
@@ -196,18 +189,18 @@ def quarantine(source_id: int, who: Principal, uow: UnitOfWork) -> QuarantineVie
 @dataclass(frozen=True)
 class Resubmitted:
     person_id: int
-    status: str  # imported (registered now) or matched (already registered: linked)
+    status: RowStatus  # imported (registered now) or matched (already registered: linked)
     source_id: int
     row_number: int
 
 
 def resubmit_row(
-    row_id: int, values: dict[str, str], who: Principal, system: System
+    row_id: int, values: dict[str, str], who: Principal, uow: UnitOfWork
 ) -> Resubmitted:
     """A quarantined row with corrected cells, checked again with the source's mapping: the
     person is registered (or linked, if their document is registered already) and the row
     marked resolved; InvalidInput with the remaining reasons otherwise. Nothing is deleted."""
-    with system.uow() as uow:
+    with uow:
         demand(uow, who, Action.LISTS_IMPORT, "source_row", row_id)
         row = uow.intake.row(row_id)
         if row is None:
@@ -215,7 +208,7 @@ def resubmit_row(
                 raise NotFound(f"no row {row_id}")
             raise refuse(uow, who, "row.resubmit", "source_row", row_id, "not a row of yours")
         src = owned_source(uow, who, row.source_id, "row.resubmit")
-        if row.status != "quarantined" or not row.current:
+        if row.status != RowStatus.QUARANTINED or not row.current:
             raise Conflict(f"row {row.row_number} is no longer in quarantine: it is {row.status}")
         cells = {str(h): str(values.get(h, "")).strip() for h in (row.values or {})}
         targets = targets_of(dict(src.mapping or {}))
@@ -239,11 +232,11 @@ def resubmit_row(
             )
         now = uow.now()
         known = uow.intake.persons_by_documents([d.number for d in p.documents])
-        existing = match_document(known, p)
+        existing = person_match(known, p)
         if existing is not None:
-            pid, status = existing, "matched"
+            pid, status = existing, RowStatus.MATCHED
         else:
-            pid, status = uow.people.add(p, now), "imported"
+            pid, status = uow.people.add(p, now), RowStatus.IMPORTED
             uow.history.add(
                 "person",
                 pid,

@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from safepassage.adapters.db.engine import READONLY
-from safepassage.adapters.db.linkage_repo import LinkageRepository
-from safepassage.bootstrap import System
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.engine import Linker, Progress, ScoredPair, clusters, no_progress
 from safepassage.linkage.merging import MergePlan, MergeStep, keep_order, plan
 from safepassage.linkage.model import Model
 from safepassage.services.common import UnitOfWork, audit, demand
+from safepassage.services.uow import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -37,30 +35,29 @@ class LinkReport:
 
 def run_linkage(
     who: Principal,
-    system: System,
+    uows: UnitOfWorkFactory,
     progress: Progress = no_progress,
     model: Model | None = None,
     max_block: int = 150,
 ) -> LinkReport:
-    """Link the registry: merge what is certain, queue what is not."""
+    """Link the registry: merge what is certain, queue what is not. In transactions of its own
+    (``uows``): the run's record, the read of the registry, then what the run decided (or that
+    it failed)."""
     model = model or Model.load()
-    uow = system.uow()
-    with uow:
+    with uows() as uow:
         demand(uow, who, Action.LINKAGE_RUN, "link_run")
         run_id = uow.linkage.start_run(who.username, uow.now())
         uow.commit()
     try:
         with Linker(model, max_block=max_block, progress=progress) as linker:
             # read without the write lock: stations go on scanning while the records are read
-            reader = system.engine.connect().execution_options(**{READONLY: True})
-            with reader as conn, conn.begin():
-                repo = LinkageRepository(conn)
-                linker.load(repo.records(), repo.active_count())
+            with uows(readonly=True) as snapshot:
+                linker.load(snapshot.linkage.records(), snapshot.linkage.active_count())
             for stage in (linker.block, linker.compare, linker.score, linker.households):
                 stage()
             pairs = linker.scored()
             stats = linker.stats
-        with uow:
+        with uows() as uow:
             started = time.perf_counter()
             merged, review = _apply(uow, run_id, pairs, model, progress)
             stats.seconds["writing"] = round(time.perf_counter() - started, 2)
@@ -93,7 +90,7 @@ def run_linkage(
             )
             uow.commit()
     except BaseException as e:  # a Ctrl-C too: the run is not left "running"
-        with uow:
+        with uows() as uow:
             uow.linkage.finish_run(run_id, "failed", uow.now(), detail={"error": str(e)})
             audit(uow, who, "linkage.run", "link_run", run_id, outcome="failed", error=str(e))
             uow.commit()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import one_of, write_rows
+from safepassage.domain.row_status import GROUPED, RowStatus
 
 GROWING = (t.document, t.source_row)
 """The growing tables an import looks rows up in as it goes."""
@@ -125,7 +126,11 @@ class IntakeRepository:
         return list(
             self.conn.execute(
                 sa.select(t.source_row)
-                .where(r.source_id == source_id, r.current.is_(True), r.status == "quarantined")
+                .where(
+                    r.source_id == source_id,
+                    r.current.is_(True),
+                    r.status == RowStatus.QUARANTINED.value,
+                )
                 .order_by(r.import_id, r.sheet, r.row_number)
             )
         )
@@ -140,7 +145,11 @@ class IntakeRepository:
             sid: int(n)
             for sid, n in self.conn.execute(
                 sa.select(r.source_id, sa.func.count())
-                .where(r.source_id.in_(source_ids), r.current.is_(True), r.status == "quarantined")
+                .where(
+                    r.source_id.in_(source_ids),
+                    r.current.is_(True),
+                    r.status == RowStatus.QUARANTINED.value,
+                )
                 .group_by(r.source_id)
             )
         }
@@ -173,7 +182,7 @@ class IntakeRepository:
         values: dict[str, str],
         fingerprint: str,
         row_key: str,
-        status: str = "imported",
+        status: str = RowStatus.IMPORTED.value,
     ) -> None:
         """A quarantined row, corrected: who it is now about, and the person it registered."""
         self.conn.execute(
@@ -205,7 +214,7 @@ class IntakeRepository:
             .where(
                 r.import_id == import_id,
                 r.household_key.is_not(None),
-                r.status.in_(("imported", "updated", "unchanged")),
+                r.status.in_([s.value for s in GROUPED]),
             )
             .order_by(r.sheet, r.row_number)
         ):

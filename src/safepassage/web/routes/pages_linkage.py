@@ -18,7 +18,7 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.services import linkage, linkage_review
 from safepassage.services.common import authorize
 from safepassage.web.background import BackgroundRun
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web.deps import UoW, UoWFactory, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +59,7 @@ def duplicates(
 
 # before "/people/duplicates/{pair_id}", which would take "run" for a pair
 @router.post("/people/duplicates/run")
-def run(who: Who, uow: UoW, system: Sys) -> Response:
+def run(who: Who, uow: UoW, uows: UoWFactory) -> Response:
     """Start a linkage run in the background (coordinators); the queue page shows its progress."""
     authorize(who, Action.LINKAGE_RUN, uow)
 
@@ -67,7 +67,7 @@ def run(who: Who, uow: UoW, system: Sys) -> Response:
         RUN.update(stage=stage, done=done, total=total)
 
     def work() -> dict[str, Any]:
-        report = linkage.run_linkage(who, system, progress)
+        report = linkage.run_linkage(who, uows, progress)
         return {"merged": report.merged, "review": report.review, "records": report.records}
 
     RUN.start(who.username, work)

@@ -1,25 +1,13 @@
 """Lists in: sources, an upload that shows hidden content and the column mapping before anything
 is imported, the import's progress, and the quarantine where rows are corrected one by one.
 
-An upload is kept on the server between the preview and the import, in a private directory of
-the system's temporary folder (named by a random token that the form carries; never a path),
-and deleted once imported; uploads never imported are swept after 24 hours. The import runs in
-a background thread; the page polls its progress.
+An upload is kept on the server between the preview and the import (``web.uploads``); the import
+runs in the background (``web.imports``) and the page polls its progress.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import os
-import re
-import secrets
-import tempfile
-import threading
-import time
-from contextlib import suppress
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,71 +15,22 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from safepassage.domain.access import Action, Principal, Role
-from safepassage.domain.errors import ConfigurationError, Conflict, InvalidInput, SafepassageError
+from safepassage.domain.errors import InvalidInput, SafepassageError
 from safepassage.domain.intake import Target, check_mapping
 from safepassage.domain.people import Category
+from safepassage.domain.row_status import RowStatus
 from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
-from safepassage.web.deps import Sys, UoW, Who
+from safepassage.web import imports, uploads
+from safepassage.web.deps import UoW, UoWFactory, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger(__name__)
 
 MAX_BYTES = 50 * 1024 * 1024
-KEEP_SECONDS = 24 * 3600
 START_WAIT = 10.0  # seconds to wait for an import's record before sending the user on
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-_GONE = "this upload is no longer kept (it was imported, or is older than a day); upload it again"
 _TOO_LARGE = "the file is larger than the limit of 50 MB; split the list into smaller files"
-_RUNNING: dict[int, dict[str, Any]] = {}  # source -> its import running in this process
-_LOCK = threading.Lock()
-
-
-# -- uploads kept between the preview and the import ----------------------------------------------
-def _uploads() -> Path:
-    folder = Path(tempfile.gettempdir()) / "safepassage-uploads"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
-        raise ConfigurationError(f"{folder} is not this server's own folder; remove it")
-    folder.chmod(0o700)
-    return folder
-
-
-def _keep(data: bytes, meta: dict[str, Any]) -> str:
-    folder = _uploads()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in folder.iterdir():
-        with suppress(FileNotFoundError):  # another request may be sweeping at the same time
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-    token = secrets.token_urlsafe(24)
-    for name, content in ((f"{token}.json", json.dumps(meta).encode()), (token, data)):
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-    return token
-
-
-def _kept(token: str, who: Principal) -> tuple[bytes, dict[str, Any]]:
-    """The upload behind ``token``, if the caller is the one who uploaded it."""
-    if not _TOKEN.fullmatch(token):
-        raise InvalidInput(_GONE, field="file")
-    folder = _uploads()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text())
-        data = (folder / token).read_bytes()
-    except (OSError, ValueError) as e:
-        raise InvalidInput(_GONE, field="file") from e
-    if meta.get("user") != who.username:
-        raise InvalidInput(_GONE, field="file")
-    return data, meta
-
-
-def _forget(token: str) -> None:
-    for name in (token, f"{token}.json"):
-        (_uploads() / name).unlink(missing_ok=True)
 
 
 def _not_too_large(request: Request) -> None:
@@ -108,15 +47,15 @@ SmallEnough = Annotated[None, Depends(_not_too_large)]
 def _lists_page(
     request: Request,
     who: Principal,
-    system: Sys,
+    uow: UoW,
     errors: dict[str, str] | None = None,
     v: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    sources = intake_review.list_sources(who, system.uow())
+    sources = intake_review.list_sources(who, uow)
     nations = []
     if who.role is Role.COORDINATOR:
-        nations = [(n.code, n.name) for n in list_nations(who, system.uow()).nations]
+        nations = [(n.code, n.name) for n in list_nations(who, uow).nations]
     return render(
         request,
         "pages/lists.html",
@@ -132,12 +71,12 @@ def _lists_page(
 
 
 @router.get("/lists")
-def lists(request: Request, who: Who, system: Sys, starting: int = 0) -> Response:
-    return _lists_page(request, who, system, v={"category": "other", "starting": starting})
+def lists(request: Request, who: Who, uow: UoW, starting: int = 0) -> Response:
+    return _lists_page(request, who, uow, v={"category": "other", "starting": starting})
 
 
 @router.post("/lists/sources")
-async def source_create(request: Request, who: Who, system: Sys) -> Response:
+async def source_create(request: Request, who: Who, uow: UoW) -> Response:
     form = await request.form()
     v = {k: str(form.get(k, "")) for k in ("name", "sponsoring_nation", "sponsor_org", "category")}
     cmd = intake.SourceInput(
@@ -147,16 +86,16 @@ async def source_create(request: Request, who: Who, system: Sys) -> Response:
         v["category"] or "other",
     )
     try:
-        intake.save_source(cmd, who, system.uow())
+        intake.save_source(cmd, who, uow)
     except InvalidInput as e:
-        return _lists_page(request, who, system, e.by_field(), v, 422)
+        return _lists_page(request, who, uow, e.by_field(), v, 422)
     return RedirectResponse("/lists", status_code=303)
 
 
 def _preview_page(
     request: Request,
     who: Principal,
-    system: Sys,
+    uow: UoW,
     pre: intake.Preview,
     token: str,
     source_id: int,
@@ -172,9 +111,7 @@ def _preview_page(
                 if cell.strip() and h not in examples:
                     examples[h] = cell
     chosen = [t for t in pre.mapping.values() if t]
-    source = next(
-        (s for s in intake_review.list_sources(who, system.uow()) if s.id == source_id), None
-    )
+    source = next((s for s in intake_review.list_sources(who, uow) if s.id == source_id), None)
     return render(
         request,
         "pages/list_preview.html",
@@ -197,9 +134,9 @@ def _filename(name: str) -> str:
 
 
 @router.post("/lists/preview")
-async def list_preview(request: Request, _: SmallEnough, who: Who, system: Sys) -> Response:
+async def list_preview(request: Request, _: SmallEnough, who: Who, uow: UoW) -> Response:
     async with request.form() as form:  # closes the uploaded file's spool whatever happens
-        authorize(who, Action.LISTS_IMPORT, system.uow())
+        authorize(who, Action.LISTS_IMPORT, uow)
         upload, sid = form.get("file"), str(form.get("source_id", ""))
         errors: dict[str, str] = {}
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -209,14 +146,14 @@ async def list_preview(request: Request, _: SmallEnough, who: Who, system: Sys) 
         if not sid.isdigit():
             errors["source_id"] = "choose the source the list comes from"
         if errors or not isinstance(upload, UploadFile):
-            return _lists_page(request, who, system, errors, {"source_id": sid}, 422)
+            return _lists_page(request, who, uow, errors, {"source_id": sid}, 422)
         name, data = _filename(upload.filename or ""), await upload.read()
     try:
-        pre = await asyncio.to_thread(intake.preview, data, name, int(sid), who, system.uow())
+        pre = await asyncio.to_thread(intake.preview, data, name, int(sid), who, uow)
     except InvalidInput as e:
-        return _lists_page(request, who, system, e.by_field(), {"source_id": sid}, 422)
-    token = _keep(data, {"user": who.username, "filename": name, "source_id": int(sid)})
-    return _preview_page(request, who, system, pre, token, int(sid))
+        return _lists_page(request, who, uow, e.by_field(), {"source_id": sid}, 422)
+    token = uploads.keep(uploads.Upload(data, name, int(sid)), who.username)
+    return _preview_page(request, who, uow, pre, token, int(sid))
 
 
 def _mapping(form: FormData) -> dict[str, str | None]:
@@ -235,61 +172,26 @@ def _problems(mapping: dict[str, str | None]) -> list[str]:
 
 
 @router.post("/lists/import")
-async def list_import(request: Request, who: Who, system: Sys) -> Response:
-    authorize(who, Action.LISTS_IMPORT, system.uow())
+async def list_import(request: Request, who: Who, uow: UoW, uows: UoWFactory) -> Response:
+    authorize(who, Action.LISTS_IMPORT, uow)
     form = await request.form()
     token = str(form.get("token", ""))
-    data, meta = _kept(token, who)
-    filename, source_id = str(meta["filename"]), int(meta["source_id"])
+    upload = uploads.kept(token, who.username)
     mapping, include_hidden = _mapping(form), form.get("include_hidden") == "on"
     problems = _problems(mapping)
     if problems:
-        pre = await asyncio.to_thread(intake.preview, data, filename, source_id, who, system.uow())
+        pre = await asyncio.to_thread(
+            intake.preview, upload.data, upload.filename, upload.source_id, who, uow
+        )
         pre = intake.Preview(pre.file, mapping, problems, pre.hidden_rows, pre.hidden_sheets)
-        return _preview_page(request, who, system, pre, token, source_id, include_hidden, 422)
-    started = threading.Event()
-    box: dict[str, Any] = {}
-    with _LOCK:  # one import per source at a time (also a double click on Import)
-        if source_id in _RUNNING:
-            running = _RUNNING[source_id].get("id", "")
-            raise Conflict(
-                f"a list is still being imported into this source (import {running}); "
-                "wait until it is done, then import this one"
-            )
-        _RUNNING[source_id] = box
-
-    def on_start(import_id: int) -> None:
-        box["id"] = import_id
-        started.set()
-
-    def work() -> None:
-        try:
-            intake.run_import(
-                data, filename, source_id, mapping, who, system, include_hidden, on_start=on_start
-            )
-        except Exception as e:
-            box["error"] = e
-            log.exception("import of %r (source %s) failed", filename, source_id)
-            if "id" in box:  # the import's record exists: it must not stay "running"
-                try:
-                    intake_review.fail_import(
-                        box["id"], f"{type(e).__name__}: {e}", system.uow(), who
-                    )
-                except Exception:
-                    log.exception("could not mark import %s failed", box["id"])
-        finally:
-            with _LOCK:
-                _RUNNING.pop(source_id, None)
-            started.set()
-            _forget(token)
-
-    threading.Thread(target=work, name=f"import-{source_id}", daemon=True).start()
-    await asyncio.to_thread(started.wait, START_WAIT)
-    if "id" in box:
-        return RedirectResponse(f"/lists/imports/{box['id']}", status_code=303)
-    if isinstance(box.get("error"), SafepassageError):
-        raise box["error"]
-    if "error" in box:
+        return _preview_page(request, who, uow, pre, token, upload.source_id, include_hidden, 422)
+    run = imports.start(uows, who, token, upload, mapping, include_hidden)
+    state = await asyncio.to_thread(run.wait_for, imports.started, START_WAIT)
+    if "import_id" in state:
+        return RedirectResponse(f"/lists/imports/{state['import_id']}", status_code=303)
+    if isinstance(state.get("exception"), SafepassageError):
+        raise state["exception"]
+    if "error" in state:
         raise RuntimeError("the import could not start; the error is in the server's log")
     return RedirectResponse("/lists?starting=1", status_code=303)  # listed once it has started
 
@@ -307,9 +209,9 @@ def import_progress(request: Request, import_id: int, who: Who, uow: UoW) -> Res
 
 
 def _quarantine_page(
-    request: Request, who: Principal, system: Sys, source_id: int, status: int = 200, **ctx: Any
+    request: Request, who: Principal, uow: UoW, source_id: int, status: int = 200, **ctx: Any
 ) -> Response:
-    q = intake_review.quarantine(source_id, who, system.uow())
+    q = intake_review.quarantine(source_id, who, uow)
     ctx = {"notice": "", "person": 0, "row_errors": {}, "row_values": {}, **ctx}
     return render(request, "pages/quarantine.html", {"q": q, **ctx}, status_code=status)
 
@@ -319,26 +221,26 @@ def quarantine_page(
     request: Request,
     source_id: int,
     who: Who,
-    system: Sys,
+    uow: UoW,
     row: int = 0,
     person: int = 0,
     status: str = "",
 ) -> Response:
     notice = f"Row {row} is registered." if row and person else ""
-    if notice and status == "matched":
+    if notice and status == RowStatus.MATCHED:
         notice = f"Row {row} was registered already (same document): linked to that record."
-    return _quarantine_page(request, who, system, source_id, notice=notice, person=person)
+    return _quarantine_page(request, who, uow, source_id, notice=notice, person=person)
 
 
 @router.post("/lists/rows/{row_id}")
-async def row_resubmit(request: Request, row_id: int, who: Who, system: Sys) -> Response:
+async def row_resubmit(request: Request, row_id: int, who: Who, uow: UoW) -> Response:
     form = await request.form()
     values: dict[str, str] = {}
     for key, header in form.multi_items():
         if key.startswith("header_") and isinstance(header, str):
             values[header] = str(form.get("cell_" + key[7:], ""))
     try:
-        done = intake_review.resubmit_row(row_id, values, who, system)
+        done = intake_review.resubmit_row(row_id, values, who, uow)
     except InvalidInput as e:
         sid = str(form.get("source_id", ""))
         if not sid.isdigit():
@@ -346,7 +248,7 @@ async def row_resubmit(request: Request, row_id: int, who: Who, system: Sys) -> 
         return _quarantine_page(
             request,
             who,
-            system,
+            uow,
             int(sid),
             422,
             row_errors={row_id: e.errors},
