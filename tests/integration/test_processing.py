@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.counters import COUNT_SLOT_PG
 from safepassage.adapters.db.engine import SCAN_APPLICATION
-from safepassage.adapters.db.people_repo import COUNT_SLOT_PG, PeopleRepository
+from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.domain.access import Principal, Role

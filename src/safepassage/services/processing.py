@@ -26,6 +26,7 @@ from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.counters import Mover, state_moves
 from safepassage.domain.dates import add_years
 from safepassage.domain.errors import Conflict, InvalidInput, NotFound
 from safepassage.domain.people import LAP_INFANT_YEARS
@@ -45,7 +46,6 @@ from safepassage.services.boarding import (
     flight_for,
 )
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.passes import Mover, state_moves
 
 
 @dataclass(frozen=True)

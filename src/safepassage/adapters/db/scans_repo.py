@@ -34,13 +34,13 @@ import sqlalchemy as sa
 from psycopg.types.json import Json
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import (
+from safepassage.adapters.db.counters import (
     COUNT_COLUMNS,
     COUNT_SLOT_PG,
-    CountKey,
     count_rows,
     upsert_counts,
 )
+from safepassage.domain.counters import CountKey
 from safepassage.domain.errors import Conflict
 
 
