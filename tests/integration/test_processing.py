@@ -14,10 +14,9 @@ from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.counters import COUNT_SLOT_PG
 from safepassage.adapters.db.engine import SCAN_APPLICATION
 from safepassage.adapters.db.people_repo import PeopleRepository
-from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.db.uow import SqlUnitOfWork
 from safepassage.domain.access import Principal, Role
-from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
+from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput, StateMoved
 from safepassage.domain.pipeline import Outcome, StationKind
 from safepassage.services import (
     boarding,

@@ -20,15 +20,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
-from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.counters import Mover, state_moves
 from safepassage.domain.dates import add_years
-from safepassage.domain.errors import Conflict, InvalidInput, NotFound
+from safepassage.domain.errors import AlreadyRecorded, Conflict, InvalidInput, NotFound, StateMoved
 from safepassage.domain.people import LAP_INFANT_YEARS
 from safepassage.domain.pipeline import (
     IllegalTransition,
@@ -124,7 +121,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
                 if attempt + 1 == ATTEMPTS:
                     raise Conflict(f"{e}: scan the pass again") from e
                 continue
-            except sa.exc.IntegrityError:
+            except AlreadyRecorded:
                 # Lost a race: a resend with this key, or another device with this pass. Look
                 # again: the winner is committed now, and the second look refuses on its record.
                 uow.rollback()
@@ -361,7 +358,7 @@ def _record_refusal(
             first_scan_id=r.extra.get("first_scan_id"),
         )
         uow.commit()
-    except sa.exc.IntegrityError:
+    except AlreadyRecorded:
         uow.rollback()
         done = uow.scans.scan_by_key(cmd.idem_key)
         if done is not None:

@@ -13,12 +13,15 @@ reads once and writes once:
 
 Between the read and the write another device may move the same people. Two guards keep the
 log true without holding a transaction open across the decision: the unique index over
-(pass, station, person, departure) for admissions (a loser's write fails as a whole, and the
-use case looks again), and the write's own check that every person it moves is still in the
-state the decision was made on, that every manifest entry it boards was not boarded meanwhile,
-and that it moved exactly those (``StateMoved``, the use case decides again). On SQLite the use
-case's reads and writes are one transaction under the write lock, so nothing moves in between;
-its statements run one by one (no round trips to save in-process).
+(pass, station, person, departure) for admissions (a loser's write fails as a whole,
+``AlreadyRecorded``, and the use case looks again), and the write's own check that every person
+it moves is still in the state the decision was made on, that every manifest entry it boards
+was not boarded meanwhile, and that it moved exactly those (``StateMoved``, the use case decides
+again). On SQLite the use case's reads and writes are one transaction under the write lock, so
+nothing moves in between; its statements run one by one (no round trips to save in-process).
+
+The errors the use case acts on go out as the domain's (``AlreadyRecorded``, ``StateMoved``); a
+failure of the database itself (a connection lost) stays SQLAlchemy's, for the scanner to resend.
 """
 
 from __future__ import annotations
@@ -41,12 +44,7 @@ from safepassage.adapters.db.counters import (
     upsert_counts,
 )
 from safepassage.domain.counters import CountKey
-from safepassage.domain.errors import Conflict
-
-
-class StateMoved(Conflict):
-    """Someone the scan would move was moved by another scan between its read and its write."""
-
+from safepassage.domain.errors import AlreadyRecorded, StateMoved
 
 CHECK_FAILED = "40001"
 """The SQLSTATE ``safepassage_expect`` raises (PostgreSQL's "serialization failure": try again)."""
@@ -270,6 +268,9 @@ _BOARD = (
 )
 
 
+_RECORDED_ALREADY = "this scan, or a person it takes through this station, is on record already"
+
+
 class ScanRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
@@ -322,9 +323,25 @@ class ScanRepository:
         (+n or -n for a counter's key); with ``flight_action`` "manifest", put the people on
         the scan's departure, with "boarding", board them (a station kind). Returns the scan's id.
 
-        Raises IntegrityError when the idempotency key is taken (a resend) or the pass already
-        took one of them through this station, or someone is on a manifest already; StateMoved
-        when someone's state or boarding moved since it was read. Nothing is written then."""
+        Raises:
+            AlreadyRecorded: the idempotency key is taken (a resend), or the pass already took
+                one of them through this station, or someone is on a manifest already.
+            StateMoved: someone's state or boarding moved since it was read.
+
+        Nothing is written when it raises."""
+        try:
+            return self._record_scan(scan, household_id, moves, counts, flight_action)
+        except sa.exc.IntegrityError as e:
+            raise AlreadyRecorded(_RECORDED_ALREADY) from e
+
+    def _record_scan(
+        self,
+        scan: dict[str, Any],
+        household_id: int | None,
+        moves: Sequence[tuple[int, str, str]],
+        counts: Iterable[tuple[CountKey, int]],
+        flight_action: str,
+    ) -> int:
         changed = [(pid, before, after) for pid, before, after in moves if before != after]
         flight_key = scan["flight_id"] or 0
         counters = count_rows(counts)
@@ -380,8 +397,14 @@ class ScanRepository:
 
     def record_refused(self, scan: dict[str, Any], first_scan_id: int | None = None) -> int:
         """Append a refused scan; with ``first_scan_id`` (a pass used twice offline), also the
-        conflict for the coordinator, in the same statement. Raises IntegrityError for a key
-        already taken."""
+        conflict for the coordinator, in the same statement. Raises AlreadyRecorded for a key
+        already taken (nothing is written then)."""
+        try:
+            return self._record_refused(scan, first_scan_id)
+        except sa.exc.IntegrityError as e:
+            raise AlreadyRecorded(_RECORDED_ALREADY) from e
+
+    def _record_refused(self, scan: dict[str, Any], first_scan_id: int | None) -> int:
         conflict = scan["outcome"] == "conflict"
         if self.conn.dialect.name == "postgresql":
             params = scan | {
