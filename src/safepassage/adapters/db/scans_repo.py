@@ -20,17 +20,16 @@ was not boarded meanwhile, and that it moved exactly those (``StateMoved``, the 
 again). On SQLite the use case's reads and writes are one transaction under the write lock, so
 nothing moves in between; its statements run one by one (no round trips to save in-process).
 
-The errors the use case acts on go out as the domain's (``AlreadyRecorded``, ``StateMoved``); a
-failure of the database itself (a connection lost) stays SQLAlchemy's, for the scanner to resend.
+What is read comes back as the decision's own types (``domain.admission``). The errors the
+use case acts on go out as the domain's (``AlreadyRecorded``, ``StateMoved``); a failure of the
+database itself (a connection lost) stays SQLAlchemy's, for the scanner to resend.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -43,46 +42,12 @@ from safepassage.adapters.db.counters import (
     count_rows,
     upsert_counts,
 )
+from safepassage.domain.admission import PassForScan, PassRow, PersonState
 from safepassage.domain.counters import CountKey
 from safepassage.domain.errors import AlreadyRecorded, StateMoved
 
 CHECK_FAILED = "40001"
 """The SQLSTATE ``safepassage_expect`` raises (PostgreSQL's "serialization failure": try again)."""
-
-
-class PersonState(NamedTuple):
-    """A person on a pass, as a station's decision needs them."""
-
-    id: int
-    status: str
-    category: str
-    sponsoring_nation: str | None
-    sponsor_org: str | None
-    household_id: int | None
-    needs: str
-    dob_earliest: dt.date | None
-    manifest_flight: int | None  # the departure whose manifest they are on
-
-
-class PassRow(NamedTuple):
-    """What a scan needs of the pass itself."""
-
-    id: int
-    household_id: int
-    persons: int
-    lap_infants: int
-    revoked_at: dt.datetime | None
-    revoke_reason: str | None
-    members: list[dict[str, Any]]  # {"id", "name"} for each person on the pass, in order
-
-
-@dataclass(frozen=True)
-class PassForScan:
-    """``pass_for_scan``'s answer: the pass, its people, whom it already took through."""
-
-    row: PassRow
-    people: dict[int, PersonState]  # person id -> state, for each person on the pass
-    admitted: dict[int, int]  # person id -> the scan that took them through this station
 
 
 _cp = t.call_pass.c
