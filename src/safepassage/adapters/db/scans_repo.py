@@ -56,11 +56,43 @@ _e = t.person_event.c
 _m = t.manifest_entry.c
 
 
+_PASS_COLUMNS = PassRow._fields[:-1]
+"""The pass's own columns (its members come from the join, a row each)."""
+_PERSON_COLUMNS = PersonState._fields[1:-1]
+"""Each person's own columns (the id is the member's, the departure the manifest entry's)."""
+_LAYOUT = (
+    *(f"pass.{c}" for c in _PASS_COLUMNS),
+    "member_id",
+    "member_name",
+    *(f"person.{c}" for c in _PERSON_COLUMNS),
+    "manifest_flight",
+    "admitted_by",  # the scan that took them through this station
+    "place",  # their place in the pass's members
+)
+"""The columns of ``pass_for_scan``'s rows, in order (the pass's and the person's qualified: both
+have a ``household_id``). The statement selects them in this order and ``_reading`` finds them by
+these positions, so that neither can shift alone."""
+_AT = {name: i for i, name in enumerate(_LAYOUT)}
+_PASS = slice(_AT[f"pass.{_PASS_COLUMNS[0]}"], _AT[f"pass.{_PASS_COLUMNS[-1]}"] + 1)
+_PERSON = slice(_AT[f"person.{_PERSON_COLUMNS[0]}"], _AT[f"person.{_PERSON_COLUMNS[-1]}"] + 1)
+_MEMBER, _NAME, _STATUS, _MANIFEST, _ADMITTED, _PLACE = (
+    _AT[c]
+    for c in (
+        "member_id",
+        "member_name",
+        "person.status",
+        "manifest_flight",
+        "admitted_by",
+        "place",
+    )
+)
+
+
 @functools.cache
 def _pass_for_scan(dialect: str) -> sa.Select[Any]:
     """The pass, then a row per person on it (the ids in its ``members``, with their place in
-    it), built once per dialect. The columns are read by position (``_reading``). Not sorted
-    by the database: a sort's set-up at every execution cost more than sorting four rows."""
+    it), built once per dialect, its columns as ``_LAYOUT`` says. Not sorted by the database:
+    a sort's set-up at every execution cost more than sorting four rows."""
     m: Any
     if dialect == "postgresql":
         elements = sa.func.json_array_elements(_cp.members)
@@ -74,16 +106,17 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
         member_id = sa.func.json_extract(m.c.value, sa.literal_column("'$.id'"))
         name = sa.func.json_extract(m.c.value, sa.literal_column("'$.name'"))
         order = m.c.key
+    columns: dict[str, Any] = {f"pass.{c}": _cp[c] for c in _PASS_COLUMNS}
+    columns |= {f"person.{c}": _p[c] for c in _PERSON_COLUMNS}
+    columns |= {
+        "member_id": member_id,
+        "member_name": name,
+        "manifest_flight": _m.flight_id,
+        "admitted_by": _e.scan_id,
+        "place": order,
+    }
     return (
-        sa.select(
-            *(_cp[c] for c in PassRow._fields[:-1]),
-            member_id,
-            name,
-            *(_p[c] for c in PersonState._fields[1:8]),
-            _m.flight_id,
-            _e.scan_id,
-            order,
-        )
+        sa.select(*(columns[c] for c in _LAYOUT))
         .select_from(
             t.call_pass.outerjoin(m, sa.true())
             .outerjoin(t.person, _p.id == member_id)
@@ -104,22 +137,18 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
 
 
 def _reading(rows: Sequence[Sequence[Any]]) -> PassForScan | None:
-    """``pass_for_scan``'s rows, read by position, into its answer."""
+    """``pass_for_scan``'s rows, read by the positions of ``_LAYOUT``, into its answer."""
     if not rows:
         return None
-    rows = sorted(rows, key=lambda r: r[17] or 0)
-    members = [{"id": int(r[6]), "name": r[7]} for r in rows if r[6] is not None]
+    rows = sorted(rows, key=lambda r: r[_PLACE] or 0)
+    members = [{"id": int(r[_MEMBER]), "name": r[_NAME]} for r in rows if r[_MEMBER] is not None]
     people = {
-        int(r[6]): PersonState(
-            int(r[6]), r[8], r[9], r[10], r[11], r[12], r[13] or "", r[14], r[15]
-        )
+        int(r[_MEMBER]): PersonState._make((int(r[_MEMBER]), *r[_PERSON], r[_MANIFEST]))
         for r in rows
-        if r[8] is not None
+        if r[_STATUS] is not None
     }
-    admitted = {int(r[6]): r[16] for r in rows if r[16] is not None}
-    pass_id, household, persons, infants, revoked_at, revoke_reason = rows[0][:6]
-    row = PassRow(pass_id, household, persons, infants, revoked_at, revoke_reason, members)
-    return PassForScan(row, people, admitted)
+    admitted = {int(r[_MEMBER]): r[_ADMITTED] for r in rows if r[_ADMITTED] is not None}
+    return PassForScan(PassRow._make((*rows[0][_PASS], members)), people, admitted)
 
 
 # The write on PostgreSQL, one statement: the scan; an event per person (in the order given);
