@@ -75,17 +75,8 @@ these positions, so that neither can shift alone."""
 _AT = {name: i for i, name in enumerate(_LAYOUT)}
 _PASS = slice(_AT[f"pass.{_PASS_COLUMNS[0]}"], _AT[f"pass.{_PASS_COLUMNS[-1]}"] + 1)
 _PERSON = slice(_AT[f"person.{_PERSON_COLUMNS[0]}"], _AT[f"person.{_PERSON_COLUMNS[-1]}"] + 1)
-_MEMBER, _NAME, _STATUS, _MANIFEST, _ADMITTED, _PLACE = (
-    _AT[c]
-    for c in (
-        "member_id",
-        "member_name",
-        "person.status",
-        "manifest_flight",
-        "admitted_by",
-        "place",
-    )
-)
+_MEMBER, _NAME, _STATUS = _AT["member_id"], _AT["member_name"], _AT["person.status"]
+_MANIFEST, _ADMITTED, _PLACE = _AT["manifest_flight"], _AT["admitted_by"], _AT["place"]
 
 
 @functools.cache
