@@ -9,9 +9,8 @@ from safepassage.domain.pipeline import StationKind
 from safepassage.services import flights
 from safepassage.services.board import live_board
 from safepassage.services.common import SYSTEM
-from tests.ecc_helpers import passport_family
+from tests.ecc_helpers import Ecc, passport_family, walk_to_boarding
 from tests.integration.conftest import World
-from tests.integration.test_processing import Ecc, walk_to_boarding
 
 
 def todays_flight(world: World) -> int:

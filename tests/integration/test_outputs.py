@@ -16,9 +16,8 @@ from safepassage.domain.errors import AccessDenied, InvalidInput
 from safepassage.domain.pipeline import StationKind
 from safepassage.services import flights, outputs
 from safepassage.services.common import SYSTEM
-from tests.ecc_helpers import passport_family
+from tests.ecc_helpers import Ecc, passport_family, walk_to_boarding
 from tests.integration.conftest import World
-from tests.integration.test_processing import Ecc, walk_to_boarding
 
 pytestmark = pytest.mark.filterwarnings("ignore::pydifact.exceptions.MissingImplementationWarning")
 SADATS = [

@@ -258,7 +258,7 @@ def test_the_rest_of_a_household_part_of_which_is_manifested_is_planned_with_the
     op: World,
 ) -> None:
     from safepassage.domain.pipeline import StationKind
-    from tests.integration.test_processing import Ecc
+    from tests.ecc_helpers import Ecc
 
     ecc = Ecc(op)
     hh = household(op, ["Ivan", "Olga"], "RU", "RU")

@@ -19,8 +19,8 @@ import uvicorn
 from safepassage.adapters.db import tables as t
 from safepassage.services import auth
 from safepassage.web.app import create_app
+from tests.ecc_helpers import Ecc, family
 from tests.integration.conftest import World
-from tests.integration.test_processing import Ecc, family
 
 DEVICES = 6
 

@@ -6,15 +6,27 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from safepassage.adapters.db import tables as t
 from safepassage.services import auth, passes, stations
 from safepassage.services.common import SYSTEM
 from tests.conftest import NOW
 from tests.integration.conftest import World
 
 HOUR = dt.timedelta(hours=1)
+
+
+def recorded_scans(world: World) -> tuple[int, int]:
+    """The scans on record, and the events the scans wrote."""
+    with world.system.engine.connect() as c:
+        scans = c.execute(sa.select(sa.func.count()).select_from(t.scan)).scalar_one()
+        events = c.execute(
+            sa.select(sa.func.count()).where(t.person_event.c.action == "scan")
+        ).scalar_one()
+    return int(scans), int(events)
 
 
 def test_the_lane_admits_checks_and_refuses_like_the_route(world: World, app: FastAPI) -> None:
@@ -32,10 +44,13 @@ def test_the_lane_admits_checks_and_refuses_like_the_route(world: World, app: Fa
         ok = c.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {scanner}"})
         assert ok.status_code == 200 and ok.json()["ok"] and ok.json()["outcome"] == "pass"
         assert ok.headers["x-frame-options"] == "DENY" and ok.headers["cache-control"] == "no-store"
+        recorded = recorded_scans(world)
+        assert recorded == (1, len(ok.json()["persons"])) and recorded[1] > 0
         again = c.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {scanner}"})
         # the same key: the same answer, marked as given before, and no second event
         assert again.json().pop("replayed") is True
         assert {k: v for k, v in again.json().items() if k != "replayed"} == ok.json()
+        assert recorded_scans(world) == recorded
         bad = c.post(
             "/api/v1/scans",
             json={"idem_key": "x", "station_id": "gate", "text": issued.code},

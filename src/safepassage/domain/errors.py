@@ -9,9 +9,12 @@ Every error the system raises on purpose derives from :class:`SafepassageError`;
     ├── AccessDenied            the caller may not do this, or may not see this record
     ├── NotAuthenticated        nobody is logged in, or the credentials are wrong
     ├── Conflict                the change collides with the current state (already exists, stale)
+    │   ├── AlreadyRecorded     a write found what it records on record already (nothing written)
+    │   └── StateMoved          a write found someone moved since the decision's read
     └── ConfigurationError      the system is started with unsafe or invalid settings
 
-A failure of a third-party library is re-raised as one of these with ``raise ... from e``.
+A failure of a third-party library is re-raised as one of these with ``raise ... from e``: the
+repositories translate the database's errors, so that the use cases never see them.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ class NotAuthenticated(SafepassageError):
 
 class Conflict(SafepassageError):
     """The change collides with the current state."""
+
+
+class AlreadyRecorded(Conflict):
+    """What a write would record is on record already: a key meant to be unique is taken (a
+    scan resent with its idempotency key, a pass that took someone through this station a
+    moment ago on another device). Nothing was written; look at what is there."""
+
+
+class StateMoved(Conflict):
+    """Someone the write would move was moved by another write between the decision's read and
+    this write. Nothing was written; decide again on what is there now."""
 
 
 class ConfigurationError(SafepassageError):

@@ -10,58 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from safepassage.domain.access import Action, Principal
-from safepassage.domain.errors import Conflict, InvalidInput, NotFound
+from safepassage.domain.errors import Conflict, NotFound
 from safepassage.domain.flights import FlightStatus
 from safepassage.domain.people import HeadCount, Person, head_count
 from safepassage.domain.pipeline import (
-    IllegalTransition,
     PersonStatus,
-    Station,
-    StationKind,
     after_arrival,
     after_departure,
 )
 from safepassage.services.common import UnitOfWork, audit, demand
 from safepassage.services.passes import _event, move_states
-
-FLIGHT_STATIONS = frozenset({StationKind.MANIFEST, StationKind.BOARDING})
-
-
-class DepartureClosed(Conflict):
-    """The departure a manifest or boarding station works takes nobody more."""
-
-
-def flight_for(flight_id: int | None, station: Station, uow: UnitOfWork) -> Any:
-    """The departure a manifest or boarding station scans for (None at other stations)."""
-    if station.kind not in FLIGHT_STATIONS:
-        return None
-    if flight_id is None:
-        raise InvalidInput(f"{station.name} works one departure at a time: choose it", "flight_id")
-    flight = uow.processing.flight_brief(flight_id)
-    if flight is None:
-        raise NotFound(f"no departure {flight_id}")
-    if flight.manifest_closed_at is not None:
-        raise DepartureClosed(f"The manifest of {flight.callsign} is closed.")
-    if flight.status in (FlightStatus.DEPARTED.value, FlightStatus.CANCELLED.value):
-        raise DepartureClosed(f"{flight.callsign} has {flight.status}.")
-    return flight
-
-
-def check_manifest(station: Station, flight: Any, manifested_on: int | None) -> None:
-    """One departure per person: manifested once; boarded only on the departure manifested on.
-
-    ``manifested_on`` is the departure whose manifest the person is on, if any.
-
-    Raises:
-        IllegalTransition: for a second manifest, or boarding off the person's manifest.
-    """
-    if station.kind is StationKind.MANIFEST and manifested_on is not None:
-        raise IllegalTransition("already on a departure's manifest")
-    if station.kind is StationKind.BOARDING:
-        if manifested_on is None:
-            raise IllegalTransition("not on any manifest")
-        if manifested_on != flight.id:
-            raise IllegalTransition(f"manifested on another departure, not {flight.callsign}")
 
 
 @dataclass(frozen=True)

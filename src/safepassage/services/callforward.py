@@ -7,6 +7,7 @@ later departure (their passes withdrawn), both to be called forward again.
 from __future__ import annotations
 
 from safepassage.domain.access import Action, Principal
+from safepassage.domain.counters import Mover
 from safepassage.domain.errors import Conflict, InvalidInput
 from safepassage.domain.pipeline import (
     DEFERRABLE,
@@ -16,7 +17,7 @@ from safepassage.domain.pipeline import (
 )
 from safepassage.services.common import UnitOfWork, audit, demand
 from safepassage.services.households import _guard
-from safepassage.services.passes import Mover, _event, move_states
+from safepassage.services.passes import _event, move_states
 
 
 def mark_no_shows(who: Principal, uow: UnitOfWork) -> int:

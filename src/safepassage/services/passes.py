@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.db.people_repo import CountKey, PeopleFilter, Visibility
+from safepassage.adapters.db.people_repo import PeopleFilter, Visibility
 from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.counters import state_moves
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
 from safepassage.domain.mrz import parse_mrz
 from safepassage.domain.people import Person, document_key, head_count
@@ -157,56 +158,13 @@ def _event(
     }
 
 
-@dataclass(frozen=True)
-class Mover:
-    """What moving a person's state needs: who, where they are, and the key of their counters."""
-
-    id: int
-    status: PersonStatus
-    category: str
-    sponsoring_nation: str | None
-    sponsor_org: str | None
-    household_id: int | None = None
-
-    @classmethod
-    def of(cls, p: Any) -> Mover:
-        """From a Person or a row of ``people_states``."""
-        category = p.category.value if hasattr(p.category, "value") else p.category
-        return cls(
-            p.id,
-            PersonStatus(p.status),
-            category,
-            p.sponsoring_nation,
-            p.sponsor_org,
-            p.household_id,
-        )
-
-
 def move_states(uow: UnitOfWork, changes: Sequence[tuple[Any, PersonStatus]]) -> None:
     """Move the status projection and the counters for people whose state changed (each given
-    as a Person, a Mover or a row of ``people_states``)."""
+    as a Person, a ``domain.counters.Mover`` or a row of ``people_states``)."""
     states, counts = state_moves(changes)
     if states:
         uow.processing.set_states(states, uow.now())
         uow.people.bump_counts(counts)
-
-
-def state_moves(
-    changes: Sequence[tuple[Any, PersonStatus]],
-) -> tuple[list[tuple[int, str]], list[tuple[CountKey, int]]]:
-    """What moving these people's states writes: (person, new status) for each whose state
-    changes, and the counters' moves (-1 from the old status, +1 to the new)."""
-    states: list[tuple[int, str]] = []
-    counts: list[tuple[CountKey, int]] = []
-    for p, s in changes:
-        m = Mover.of(p)
-        if m.status is s:
-            continue
-        states.append((m.id, s.value))
-        key = (m.sponsoring_nation or "", m.category, m.sponsor_org or "")
-        counts.append(((m.status.value, *key), -1))
-        counts.append(((s.value, *key), 1))
-    return states, counts
 
 
 def _issued(uow: UnitOfWork, pass_id: int, keys: KeyRing, reference: str, gate: str) -> IssuedPass:

@@ -1,6 +1,10 @@
 """Scans at the evacuation control centre's stations: a pass read, the outcome decided, events
 appended, states moved.
 
+A scan is read (``scans.pass_for_scan``), decided (``domain.admission``: pure, tested without a
+database and without a fake unit of work) and written (``scans.record_scan``); the use case here
+reads, writes, and decides again when another device got there in between.
+
 Guarantees, and what gives them:
 
 * *Each scan is an event, recorded once.* The scan's idempotency key is unique in the database; a
@@ -20,32 +24,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
-from safepassage.adapters.db.scans_repo import StateMoved
 from safepassage.adapters.keyring import KeyRing
-from safepassage.domain import passes
+from safepassage.domain import admission, passes
 from safepassage.domain.access import Action, Principal, Role
-from safepassage.domain.dates import add_years
-from safepassage.domain.errors import Conflict, InvalidInput, NotFound
-from safepassage.domain.people import LAP_INFANT_YEARS
-from safepassage.domain.pipeline import (
-    IllegalTransition,
-    Outcome,
-    PersonStatus,
-    Station,
-    StationKind,
-    after_refusal,
-    after_station,
-)
-from safepassage.services.boarding import (
-    FLIGHT_STATIONS,
-    DepartureClosed,
-    check_manifest,
-    flight_for,
-)
+from safepassage.domain.admission import Admitted, Departure, Previewed, Refused
+from safepassage.domain.errors import AlreadyRecorded, Conflict, InvalidInput, NotFound, StateMoved
+from safepassage.domain.pipeline import Outcome, Station
 from safepassage.services.common import UnitOfWork, audit, demand, refuse
-from safepassage.services.passes import Mover, state_moves
 
 
 @dataclass(frozen=True)
@@ -70,13 +55,6 @@ class ScanInput:
             raise InvalidInput("say why the person is refused", "reason")
         if len(self.reason) > 300:
             raise InvalidInput("keep the reason under 300 characters", "reason")
-
-
-class _Refused(Exception):
-    def __init__(self, reason: str, message: str, extra: dict[str, Any] | None = None) -> None:
-        self.reason = reason
-        self.message = message
-        self.extra = extra or {}
 
 
 def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, Any]:
@@ -109,14 +87,17 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
             )
         now = uow.now()
         scanned_at = min(cmd.scanned_at or now, now)
+        ask = admission.Request(station, scanned_at, cmd.outcome, cmd.members, cmd.offline)
         for attempt in range(ATTEMPTS):
             try:
-                answer = _admit(cmd, station, scanned_at, who, uow, keys, line=line)
+                decided = _decide(ask, cmd.text, cmd.flight_id, uow, keys, line)
+                if isinstance(decided, Refused):
+                    uow.rollback()
+                    return _record_refusal(cmd, station, scanned_at, who, uow, decided)
+                assert isinstance(decided, Admitted)  # a scan is no preview
+                answer = _record(decided, cmd, station, scanned_at, who, uow)
                 uow.commit()
                 return answer
-            except _Refused as r:
-                uow.rollback()
-                return _record_refusal(cmd, station, scanned_at, who, uow, r)
             except StateMoved as e:
                 # Another device moved someone on this pass between this scan's read and its
                 # write (nothing was written): decide again on what is there now.
@@ -124,7 +105,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
                 if attempt + 1 == ATTEMPTS:
                     raise Conflict(f"{e}: scan the pass again") from e
                 continue
-            except sa.exc.IntegrityError:
+            except AlreadyRecorded:
                 # Lost a race: a resend with this key, or another device with this pass. Look
                 # again: the winner is committed now, and the second look refuses on its record.
                 uow.rollback()
@@ -133,7 +114,7 @@ def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict
                 return _replay(done, cmd)
         used = passes.Refusal.ALREADY_USED
         return _record_refusal(
-            cmd, station, scanned_at, who, uow, _Refused(used.value, used.sentence)
+            cmd, station, scanned_at, who, uow, Refused(used.value, used.sentence)
         )
 
 
@@ -153,128 +134,69 @@ def _replay(done: Any, cmd: ScanInput) -> dict[str, Any]:
     return dict(done.response) | {"scan_id": done.id, "replayed": True}
 
 
-def _admit(
+def _decide(
+    ask: admission.Request,
+    text: str,
+    flight_id: int | None,
+    uow: UnitOfWork,
+    keys: KeyRing,
+    line: list[Station] | None = None,
+) -> Admitted | Previewed | Refused:
+    """Read what the decision needs and decide (``domain.admission``); writes nothing. The
+    departure is read only for a pass that got through its checks, and the line of stations
+    (when not given) only for people who may move."""
+    station = ask.station
+    try:
+        claims = keys.read(text, uow.processing).claims
+    except passes.PassRefused as e:
+        return admission.refused_pass(e)
+    on_flight = station.kind in admission.FLIGHT_STATIONS
+    read = uow.scans.pass_for_scan(claims.pass_id, station.id, flight_id if on_flight else None)
+    screened = admission.screen(ask, claims, read)
+    if isinstance(screened, Refused):
+        return screened
+    departure = _departure(flight_id, station, uow) if on_flight else None
+    return admission.decide(
+        screened, departure, line if line is not None else uow.processing.stations()
+    )
+
+
+def _departure(flight_id: int | None, station: Station, uow: UnitOfWork) -> Departure:
+    """The departure a manifest or boarding station scans for."""
+    if flight_id is None:
+        raise InvalidInput(f"{station.name} works one departure at a time: choose it", "flight_id")
+    flight = uow.processing.flight_brief(flight_id)
+    if flight is None:
+        raise NotFound(f"no departure {flight_id}")
+    return Departure(
+        flight.id, flight.callsign, flight.status, flight.manifest_closed_at is not None
+    )
+
+
+def _record(
+    decided: Admitted,
     cmd: ScanInput,
     station: Station,
     scanned_at: dt.datetime,
     who: Principal,
     uow: UnitOfWork,
-    keys: KeyRing,
-    preview: bool = False,
-    line: list[Station] | None = None,
 ) -> dict[str, Any]:
-    """Check everything, then append the scan and its events; raise _Refused to refuse.
-    With ``preview``, write nothing: say who is on the pass and who may not pass here."""
-    flight_id = cmd.flight_id if station.kind in FLIGHT_STATIONS else None
-    try:
-        read = keys.read(cmd.text, uow.processing)
-        claims = read.claims
-        found = uow.scans.pass_for_scan(claims.pass_id, station.id, flight_id)
-        if found is None or found.row.household_id != claims.household_id:
-            raise passes.PassRefused(passes.Refusal.UNKNOWN)
-        row, states, admitted = found.row, found.people, found.admitted
-        revoked = row.revoked_at is not None and row.revoked_at <= scanned_at
-        passes.check(
-            claims,
-            scanned_at,
-            station.id,
-            station.kind is StationKind.GATE,
-            (row.revoke_reason or "") if revoked else None,
-        )
-    except passes.PassRefused as e:
-        raise _Refused(e.reason.value, str(e)) from e
-    on_pass = [int(m["id"]) for m in row.members]
-    names = {int(m["id"]): m["name"] for m in row.members}
-    chosen = list(cmd.members) if cmd.members is not None else on_pass
-    strangers = [i for i in chosen if i not in names]
-    if strangers or not chosen:
-        raise InvalidInput("choose people who are on this pass", "members")
-    base = {"pass_id": row.id, "household_id": row.household_id}
-    troubles: dict[int, str] = {}
-    if preview and any(i not in admitted for i in chosen):
-        # show who is through already and let the operator take the late ones explicitly
-        troubles = {i: "already through this station" for i in chosen if i in admitted}
-    else:
-        _used_already(cmd, chosen, on_pass, names, admitted, base)
-    try:
-        flight = flight_for(cmd.flight_id, station, uow)
-    except DepartureClosed as e:
-        raise _Refused("closed", str(e)) from e
-    stations = line if line is not None else uow.processing.stations()
-    people = [Mover.of(states[i]) for i in chosen if i in states]
-    moves = []
-    problems = []
-    for p in people:
-        if p.id in troubles:
-            continue
-        try:
-            if cmd.outcome is Outcome.REFUSE:
-                after = after_refusal(p.status)
-            else:
-                after = after_station(p.status, station, p.category, stations)
-                if cmd.outcome is Outcome.REFER:
-                    after = p.status
-            if flight is not None:
-                check_manifest(station, flight, states[p.id].manifest_flight)
-        except IllegalTransition as e:
-            problems.append(f"{names[p.id]}: {e.errors[0].message}")
-            troubles[p.id] = e.errors[0].message
-            continue
-        moves.append((p, after))
-    on = scanned_at.date()
-
-    def person(pid: int, state: PersonStatus) -> dict[str, Any]:
-        dob = states[pid].dob_earliest
-        return {
-            "id": pid,
-            "name": names[pid],
-            "state": state.value,
-            "needs": sorted(n for n in states[pid].needs.split(",") if n),
-            "lap_infant": bool(dob and dob > add_years(on, -LAP_INFANT_YEARS)),
-        }
-
-    if preview:  # what the operator sees before deciding: everyone, and who may not pass
-        return base | {
-            "ok": True,
-            "preview": True,
-            "message": f"Valid pass for {len(on_pass)} at {station.name}.",
-            "station": station.name,
-            "persons": [
-                person(p.id, p.status) | {"problem": troubles.get(p.id, "")} for p in people
-            ],
-            "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
-            "flight": flight.callsign if flight else None,
-        }
-    if problems:
-        raise _Refused("illegal", "Not at this step: " + "; ".join(problems), base)
-    outcome = cmd.outcome.value
-    answer = base | {
-        "ok": True,
-        "outcome": outcome,
-        "reason": "",
-        "message": _said(cmd.outcome, len(moves), station),
-        "station": station.name,
-        "persons": [person(p.id, after) for p, after in moves],
-        "on_pass": {"persons": row.persons, "lap_infants": row.lap_infants},
-        "flight": flight.callsign if flight else None,
-    }
-    on_flight = flight is not None and cmd.outcome is Outcome.PASS
-    _moved, counts = state_moves(moves)
+    """Append the scan and its events, move the states and the counters: one write."""
     scan_id = uow.scans.record_scan(
         _scan_row(cmd, station, scanned_at, who, uow)
         | {
-            "pass_id": row.id,
-            "flight_id": flight.id if flight else None,
-            "outcome": outcome,
+            "pass_id": decided.pass_id,
+            "flight_id": decided.flight_id,
+            "outcome": cmd.outcome.value,
             "reason": cmd.reason.strip(),
-            "response": answer,  # given again, with its scan id, to a resend
+            "response": decided.answer,  # given again, with its scan id, to a resend
         },
-        row.household_id,
-        [(p.id, p.status.value, after.value) for p, after in moves],
-        counts,
-        flight_action=station.kind.value if on_flight else "",
+        decided.household_id,
+        decided.moves,
+        decided.counts,
+        flight_action=decided.flight_action,
     )
-    return answer | {"scan_id": scan_id}
+    return decided.answer | {"scan_id": scan_id}
 
 
 def _scan_row(
@@ -292,62 +214,17 @@ def _scan_row(
     }
 
 
-def _used_already(
-    cmd: ScanInput,
-    chosen: list[int],
-    on_pass: list[int],
-    names: dict[int, str],
-    admitted: dict[int, int],
-    base: dict[str, Any],
-) -> None:
-    """Refuse a pass that has already taken any of ``chosen`` through this station."""
-    again = [i for i in chosen if i in admitted]
-    if not again:
-        return
-    used = passes.Refusal.ALREADY_USED
-    if cmd.offline:
-        raise _Refused(
-            "conflict",
-            "CONFLICT: this pass was already used at this station while offline. "
-            "The coordinator has been told.",
-            base | {"first_scan_id": admitted[again[0]]},
-        )
-    remaining = [i for i in on_pass if i not in admitted]
-    not_yet = ", ".join(names[i] for i in remaining)
-    raise _Refused(
-        used.value,
-        used.sentence + (f" Not yet through: {not_yet}." if remaining else ""),
-        base | {"remaining": remaining},
-    )
-
-
-def _said(outcome: Outcome, n: int, station: Station) -> str:
-    who = f"{n} person" + ("" if n == 1 else "s")
-    if outcome is Outcome.PASS:
-        return f"ADMITTED: {who} through {station.name}."
-    if outcome is Outcome.REFER:
-        return f"REFERRED: {who} sent aside at {station.name}."
-    return f"REFUSED: {who} refused at {station.name}."
-
-
 def _record_refusal(
     cmd: ScanInput,
     station: Station,
     scanned_at: dt.datetime,
     who: Principal,
     uow: UnitOfWork,
-    r: _Refused,
+    r: Refused,
 ) -> dict[str, Any]:
     """A refused scan is recorded too (forged passes are worth knowing about), once per key;
     a pass used twice offline also becomes a conflict for the coordinator, in the same write."""
-    answer = {
-        "ok": False,
-        "outcome": "conflict" if r.reason == "conflict" else "refused",
-        "reason": r.reason,
-        "message": r.message,
-        "station": station.name,
-        "persons": [],
-    } | r.extra
+    answer = r.answer(station)
     try:
         scan_id = uow.scans.record_refused(
             _scan_row(cmd, station, scanned_at, who, uow)
@@ -361,7 +238,7 @@ def _record_refusal(
             first_scan_id=r.extra.get("first_scan_id"),
         )
         uow.commit()
-    except sa.exc.IntegrityError:
+    except AlreadyRecorded:
         uow.rollback()
         done = uow.scans.scan_by_key(cmd.idem_key)
         if done is not None:
@@ -385,10 +262,9 @@ def preview(
         station = uow.processing.station(station_id)
         if station is None or not station.active:
             raise NotFound(f"no open station {station_id}")
-        cmd = ScanInput("preview-only", station_id, text, flight_id=flight_id)
-        try:
-            answer = _admit(cmd, station, uow.now(), who, uow, keys, preview=True)
-        except _Refused as r:
+        ask = admission.Request(station, uow.now(), preview=True)
+        seen = _decide(ask, text, flight_id, uow, keys)
+        if isinstance(seen, Refused):
             uow.rollback()
             # a forged or withdrawn pass shown at a station is worth knowing about
             audit(
@@ -396,13 +272,15 @@ def preview(
                 who,
                 "station.preview",
                 "pass",
-                r.extra.get("pass_id", ""),
+                seen.extra.get("pass_id", ""),
                 outcome="refused",
                 station=station.code,
-                reason=r.reason,
+                reason=seen.reason,
             )
             uow.commit()
-            return {"ok": False, "reason": r.reason, "message": r.message, "persons": []} | r.extra
+            return seen.preview_answer()
+        assert isinstance(seen, Previewed)  # a preview decides nothing
+        answer = seen.answer
         audit(
             uow,
             who,

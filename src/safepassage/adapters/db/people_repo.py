@@ -4,18 +4,17 @@ step, and the searches behind the people list."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
+from safepassage.adapters.db.counters import count_rows, read_counters, rebuild, upsert_counts
 from safepassage.adapters.db.people_rows import PersonRows, person_from_row, person_row, rows_of
 from safepassage.adapters.memory import Recall
 from safepassage.domain.access import PeopleFilter, PersonScope, Visibility
+from safepassage.domain.counters import CountKey
 from safepassage.domain.errors import Conflict
 from safepassage.domain.people import (
     Document,
@@ -30,51 +29,6 @@ SEARCH_CAP = 1000
 IN_CHUNK = 10_000
 """Largest list of values in one IN clause (PostgreSQL allows 65,535 parameters a statement)."""
 KEY_SIZE_CAP = 200_000
-
-
-_COUNT_KEY = ("status", "nation", "category", "org")
-COUNT_COLUMNS = (*_COUNT_KEY, "n")
-
-
-CountKey = tuple[str, str, str, str]
-"""A counter's key: (status, sponsoring nation or "", category, sponsor organisation or "")."""
-
-
-def count_rows(changes: Iterable[tuple[CountKey, int]]) -> list[dict[str, object]]:
-    """The counters' moves summed per key, those that cancel out left out, in key order (so that
-    concurrent writers on PostgreSQL lock the same rows in the same order and cannot deadlock)."""
-    delta: dict[CountKey, int] = {}
-    for k, d in changes:
-        delta[k] = delta.get(k, 0) + d
-    return [
-        dict(zip(_COUNT_KEY, k, strict=True)) | {"n": delta[k]} for k in sorted(delta) if delta[k]
-    ]
-
-
-def upsert_counts(conn: sa.Connection, rows: Sequence[dict[str, object]]) -> None:
-    """One upsert for every counter in ``rows`` (from ``count_rows``)."""
-    if rows:
-        conn.execute(_count_upsert(conn.dialect.name), rows)
-
-
-COUNT_SLOTS = 16
-"""Rows a counter is spread over on PostgreSQL. A transaction moves its own connection's slot
-(the server process's id modulo this), so that concurrent scans moving the same counter (every
-gate scan moves "called forward" and "at the gate") do not queue on one row's lock until they
-commit; readers sum the slots. SQLite has one writer at a time and keeps slot 0."""
-
-COUNT_SLOT_PG = f"pg_backend_pid() % {COUNT_SLOTS}"
-
-
-@functools.cache
-def _count_upsert(dialect: str) -> sa.Insert:
-    """The counters' upsert for a dialect, built once (it is on every scan's path)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    slot = sa.literal_column(COUNT_SLOT_PG) if dialect == "postgresql" else sa.literal(0)
-    stmt = insert(t.person_count).values(slot=slot)
-    return stmt.on_conflict_do_update(
-        index_elements=[*_COUNT_KEY, "slot"], set_={"n": t.person_count.c.n + stmt.excluded.n}
-    )
 
 
 class PeopleRepository:
@@ -220,29 +174,11 @@ class PeopleRepository:
 
     def counters(self) -> dict[CountKey, int]:
         """Every counter that is not zero, its slots summed."""
-        c = t.person_count.c
-        key = (c.status, c.nation, c.category, c.org)
-        rows = self.conn.execute(
-            sa.select(*key, sa.func.sum(c.n)).group_by(*key).having(sa.func.sum(c.n) != 0)
-        )
-        return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in rows}
+        return read_counters(self.conn)
 
     def recount(self) -> None:
         """Rebuild the counts from the people table (after a bulk load or a repair)."""
-        p = t.person.c
-        self.conn.execute(t.person_count.delete())
-        self.conn.execute(
-            t.person_count.insert().from_select(
-                ["status", "nation", "category", "org", "n"],
-                sa.select(
-                    p.status,
-                    sa.func.coalesce(p.sponsoring_nation, ""),
-                    p.category,
-                    sa.func.coalesce(p.sponsor_org, ""),
-                    sa.func.count(),
-                ).group_by(p.status, p.sponsoring_nation, p.category, p.sponsor_org),
-            )
-        )
+        rebuild(self.conn)
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, person_id: int) -> Person | None:

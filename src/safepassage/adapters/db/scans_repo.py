@@ -13,78 +13,41 @@ reads once and writes once:
 
 Between the read and the write another device may move the same people. Two guards keep the
 log true without holding a transaction open across the decision: the unique index over
-(pass, station, person, departure) for admissions (a loser's write fails as a whole, and the
-use case looks again), and the write's own check that every person it moves is still in the
-state the decision was made on, that every manifest entry it boards was not boarded meanwhile,
-and that it moved exactly those (``StateMoved``, the use case decides again). On SQLite the use
-case's reads and writes are one transaction under the write lock, so nothing moves in between;
-its statements run one by one (no round trips to save in-process).
+(pass, station, person, departure) for admissions (a loser's write fails as a whole,
+``AlreadyRecorded``, and the use case looks again), and the write's own check that every person
+it moves is still in the state the decision was made on, that every manifest entry it boards
+was not boarded meanwhile, and that it moved exactly those (``StateMoved``, the use case decides
+again). On SQLite the use case's reads and writes are one transaction under the write lock, so
+nothing moves in between; its statements run one by one (no round trips to save in-process).
+
+What is read comes back as the decision's own types (``domain.admission``). The errors the
+use case acts on go out as the domain's (``AlreadyRecorded``, ``StateMoved``); a failure of the
+database itself (a connection lost) stays SQLAlchemy's, for the scanner to resend.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
 from psycopg.types.json import Json
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.people_repo import (
+from safepassage.adapters.db.counters import (
     COUNT_COLUMNS,
     COUNT_SLOT_PG,
-    CountKey,
     count_rows,
     upsert_counts,
 )
-from safepassage.domain.errors import Conflict
-
-
-class StateMoved(Conflict):
-    """Someone the scan would move was moved by another scan between its read and its write."""
-
+from safepassage.domain.admission import PassForScan, PassRow, PersonState
+from safepassage.domain.counters import CountKey
+from safepassage.domain.errors import AlreadyRecorded, StateMoved
 
 CHECK_FAILED = "40001"
 """The SQLSTATE ``safepassage_expect`` raises (PostgreSQL's "serialization failure": try again)."""
-
-
-class PersonState(NamedTuple):
-    """A person on a pass, as a station's decision needs them."""
-
-    id: int
-    status: str
-    category: str
-    sponsoring_nation: str | None
-    sponsor_org: str | None
-    household_id: int | None
-    needs: str
-    dob_earliest: dt.date | None
-    manifest_flight: int | None  # the departure whose manifest they are on
-
-
-class PassRow(NamedTuple):
-    """What a scan needs of the pass itself."""
-
-    id: int
-    household_id: int
-    persons: int
-    lap_infants: int
-    revoked_at: dt.datetime | None
-    revoke_reason: str | None
-    members: list[dict[str, Any]]  # {"id", "name"} for each person on the pass, in order
-
-
-@dataclass(frozen=True)
-class PassForScan:
-    """``pass_for_scan``'s answer: the pass, its people, whom it already took through."""
-
-    row: PassRow
-    people: dict[int, PersonState]  # person id -> state, for each person on the pass
-    admitted: dict[int, int]  # person id -> the scan that took them through this station
 
 
 _cp = t.call_pass.c
@@ -93,11 +56,34 @@ _e = t.person_event.c
 _m = t.manifest_entry.c
 
 
+_PASS_COLUMNS = PassRow._fields[:-1]
+"""The pass's own columns (its members come from the join, a row each)."""
+_PERSON_COLUMNS = PersonState._fields[1:-1]
+"""Each person's own columns (the id is the member's, the departure the manifest entry's)."""
+_LAYOUT = (
+    *(f"pass.{c}" for c in _PASS_COLUMNS),
+    "member_id",
+    "member_name",
+    *(f"person.{c}" for c in _PERSON_COLUMNS),
+    "manifest_flight",
+    "admitted_by",  # the scan that took them through this station
+    "place",  # their place in the pass's members
+)
+"""The columns of ``pass_for_scan``'s rows, in order (the pass's and the person's qualified: both
+have a ``household_id``). The statement selects them in this order and ``_reading`` finds them by
+these positions, so that neither can shift alone."""
+_AT = {name: i for i, name in enumerate(_LAYOUT)}
+_PASS = slice(_AT[f"pass.{_PASS_COLUMNS[0]}"], _AT[f"pass.{_PASS_COLUMNS[-1]}"] + 1)
+_PERSON = slice(_AT[f"person.{_PERSON_COLUMNS[0]}"], _AT[f"person.{_PERSON_COLUMNS[-1]}"] + 1)
+_MEMBER, _NAME, _STATUS = _AT["member_id"], _AT["member_name"], _AT["person.status"]
+_MANIFEST, _ADMITTED, _PLACE = _AT["manifest_flight"], _AT["admitted_by"], _AT["place"]
+
+
 @functools.cache
 def _pass_for_scan(dialect: str) -> sa.Select[Any]:
     """The pass, then a row per person on it (the ids in its ``members``, with their place in
-    it), built once per dialect. The columns are read by position (``_reading``). Not sorted
-    by the database: a sort's set-up at every execution cost more than sorting four rows."""
+    it), built once per dialect, its columns as ``_LAYOUT`` says. Not sorted by the database:
+    a sort's set-up at every execution cost more than sorting four rows."""
     m: Any
     if dialect == "postgresql":
         elements = sa.func.json_array_elements(_cp.members)
@@ -111,16 +97,17 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
         member_id = sa.func.json_extract(m.c.value, sa.literal_column("'$.id'"))
         name = sa.func.json_extract(m.c.value, sa.literal_column("'$.name'"))
         order = m.c.key
+    columns: dict[str, Any] = {f"pass.{c}": _cp[c] for c in _PASS_COLUMNS}
+    columns |= {f"person.{c}": _p[c] for c in _PERSON_COLUMNS}
+    columns |= {
+        "member_id": member_id,
+        "member_name": name,
+        "manifest_flight": _m.flight_id,
+        "admitted_by": _e.scan_id,
+        "place": order,
+    }
     return (
-        sa.select(
-            *(_cp[c] for c in PassRow._fields[:-1]),
-            member_id,
-            name,
-            *(_p[c] for c in PersonState._fields[1:8]),
-            _m.flight_id,
-            _e.scan_id,
-            order,
-        )
+        sa.select(*(columns[c] for c in _LAYOUT))
         .select_from(
             t.call_pass.outerjoin(m, sa.true())
             .outerjoin(t.person, _p.id == member_id)
@@ -141,22 +128,18 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
 
 
 def _reading(rows: Sequence[Sequence[Any]]) -> PassForScan | None:
-    """``pass_for_scan``'s rows, read by position, into its answer."""
+    """``pass_for_scan``'s rows, read by the positions of ``_LAYOUT``, into its answer."""
     if not rows:
         return None
-    rows = sorted(rows, key=lambda r: r[17] or 0)
-    members = [{"id": int(r[6]), "name": r[7]} for r in rows if r[6] is not None]
+    rows = sorted(rows, key=lambda r: r[_PLACE] or 0)
+    members = [{"id": int(r[_MEMBER]), "name": r[_NAME]} for r in rows if r[_MEMBER] is not None]
     people = {
-        int(r[6]): PersonState(
-            int(r[6]), r[8], r[9], r[10], r[11], r[12], r[13] or "", r[14], r[15]
-        )
+        int(r[_MEMBER]): PersonState._make((int(r[_MEMBER]), *r[_PERSON], r[_MANIFEST]))
         for r in rows
-        if r[8] is not None
+        if r[_STATUS] is not None
     }
-    admitted = {int(r[6]): r[16] for r in rows if r[16] is not None}
-    pass_id, household, persons, infants, revoked_at, revoke_reason = rows[0][:6]
-    row = PassRow(pass_id, household, persons, infants, revoked_at, revoke_reason, members)
-    return PassForScan(row, people, admitted)
+    admitted = {int(r[_MEMBER]): r[_ADMITTED] for r in rows if r[_ADMITTED] is not None}
+    return PassForScan(PassRow._make((*rows[0][_PASS], members)), people, admitted)
 
 
 # The write on PostgreSQL, one statement: the scan; an event per person (in the order given);
@@ -270,6 +253,9 @@ _BOARD = (
 )
 
 
+_RECORDED_ALREADY = "this scan, or a person it takes through this station, is on record already"
+
+
 class ScanRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
@@ -322,9 +308,25 @@ class ScanRepository:
         (+n or -n for a counter's key); with ``flight_action`` "manifest", put the people on
         the scan's departure, with "boarding", board them (a station kind). Returns the scan's id.
 
-        Raises IntegrityError when the idempotency key is taken (a resend) or the pass already
-        took one of them through this station, or someone is on a manifest already; StateMoved
-        when someone's state or boarding moved since it was read. Nothing is written then."""
+        Raises:
+            AlreadyRecorded: the idempotency key is taken (a resend), or the pass already took
+                one of them through this station, or someone is on a manifest already.
+            StateMoved: someone's state or boarding moved since it was read.
+
+        Nothing is written when it raises."""
+        try:
+            return self._record_scan(scan, household_id, moves, counts, flight_action)
+        except sa.exc.IntegrityError as e:
+            raise AlreadyRecorded(_RECORDED_ALREADY) from e
+
+    def _record_scan(
+        self,
+        scan: dict[str, Any],
+        household_id: int | None,
+        moves: Sequence[tuple[int, str, str]],
+        counts: Iterable[tuple[CountKey, int]],
+        flight_action: str,
+    ) -> int:
         changed = [(pid, before, after) for pid, before, after in moves if before != after]
         flight_key = scan["flight_id"] or 0
         counters = count_rows(counts)
@@ -380,8 +382,14 @@ class ScanRepository:
 
     def record_refused(self, scan: dict[str, Any], first_scan_id: int | None = None) -> int:
         """Append a refused scan; with ``first_scan_id`` (a pass used twice offline), also the
-        conflict for the coordinator, in the same statement. Raises IntegrityError for a key
-        already taken."""
+        conflict for the coordinator, in the same statement. Raises AlreadyRecorded for a key
+        already taken (nothing is written then)."""
+        try:
+            return self._record_refused(scan, first_scan_id)
+        except sa.exc.IntegrityError as e:
+            raise AlreadyRecorded(_RECORDED_ALREADY) from e
+
+    def _record_refused(self, scan: dict[str, Any], first_scan_id: int | None) -> int:
         conflict = scan["outcome"] == "conflict"
         if self.conn.dialect.name == "postgresql":
             params = scan | {

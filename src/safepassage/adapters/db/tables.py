@@ -228,7 +228,7 @@ person_count = sa.Table(
     sa.Column("category", sa.String(30), primary_key=True),
     sa.Column("org", sa.String(120), primary_key=True),  # "" when no sponsor organisation
     # a counter is kept in several rows (slots), summed when read, so that concurrent writers
-    # moving the same counter take different rows' locks (people_repo.COUNT_SLOTS)
+    # moving the same counter take different rows' locks (counters.COUNT_SLOTS)
     sa.Column("slot", sa.SmallInteger, primary_key=True, server_default="0"),
     sa.Column("n", sa.Integer, nullable=False),
 )
