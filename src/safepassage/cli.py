@@ -392,8 +392,8 @@ def simulate_cmd(
     from safepassage.services import simulation
     from safepassage.services.common import SYSTEM
     from safepassage.simulation import charts
-    from safepassage.simulation import synthetic as generated
     from safepassage.simulation.airport import simulate
+    from safepassage.synthetic import airport as generated
     from safepassage.web.render import TEMPLATES
 
     what_if = simulation.WhatIf(
@@ -507,7 +507,7 @@ def demo(
     port: int = 8000,
 ) -> None:
     """Build the demo operation (seeded) and serve it; prints one login per role."""
-    from safepassage.demo import build_demo
+    from safepassage.synthetic.demo import build_demo
 
     def body() -> None:
         if db.startswith("sqlite:///") and reset:

@@ -84,8 +84,8 @@ import jdatetime
 from jalali_core import GregorianToJalali
 
 from safepassage.adapters.calendars import parse_date_of_birth
-from safepassage.demo_data import FAMILY, FEMALE, MALE
 from safepassage.domain.dates import Calendar, DateOfBirth
+from safepassage.synthetic.demo_data import FAMILY, FEMALE, MALE
 
 TODAY = dt.date(2021, 8, 15)
 """The day the lists are as of: Kabul fell; nobody on them is born later."""
