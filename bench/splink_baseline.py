@@ -92,7 +92,7 @@ from safepassage.domain.errors import InvalidInput  # noqa: E402
 from safepassage.domain.people import document_key  # noqa: E402
 from safepassage.linkage.features import name_forms, ocr_fold  # noqa: E402
 from safepassage.linkage.names import tokens  # noqa: E402
-from safepassage.linkage.synthetic import (  # noqa: E402
+from safepassage.synthetic.linkage_set import (  # noqa: E402
     SyntheticRecord,
     generate,
     pairwise_scores,

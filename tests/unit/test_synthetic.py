@@ -17,8 +17,8 @@ from safepassage.adapters.phones import normalise_phone
 from safepassage.domain.countries import alpha2
 from safepassage.domain.dates import Calendar
 from safepassage.domain.people import Document, DocumentKind, Person, Sex
-from safepassage.linkage import synthetic
-from safepassage.linkage.synthetic import (
+from safepassage.synthetic import linkage_set as synthetic
+from safepassage.synthetic.linkage_set import (
     COLUMNS,
     SyntheticRecord,
     generate,
@@ -63,7 +63,7 @@ def test_the_committed_file_is_what_the_generator_writes(
         hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(COMMITTED.read_bytes()).digest()
     ), (
         "bench/data/linkage_truth.csv is stale: regenerate it with "
-        "python -m safepassage.linkage.synthetic --records 20000 --seed 2021 "
+        "python -m safepassage.synthetic.linkage_set --records 20000 --seed 2021 "
         "--out bench/data/linkage_truth.csv"
     )
     header = COMMITTED.read_text(encoding="utf-8").split("\n", 1)[0]

@@ -1107,7 +1107,7 @@ class _Tally:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m safepassage.linkage.synthetic",
+        prog="python -m safepassage.synthetic.linkage_set",
         description="Write the seeded, labelled synthetic linkage set as CSV.",
     )
     parser.add_argument("--records", type=int, default=20_000)
