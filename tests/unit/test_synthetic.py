@@ -17,6 +17,7 @@ from safepassage.adapters.phones import normalise_phone
 from safepassage.domain.countries import alpha2
 from safepassage.domain.dates import Calendar
 from safepassage.domain.people import Document, DocumentKind, Person, Sex
+from safepassage.synthetic import linkage_people
 from safepassage.synthetic import linkage_set as synthetic
 from safepassage.synthetic.linkage_set import (
     COLUMNS,
@@ -110,7 +111,7 @@ def test_solar_hijri_dates_are_exact_and_read_in_their_calendar() -> None:
     day = dt.date(1950, 1, 1)
     while day < synthetic.TODAY:
         j = jdatetime.date.fromgregorian(date=day)
-        assert synthetic._jalali(day) == (j.year, j.month, j.day)
+        assert linkage_people.jalali(day) == (j.year, j.month, j.day)
         day += dt.timedelta(days=97)
     dob = parse_dob("1370/05/12")
     assert dob is not None and dob.calendar is Calendar.SOLAR_HIJRI
@@ -160,7 +161,7 @@ def test_namesakes_are_exactly_the_people_sharing_given_and_fathers_name(
     # the canonical names are not in the rows: read them from the same seeded people
     keys: dict[int, str] = {}
     twins: set[int] = set()
-    for _, rows in synthetic._appearances(synthetic._People(SEED, full=False), N):
+    for _, rows in linkage_people.appearances(linkage_people.People(SEED, full=False), N):
         for e, _ in rows:
             keys[e.eid] = e.key
             if e.note == "twin":
