@@ -113,6 +113,8 @@ def test_solar_hijri_dates_are_exact_and_read_in_their_calendar() -> None:
         j = jdatetime.date.fromgregorian(date=day)
         assert linkage_people.jalali(day) == (j.year, j.month, j.day)
         day += dt.timedelta(days=97)
+    assert linkage_people.jalali(dt.date(2021, 3, 21)) == (1400, 1, 1)  # Nowruz
+    assert linkage_people.jalali(synthetic.TODAY) == (1400, 5, 24)  # 24 Asad: Kabul fell
     dob = parse_dob("1370/05/12")
     assert dob is not None and dob.calendar is Calendar.SOLAR_HIJRI
     assert dob.earliest == dt.date(1991, 8, 3)

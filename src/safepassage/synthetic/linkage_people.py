@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from itertools import accumulate, permutations
 
-from jalali_core import GregorianToJalali
+import jdatetime
 
 from safepassage.synthetic.linkage_lists import EMBASSY_OF, FIRST_LIST, OTHER_LIST, SIGNUP, TODAY
 from safepassage.synthetic.linkage_names import (
@@ -131,10 +131,13 @@ _EMBASSIES = tuple(EMBASSY_OF)
 
 @lru_cache(maxsize=65536)
 def jalali(day: dt.date) -> tuple[int, int, int]:
-    """The Solar Hijri date of a Gregorian day (jdatetime's own converter, without the cost of
-    a jdatetime object)."""
-    y, m, d = GregorianToJalali(day.year, day.month, day.day).getJalaliList()
-    return y, m, d
+    """The Solar Hijri date of a Gregorian day, through jdatetime's public API.
+
+    A jdatetime object costs about 7 µs (it asks the locale each time), four times the bare
+    converter it wraps; cached by day, a set of any size pays it once per distinct birthday
+    (about 22,000 for 120,000 rows: 0.15 s)."""
+    j = jdatetime.date.fromgregorian(date=day)
+    return j.year, j.month, j.day
 
 
 class People:
