@@ -23,7 +23,7 @@ short):
    family name + birth year (a badly spelled given name), a document number, a phone number.
    Keys shared by more than ``max_block`` records say too little (a phone shared by a whole
    office) and are skipped, and how many is reported; a fifth of that for given + surname
-   without a year, a quarter for the one-typo neighbourhoods.
+   without a year, a quarter for the one-typo neighbourhoods (:mod:`safepassage.linkage.blocking`).
 3. *Comparison*: each candidate pair gets one level per field (exact, close, same consonants,
    similar, one name in common, different, unknown; for dates exact, consistent, day and month
    swapped, one part wrong, within a year, different), declared once with their words in
@@ -46,6 +46,7 @@ from pathlib import Path
 
 import duckdb
 
+from safepassage.linkage import blocking
 from safepassage.linkage.comparisons import HOUSE, NAME_MACRO, RIVAL, compare_sql
 from safepassage.linkage.features import COLUMNS, LinkRecord, feature_row
 from safepassage.linkage.model import FIELDS, Model
@@ -64,42 +65,6 @@ CREATE TABLE rec (
     f_norm VARCHAR, f_skel VARCHAR, fam_norm VARCHAR, fam_skel VARCHAR, n_skel VARCHAR, sex VARCHAR,
     dob_lo DATE, dob_hi DATE, dob_day BOOLEAN, docs VARCHAR, phone VARCHAR, hh BIGINT, src BIGINT
 );
-"""
-
-_KEYS = """
-CREATE TABLE keys AS
-WITH r AS (
-    SELECT id, g_key, g_dels, dob_day, dob_lo,
-        [replace(x, ' ', '') FOR x IN [f_skel, fam_skel] IF x <> ''] AS surnames,
-        CASE WHEN dob_lo IS NULL THEN []
-            ELSE range(year(dob_lo), least(year(dob_hi), year(dob_lo) + 1) + 1) END AS years,
-        docs, phone
-    FROM rec
-)
-SELECT id, 'g' || g_key || '#' || unnest(years) AS k FROM r WHERE g_key <> ''
-UNION ALL SELECT id, 's' || least(g_key, x) || '#' || greatest(g_key, x)
-    FROM (SELECT id, g_key, unnest(surnames) AS x FROM r WHERE g_key <> '')
-UNION ALL SELECT id, 'e' || unnest(string_split(g_dels, '|')) || '#' || y
-    FROM (SELECT id, g_dels, unnest(years) AS y FROM r WHERE g_dels <> '')
-UNION ALL SELECT id, 'x' || array_to_string(surnames, '#') || '#' || unnest(years)
-    FROM r WHERE len(surnames) = 2
-UNION ALL SELECT id, 'b' || dob_lo || left(g_key, 1) FROM r WHERE dob_day AND g_key <> ''
-UNION ALL SELECT id, 'c' || dob_lo || '#' || unnest(surnames) FROM r WHERE dob_day
-UNION ALL SELECT id, 'd' || unnest(string_split(docs, '|')) FROM r WHERE docs <> ''
-UNION ALL SELECT id, 'p' || phone FROM r WHERE phone <> '';
-CREATE TABLE block AS SELECT k, count(*) AS n FROM keys GROUP BY k;
-"""
-
-# the most records a key may be shared by: max_block, a fifth of it for given + surname without
-# a year, a quarter for the one-typo neighbourhoods
-_LIMIT = "$max_block / CASE left(k, 1) WHEN 's' THEN 5 WHEN 'e' THEN 4 ELSE 1 END"
-
-_PAIRS = f"""
-CREATE TABLE pairs AS
-WITH usable AS (
-    SELECT keys.k, keys.id FROM keys JOIN block USING (k) WHERE block.n BETWEEN 2 AND {_LIMIT}
-)
-SELECT DISTINCT a.id AS a, b.id AS b FROM usable a JOIN usable b ON a.k = b.k AND a.id < b.id
 """
 
 _LEVELS = ", ".join(f"{f} TINYINT" for f in FIELDS)  # a table's columns of levels
@@ -267,14 +232,14 @@ class Linker:
         """Candidate pairs from the blocking keys; returns how many."""
         t0 = time.perf_counter()
         self.progress("blocking", 0, 1)
-        self.db.execute(_KEYS)
+        self.db.execute(blocking.KEYS)
         row = self.db.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE n > {_LIMIT}) FROM block",
+            blocking.SKIPPED,
             {"max_block": self.max_block},
         ).fetchone()
         assert row is not None
         self.stats.keys, self.stats.skipped_blocks = int(row[0]), int(row[1])
-        self.db.execute(_PAIRS, {"max_block": self.max_block})
+        self.db.execute(blocking.PAIRS, {"max_block": self.max_block})
         self.db.execute("DROP TABLE keys")
         count = self.db.execute("SELECT count(*) FROM pairs").fetchone()
         self.stats.candidates = int(count[0]) if count else 0
