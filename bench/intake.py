@@ -29,12 +29,12 @@ from rich.console import Console
 from rich.table import Table
 
 from safepassage import bootstrap, config
-from safepassage.demo import policies
-from safepassage.demo_data import NATIONS
-from safepassage.demo_people import Generator
 from safepassage.domain.nations import Nation
 from safepassage.services import intake
 from safepassage.services.common import SYSTEM
+from safepassage.synthetic.demo import policies
+from safepassage.synthetic.demo_data import NATIONS
+from safepassage.synthetic.demo_people import Generator
 
 RESULTS = Path(__file__).parent / "results"
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"

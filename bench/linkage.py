@@ -51,8 +51,8 @@ from safepassage.linkage.model import (
     fit_table,
     fit_weights,
 )
-from safepassage.linkage.synthetic import SyntheticRecord, generate, read_csv
 from safepassage.services.intake_rows import SourceDefaults, map_row
+from safepassage.synthetic.linkage_set import SyntheticRecord, generate, read_csv
 
 ROOT = Path(__file__).resolve().parent
 TRUTH = ROOT / "data" / "linkage_truth.csv"

@@ -48,14 +48,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from safepassage import bootstrap, config, demo
+from safepassage import bootstrap, config
 from safepassage.adapters.db import tables as t
-from safepassage.demo_data import FAMILY, FEMALE, MALE
 from safepassage.domain.access import PeopleFilter, Principal, Role
 from safepassage.domain.errors import Conflict
 from safepassage.services import auth
 from safepassage.services.common import SYSTEM
 from safepassage.services.people import search_people
+from safepassage.synthetic import demo
+from safepassage.synthetic.demo_data import FAMILY, FEMALE, MALE
 from safepassage.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

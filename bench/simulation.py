@@ -1,7 +1,7 @@
 """Simulation benchmark: a 24-hour day with 30,000 evacuees, 6 stations and 120 departures.
 
 Target (from the project's issue): simulated in under 10 s on this 2-core machine. The day is
-``safepassage.simulation.synthetic.scenario(seed)`` (households of 1-6 persons, each called for
+``safepassage.synthetic.airport.scenario(seed)`` (households of 1-6 persons, each called for
 an hour three to four hours before its departure's boarding closes; lanes sized for about 80 %
 utilisation at the day's mean rate). The clock runs around ``simulation.airport.simulate``:
 building the model, the whole day, and the summaries. A second run with the bottleneck's lanes
@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import keep
-from safepassage.simulation import synthetic
 from safepassage.simulation.airport import simulate
+from safepassage.synthetic import airport as synthetic
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ the model a competent Splink user would build for ``bench/data/linkage_truth.csv
 ``bench/linkage.py``: a true pair is two records with the same ``entity_id``.
 
 Splink gets the same cleaned inputs our engine sees, from the project's own functions: dates
-through ``parse_date_of_birth`` (Solar Hijri for a year 1279-1500, as ``synthetic.parse_dob``
+through ``parse_date_of_birth`` (Solar Hijri for a year 1279-1500, as ``linkage_set.parse_dob``
 and the importer decide) as a Gregorian range, its year, and the full date when the precision is
 a day; phones in E.164 (``normalise_phone(text, "AF")``); passports as ``document_key`` folded
 for OCR confusions (``features.ocr_fold``, as the engine does); names as the engine's Latin form
@@ -92,7 +92,7 @@ from safepassage.domain.errors import InvalidInput  # noqa: E402
 from safepassage.domain.people import document_key  # noqa: E402
 from safepassage.linkage.features import name_forms, ocr_fold  # noqa: E402
 from safepassage.linkage.names import tokens  # noqa: E402
-from safepassage.linkage.synthetic import (  # noqa: E402
+from safepassage.synthetic.linkage_set import (  # noqa: E402
     SyntheticRecord,
     generate,
     pairwise_scores,
@@ -150,7 +150,7 @@ SCHEMA = pa.schema(
 
 
 def _calendar(text: str) -> Calendar:
-    """Solar Hijri for a year 1279-1500, as synthetic.parse_dob and the importer read it."""
+    """Solar Hijri for a year 1279-1500, as linkage_set.parse_dob and the importer read it."""
     digits = text.strip().translate(_PERSIAN_DIGITS)
     year = digits[:4] if digits[:4].isdigit() else digits[-4:]
     if year.isdigit() and 1279 <= int(year) <= 1500:

@@ -323,7 +323,9 @@ def simulate_cmd(
         seed,
     )
     if synthetic:
-        base = simulation.synthetic_scenario(seed)
+        from safepassage.synthetic.airport import scenario as generated_day
+
+        base = generated_day(seed)
     else:
         system = _system(db)
         system.migrate()
@@ -376,7 +378,7 @@ def demo(
     port: int = 8000,
 ) -> None:
     """Build the demo operation (seeded) and serve it; prints one login per role."""
-    from safepassage.demo import build_demo
+    from safepassage.synthetic.demo import build_demo
 
     if db.startswith("sqlite:///") and reset:
         path = Path(db.removeprefix("sqlite:///"))

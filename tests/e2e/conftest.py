@@ -83,9 +83,9 @@ def seeded_operation(tmp_path_factory: pytest.TempPathFactory) -> SeededOperatio
     """A small demo operation (3 000 registrants, seed 7) with two users and two known people."""
     from safepassage.bootstrap import build
     from safepassage.config import load_settings
-    from safepassage.demo import build_demo
     from safepassage.services import auth, people
     from safepassage.services.common import SYSTEM
+    from safepassage.synthetic.demo import build_demo
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'operation.db'}"
     system = build(load_settings(database_url=url, demo=True))

@@ -121,7 +121,7 @@ def test_the_migrations_produce_exactly_the_tables_the_code_expects(system: Syst
 
 
 def test_the_demo_builds_a_seeded_operation(system: System) -> None:
-    from safepassage.demo import build_demo
+    from safepassage.synthetic.demo import build_demo
 
     a = build_demo(system, registrants=400, seed=5, with_users=False)
     assert a.people == 400 and a.flights > 100

@@ -47,7 +47,7 @@ def test_query_keys_keep_the_typed_order_without_repeats() -> None:
 
 
 def test_every_variant_and_dari_spelling_in_the_demo_tables_meets_its_name() -> None:
-    from safepassage.demo_data import FAMILY, FEMALE, MALE
+    from safepassage.synthetic.demo_data import FAMILY, FEMALE, MALE
 
     misses = [
         (name, variant)

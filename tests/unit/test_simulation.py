@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from safepassage.simulation import calibrate, charts, synthetic
+from safepassage.simulation import calibrate, charts
 from safepassage.simulation.airport import simulate
 from safepassage.simulation.scenario import (
     Arrival,
@@ -19,6 +19,7 @@ from safepassage.simulation.scenario import (
     ServiceTime,
     StationSpec,
 )
+from safepassage.synthetic import airport as synthetic
 
 START = dt.datetime(2021, 8, 22, tzinfo=dt.UTC)
 

@@ -17,8 +17,9 @@ from safepassage.adapters.phones import normalise_phone
 from safepassage.domain.countries import alpha2
 from safepassage.domain.dates import Calendar
 from safepassage.domain.people import Document, DocumentKind, Person, Sex
-from safepassage.linkage import synthetic
-from safepassage.linkage.synthetic import (
+from safepassage.synthetic import linkage_people
+from safepassage.synthetic import linkage_set as synthetic
+from safepassage.synthetic.linkage_set import (
     COLUMNS,
     SyntheticRecord,
     generate,
@@ -63,7 +64,7 @@ def test_the_committed_file_is_what_the_generator_writes(
         hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(COMMITTED.read_bytes()).digest()
     ), (
         "bench/data/linkage_truth.csv is stale: regenerate it with "
-        "python -m safepassage.linkage.synthetic --records 20000 --seed 2021 "
+        "python -m safepassage.synthetic.linkage_set --records 20000 --seed 2021 "
         "--out bench/data/linkage_truth.csv"
     )
     header = COMMITTED.read_text(encoding="utf-8").split("\n", 1)[0]
@@ -110,8 +111,10 @@ def test_solar_hijri_dates_are_exact_and_read_in_their_calendar() -> None:
     day = dt.date(1950, 1, 1)
     while day < synthetic.TODAY:
         j = jdatetime.date.fromgregorian(date=day)
-        assert synthetic._jalali(day) == (j.year, j.month, j.day)
+        assert linkage_people.jalali(day) == (j.year, j.month, j.day)
         day += dt.timedelta(days=97)
+    assert linkage_people.jalali(dt.date(2021, 3, 21)) == (1400, 1, 1)  # Nowruz
+    assert linkage_people.jalali(synthetic.TODAY) == (1400, 5, 24)  # 24 Asad: Kabul fell
     dob = parse_dob("1370/05/12")
     assert dob is not None and dob.calendar is Calendar.SOLAR_HIJRI
     assert dob.earliest == dt.date(1991, 8, 3)
@@ -160,7 +163,7 @@ def test_namesakes_are_exactly_the_people_sharing_given_and_fathers_name(
     # the canonical names are not in the rows: read them from the same seeded people
     keys: dict[int, str] = {}
     twins: set[int] = set()
-    for _, rows in synthetic._appearances(synthetic._People(SEED, full=False), N):
+    for _, rows in linkage_people.appearances(linkage_people.People(SEED, full=False), N):
         for e, _ in rows:
             keys[e.eid] = e.key
             if e.note == "twin":

@@ -23,10 +23,11 @@ short):
    family name + birth year (a badly spelled given name), a document number, a phone number.
    Keys shared by more than ``max_block`` records say too little (a phone shared by a whole
    office) and are skipped, and how many is reported; a fifth of that for given + surname
-   without a year, a quarter for the one-typo neighbourhoods.
+   without a year, a quarter for the one-typo neighbourhoods (:mod:`safepassage.linkage.blocking`).
 3. *Comparison*: each candidate pair gets one level per field (exact, close, same consonants,
    similar, one name in common, different, unknown; for dates exact, consistent, day and month
-   swapped, one part wrong, within a year, different).
+   swapped, one part wrong, within a year, different), declared once with their words in
+   :mod:`safepassage.linkage.comparisons`.
 4. *Scoring*: the sum of the levels' weights (in bits) plus the prior. Pairs at or above the
    upper threshold are linked; pairs between the lower and the upper threshold go to people
    for review.
@@ -45,6 +46,8 @@ from pathlib import Path
 
 import duckdb
 
+from safepassage.linkage import blocking
+from safepassage.linkage.comparisons import HOUSE, NAME_MACRO, RIVAL, compare_sql
 from safepassage.linkage.features import COLUMNS, LinkRecord, feature_row
 from safepassage.linkage.model import FIELDS, Model
 
@@ -62,90 +65,9 @@ CREATE TABLE rec (
     f_norm VARCHAR, f_skel VARCHAR, fam_norm VARCHAR, fam_skel VARCHAR, n_skel VARCHAR, sex VARCHAR,
     dob_lo DATE, dob_hi DATE, dob_day BOOLEAN, docs VARCHAR, phone VARCHAR, hh BIGINT, src BIGINT
 );
-CREATE MACRO name_level(an, ask, bn, bsk) AS CASE
-    WHEN ask = '' OR bsk = '' THEN -1
-    WHEN an <> '' AND an = bn THEN 5
-    WHEN ask = bsk AND (an = '' OR bn = '') THEN 4
-    WHEN an <> '' AND bn <> '' AND jaro_winkler_similarity(an, bn) >= 0.92 THEN 4
-    WHEN ask = bsk THEN 3
-    WHEN an <> '' AND bn <> '' AND jaro_winkler_similarity(an, bn) >= 0.88 THEN 2
-    WHEN length(ask) > 3 AND jaro_winkler_similarity(ask, bsk) >= 0.88 THEN 2
-    WHEN list_has_any(string_split(ask, ' '), string_split(bsk, ' ')) THEN 1
-    ELSE 0 END;
 """
 
-_KEYS = """
-CREATE TABLE keys AS
-WITH r AS (
-    SELECT id, g_key, g_dels, dob_day, dob_lo,
-        [replace(x, ' ', '') FOR x IN [f_skel, fam_skel] IF x <> ''] AS surnames,
-        CASE WHEN dob_lo IS NULL THEN []
-            ELSE range(year(dob_lo), least(year(dob_hi), year(dob_lo) + 1) + 1) END AS years,
-        docs, phone
-    FROM rec
-)
-SELECT id, 'g' || g_key || '#' || unnest(years) AS k FROM r WHERE g_key <> ''
-UNION ALL SELECT id, 's' || least(g_key, x) || '#' || greatest(g_key, x)
-    FROM (SELECT id, g_key, unnest(surnames) AS x FROM r WHERE g_key <> '')
-UNION ALL SELECT id, 'e' || unnest(string_split(g_dels, '|')) || '#' || y
-    FROM (SELECT id, g_dels, unnest(years) AS y FROM r WHERE g_dels <> '')
-UNION ALL SELECT id, 'x' || array_to_string(surnames, '#') || '#' || unnest(years)
-    FROM r WHERE len(surnames) = 2
-UNION ALL SELECT id, 'b' || dob_lo || left(g_key, 1) FROM r WHERE dob_day AND g_key <> ''
-UNION ALL SELECT id, 'c' || dob_lo || '#' || unnest(surnames) FROM r WHERE dob_day
-UNION ALL SELECT id, 'd' || unnest(string_split(docs, '|')) FROM r WHERE docs <> ''
-UNION ALL SELECT id, 'p' || phone FROM r WHERE phone <> '';
-CREATE TABLE block AS SELECT k, count(*) AS n FROM keys GROUP BY k;
-"""
-
-_PAIRS = """
-CREATE TABLE pairs AS
-WITH usable AS (
-    SELECT keys.k, keys.id FROM keys JOIN block USING (k)
-    WHERE block.n BETWEEN 2 AND $max_block / CASE left(k, 1) WHEN 's' THEN 5 WHEN 'e' THEN 4
-        ELSE 1 END
-)
-SELECT DISTINCT a.id AS a, b.id AS b FROM usable a JOIN usable b ON a.k = b.k AND a.id < b.id
-"""
-
-_COMPARE = """
-SELECT a, b, CASE WHEN swapped THEN 4 ELSE given END AS given, father,
-    CASE WHEN swapped THEN 4 ELSE family END AS family, dob, sex, doc, phone, context,
-    namesakes
-FROM (
-SELECT p.a, p.b,
-    x.g_skel <> '' AND x.fam_skel <> '' AND x.g_skel <> x.fam_skel
-        AND x.g_skel = y.fam_skel AND x.fam_skel = y.g_skel AS swapped,
-    name_level(x.g_norm, x.g_skel, y.g_norm, y.g_skel) AS given,
-    name_level(x.f_norm, x.f_skel, y.f_norm, y.f_skel) AS father,
-    name_level(x.fam_norm, x.fam_skel, y.fam_norm, y.fam_skel) AS family,
-    CASE
-        WHEN x.dob_lo IS NULL OR y.dob_lo IS NULL THEN -1
-        WHEN x.dob_day AND y.dob_day AND x.dob_lo = y.dob_lo THEN 5
-        WHEN x.dob_lo <= y.dob_hi AND y.dob_lo <= x.dob_hi THEN 4
-        WHEN x.dob_day AND y.dob_day AND year(x.dob_lo) = year(y.dob_lo)
-            AND month(x.dob_lo) = day(y.dob_lo) AND day(x.dob_lo) = month(y.dob_lo) THEN 3
-        WHEN x.dob_day AND y.dob_day AND (year(x.dob_lo) = year(y.dob_lo)
-            OR (month(x.dob_lo) = month(y.dob_lo) AND day(x.dob_lo) = day(y.dob_lo))) THEN 2
-        WHEN greatest(x.dob_lo, y.dob_lo) - least(x.dob_hi, y.dob_hi) <= 400 THEN 1
-        ELSE 0 END AS dob,
-    CASE WHEN x.sex = '' OR y.sex = '' THEN -1 WHEN x.sex = y.sex THEN 1 ELSE 0 END AS sex,
-    CASE
-        WHEN x.docs = '' OR y.docs = '' THEN -1
-        WHEN list_has_any(string_split(x.docs, '|'), string_split(y.docs, '|')) THEN 2
-        WHEN damerau_levenshtein(split_part(x.docs, '|', 1), split_part(y.docs, '|', 1)) <= 1
-            THEN 1
-        ELSE 0 END AS doc,
-    CASE WHEN x.phone = '' OR y.phone = '' THEN -1 WHEN x.phone = y.phone THEN 1 ELSE 0 END
-        AS phone,
-    CASE WHEN x.hh = y.hh THEN 2 WHEN x.src = y.src THEN 1 ELSE 0 END AS context,
-    CASE WHEN greatest(x.amb, y.amb) <= 2 THEN 0 WHEN greatest(x.amb, y.amb) <= 5 THEN 1
-         WHEN greatest(x.amb, y.amb) <= 20 THEN 2 WHEN greatest(x.amb, y.amb) <= 100 THEN 3
-         ELSE 4 END AS namesakes
-FROM {pairs} p JOIN rec x ON x.id = p.a JOIN rec y ON y.id = p.b
-)
-"""
-
+_LEVELS = ", ".join(f"{f} TINYINT" for f in FIELDS)  # a table's columns of levels
 
 HOUSE_EXTRA = 10.0
 """Households matched this strongly (bits) have all their members compared."""
@@ -175,7 +97,7 @@ WHERE hpair.strength >= $strong
     )
 """
 
-_HOUSE_LEVEL = """
+_HOUSE_LEVEL = f"""
 CREATE TABLE scored AS
 WITH h AS (
     SELECT s1.*, CASE
@@ -198,11 +120,8 @@ WITH h AS (
     LEFT JOIN hpair hp ON hp.h1 = least(x.hh, y.hh) AND hp.h2 = greatest(x.hh, y.hh)
 ), l AS (
     SELECT h.* EXCLUDE (other, best_a, second_a, best_b, second_b),
-        CASE WHEN other < 0 THEN -1 WHEN other < 5 THEN 0 WHEN other < 15 THEN 1
-             WHEN other < 30 THEN 2 ELSE 3 END AS house,
-        CASE WHEN score < best_a OR score < best_b THEN 2
-             WHEN least(score - coalesce(second_a, -99), score - coalesce(second_b, -99)) >= 5
-             THEN 0 ELSE 1 END AS rival
+        {HOUSE.case()} AS house,
+        {RIVAL.case()} AS rival
     FROM h
 )
 SELECT l.* EXCLUDE (score), l.score AS score1, coalesce(ht.score, l.score) AS score
@@ -257,6 +176,7 @@ class Linker:
         self.db.execute(f"SET temp_directory = '{self._dir.name}'")
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute(_SCHEMA)
+        self.db.execute(NAME_MACRO)
 
     def close(self) -> None:
         self.db.close()
@@ -312,15 +232,14 @@ class Linker:
         """Candidate pairs from the blocking keys; returns how many."""
         t0 = time.perf_counter()
         self.progress("blocking", 0, 1)
-        self.db.execute(_KEYS)
+        self.db.execute(blocking.KEYS)
         row = self.db.execute(
-            "SELECT count(*), count(*) FILTER (WHERE n > $m / CASE left(k, 1) WHEN 's' THEN 5 "
-            "WHEN 'e' THEN 4 ELSE 1 END) FROM block",
-            {"m": self.max_block},
+            blocking.SKIPPED,
+            {"max_block": self.max_block},
         ).fetchone()
         assert row is not None
         self.stats.keys, self.stats.skipped_blocks = int(row[0]), int(row[1])
-        self.db.execute(_PAIRS, {"max_block": self.max_block})
+        self.db.execute(blocking.PAIRS, {"max_block": self.max_block})
         self.db.execute("DROP TABLE keys")
         count = self.db.execute("SELECT count(*) FROM pairs").fetchone()
         self.stats.candidates = int(count[0]) if count else 0
@@ -332,7 +251,7 @@ class Linker:
         """One level per field for every candidate pair."""
         t0 = time.perf_counter()
         self.progress("comparing", 0, 1)
-        self.db.execute("CREATE TABLE cmp AS " + _COMPARE.format(pairs="pairs"))
+        self.db.execute("CREATE TABLE cmp AS " + compare_sql("pairs"))
         self.db.execute("DROP TABLE pairs")
         self.progress("comparing", 1, 1)
         self._timed("comparing", t0)
@@ -340,8 +259,7 @@ class Linker:
     def _score_table(self) -> None:
         """The model's scores by combination of levels, and by first score and household
         evidence, as tables to join."""
-        cols = ", ".join(f"{f} TINYINT" for f in FIELDS)
-        self.db.execute(f"CREATE OR REPLACE TABLE model_table ({cols}, score DOUBLE)")
+        self.db.execute(f"CREATE OR REPLACE TABLE model_table ({_LEVELS}, score DOUBLE)")
         self.db.execute(
             "CREATE OR REPLACE TABLE house_table "
             "(bucket TINYINT, house TINYINT, rival TINYINT, score DOUBLE)"
@@ -372,8 +290,7 @@ class Linker:
         """Every pair's first score, from its own evidence (table s1)."""
         t0 = time.perf_counter()
         self._score_table()
-        cols = ", ".join(f"{f} TINYINT" for f in FIELDS)
-        self.db.execute(f"CREATE TABLE s1 (a BIGINT, b BIGINT, {cols}, score DOUBLE)")
+        self.db.execute(f"CREATE TABLE s1 (a BIGINT, b BIGINT, {_LEVELS}, score DOUBLE)")
         self._score_pairs("cmp")
         self.db.execute("DROP TABLE cmp")
         self._timed("scoring", t0)
@@ -391,7 +308,7 @@ class Linker:
         self.db.execute(_HOUSEHOLD_EXTRA, {"strong": HOUSE_EXTRA})
         extra = self.db.execute("SELECT count(*) FROM pairs").fetchone()
         self.stats.household_candidates = int(extra[0]) if extra else 0
-        self.db.execute("CREATE TABLE cmp AS " + _COMPARE.format(pairs="pairs"))
+        self.db.execute("CREATE TABLE cmp AS " + compare_sql("pairs"))
         self._score_pairs("cmp")
         self.db.execute("DROP TABLE cmp; DROP TABLE pairs; DROP TABLE hpair")
         self.db.execute(_HOUSEHOLD_PAIRS)

@@ -32,51 +32,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FIELDS = ("given", "father", "family", "dob", "sex", "doc", "phone", "context", "namesakes")
+from safepassage.linkage import comparisons
+from safepassage.linkage.comparisons import COMPARISONS
 
-_NAME = {
-    -1: "not known",
-    0: "different",
-    1: "one name in common",
-    2: "similar",
-    3: "same consonants",
-    4: "a variant spelling",
-    5: "the same",
-}
-LEVELS: dict[str, dict[int, str]] = {
-    "given": _NAME,
-    "father": _NAME,
-    "family": _NAME,
-    "dob": {
-        -1: "not known",
-        0: "different",
-        1: "within about a year",
-        2: "one part differs",
-        3: "day and month swapped",
-        4: "consistent (one is partial)",
-        5: "the same day",
-    },
-    "sex": {-1: "not known", 0: "different", 1: "the same"},
-    "doc": {-1: "not known", 0: "different", 1: "one character apart", 2: "the same number"},
-    "phone": {-1: "not known", 0: "different", 1: "the same"},
-    "context": {0: "different lists", 1: "the same list", 2: "the same household"},
-    "namesakes": {0: "two at most", 1: "up to 5", 2: "up to 20", 3: "up to 100", 4: "over 100"},
-}
+FIELDS = tuple(COMPARISONS)
+"""The fields compared, in the order of a combination of levels (the model's table keys)."""
+
+LEVELS: dict[str, dict[int, str]] = {f: c.labels for f, c in COMPARISONS.items()}
 """What each level means, in the words the review page shows."""
 
-HOUSE = {
-    -1: "no household to compare",
-    0: "no other member matches",
-    1: "another member may match",
-    2: "other members match",
-    3: "the families match",
-}
-
-RIVAL = {
-    0: "each is the other's clear best match on their lists",
-    1: "each is the other's best match, closely followed",
-    2: "a better match exists for one of them",
-}
+HOUSE = comparisons.HOUSE.labels
+RIVAL = comparisons.RIVAL.labels
 
 LABELS = {
     "house": "Household and other candidates",

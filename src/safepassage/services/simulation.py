@@ -21,7 +21,7 @@ from safepassage.adapters import html_report
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import FieldError, NotFound, check
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.simulation import calibrate, charts, synthetic
+from safepassage.simulation import calibrate, charts
 from safepassage.simulation.airport import simulate
 from safepassage.simulation.scenario import (
     Arrival,
@@ -273,11 +273,6 @@ def get_runs(run_ids: list[int], who: Principal, uow: UnitOfWork) -> list[dict[s
                 }
             )
         return out
-
-
-def synthetic_scenario(seed: int) -> Scenario:
-    """A generated day, not the registry: 30,000 evacuees over 24 hours (``synthetic.scenario``)."""
-    return synthetic.scenario(seed)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from safepassage.adapters.calendars import solar_hijri_range
-from safepassage.demo_data import FAMILY, FEMALE, MALE, RUSSIAN_UNIVERSITIES
 from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.people import (
     Category,
@@ -22,6 +21,7 @@ from safepassage.domain.people import (
     Relationship,
     Sex,
 )
+from safepassage.synthetic.demo_data import FAMILY, FEMALE, MALE, RUSSIAN_UNIVERSITIES
 
 BATCH = 5000
 RU_FRIENDS = ("RU", "BY", "KG", "AM", "UA")

@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 
 from safepassage.adapters.db.engine import optimize
 from safepassage.bootstrap import System
-from safepassage.demo_data import AID_CONSIGNEES, NATIONS, SITES
-from safepassage.demo_people import RU_FRIENDS, WESTERN, Generator
 from safepassage.domain.access import Role
 from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
@@ -29,6 +27,8 @@ from safepassage.services.common import SYSTEM, audit
 from safepassage.services.linkage import run_linkage
 from safepassage.services.passes import IssuePass, issue_pass
 from safepassage.services.stations import ensure_default_stations
+from safepassage.synthetic.demo_data import AID_CONSIGNEES, NATIONS, SITES
+from safepassage.synthetic.demo_people import RU_FRIENDS, WESTERN, Generator
 
 Progress = Callable[[int], None]
 
