@@ -123,7 +123,14 @@ def _to_flight(cmd: FlightInput, op: Operation, uow: UnitOfWork, keep: Flight | 
     return flight
 
 
-def _may_fly(uow: UnitOfWork, who: Principal, nation: str, action: str, flight_id: object) -> None:
+def demand_own_flight(
+    uow: UnitOfWork, who: Principal, nation: str, action: str, flight_id: object
+) -> None:
+    """Refuse (audited) a liaison's work on another nation's flight; others pass.
+
+    Raises:
+        AccessDenied: for a liaison when ``nation`` operates the flight and is not theirs.
+    """
     if who.role is Role.LIAISON and nation != who.nation:
         raise refuse(
             uow,
@@ -158,7 +165,7 @@ def create_flight(cmd: FlightInput, who: Principal, uow: UnitOfWork) -> int:
     """
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight")
-        _may_fly(uow, who, (cmd.operating_nation or "").upper(), "flight.create", "")
+        demand_own_flight(uow, who, (cmd.operating_nation or "").upper(), "flight.create", "")
         f = _to_flight(cmd, operation(uow), uow, None)
         fid = uow.flights.add(f)
         audit(uow, who, "flight.create", "flight", fid, callsign=f.callsign)
@@ -187,8 +194,10 @@ def update_flight(flight_id: int, cmd: FlightInput, who: Principal, uow: UnitOfW
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         old = _get(uow, flight_id)
-        _may_fly(uow, who, old.operating_nation, "flight.update", flight_id)
-        _may_fly(uow, who, (cmd.operating_nation or "").upper(), "flight.update", flight_id)
+        demand_own_flight(uow, who, old.operating_nation, "flight.update", flight_id)
+        demand_own_flight(
+            uow, who, (cmd.operating_nation or "").upper(), "flight.update", flight_id
+        )
         new = _to_flight(cmd, operation(uow), uow, old)
         uow.flights.update(new)
         changes = {
@@ -214,7 +223,7 @@ def cancel_flight(
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
-        _may_fly(uow, who, f.operating_nation, "flight.cancel", flight_id)
+        demand_own_flight(uow, who, f.operating_nation, "flight.cancel", flight_id)
         if f.status is FlightStatus.DEPARTED:
             raise InvalidInput("this flight has departed; it cannot be cancelled", field="status")
         if f.status is not FlightStatus.CANCELLED:
@@ -241,7 +250,7 @@ def add_cargo(
     with uow:
         demand(uow, who, Action.FLIGHTS_WRITE, "flight", flight_id)
         f = _get(uow, flight_id)
-        _may_fly(uow, who, f.operating_nation, "flight.cargo", flight_id)
+        demand_own_flight(uow, who, f.operating_nation, "flight.cargo", flight_id)
         errors: list[FieldError] = []
         weight = _int(errors, "kg", kg)
         check(errors)

@@ -25,7 +25,7 @@ from safepassage.domain.errors import InvalidInput, NotFound
 from safepassage.domain.flights import Flight
 from safepassage.domain.people import HeadCount, Need, Person, head_count
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.flights import _may_fly, operation
+from safepassage.services.flights import demand_own_flight, operation
 
 CSV_COLUMNS = (
     "seq", "household", "family_name", "given_name", "father_name", "sex", "date_of_birth",
@@ -79,7 +79,7 @@ def _departure(
     if flight is None or brief is None:
         raise NotFound(f"no departure {flight_id}")
     if export:
-        _may_fly(uow, who, flight.operating_nation, action, flight_id)
+        demand_own_flight(uow, who, flight.operating_nation, action, flight_id)
     final = brief.manifest_closed_at is not None
     rows = [r for r in uow.processing.manifest(flight_id) if r.boarded_event or not final]
     people = {p.id: p for p in uow.people.get_many([r.person_id for r in rows])}
