@@ -1,7 +1,8 @@
-"""What a station decides about a pass it has read: who on it goes through (admitted, referred
-or refused by the operator), or why the pass is refused; before the operator decides, what the
-preview shows. The answer the station shows is shaped here too: it is recorded with the scan
-and given again, unchanged, to a station that resends it.
+"""What a station at the evacuation control centre decides about a pass it has read.
+
+Who on the pass goes through (admitted, referred or refused by the operator), or why the pass is
+refused; before the operator decides, what the preview shows. The answer the station shows is shaped
+here too: it is recorded with the scan and given again, unchanged, to a station that resends it.
 
 Pure: the decision takes what the scan read (the pass, its people and their states, whom it
 already took through this station, the departure a manifest or boarding station works) and
@@ -43,9 +44,11 @@ FLIGHT_STATIONS = frozenset({StationKind.MANIFEST, StationKind.BOARDING})
 
 # -- what the scan read ---------------------------------------------------------------------------
 class PersonState(NamedTuple):
-    """A person on a pass, as a station's decision needs them. The id comes first and the
-    departure last; the fields between are the ``person`` table's columns of those names (the
-    scan's read selects them by these names, in this order)."""
+    """A person on a pass, as a station's decision needs them.
+
+    The id comes first and the departure last; the fields between are the ``person`` table's columns
+    of those names (the scan's read selects them by these names, in this order).
+    """
 
     id: int
     status: str
@@ -59,8 +62,11 @@ class PersonState(NamedTuple):
 
 
 class PassRow(NamedTuple):
-    """What a scan needs of the pass itself. The fields but the last are the ``call_pass``
-    table's columns of those names (selected by these names, in this order)."""
+    """What a scan needs of the pass itself.
+
+    The fields but the last are the ``call_pass``
+    table's columns of those names (selected by these names, in this order).
+    """
 
     id: int
     household_id: int
@@ -141,6 +147,7 @@ class Screened:
 
     @property
     def base(self) -> dict[str, Any]:
+        """The pass and its household, as every answer about this pass names them."""
         return {"pass_id": self.read.row.id, "household_id": self.read.row.household_id}
 
 
@@ -171,9 +178,14 @@ def refused_pass(e: passes.PassRefused) -> Refused:
 
 
 def screen(req: Request, claims: passes.PassClaims, read: PassForScan | None) -> Screened | Refused:
-    """The pass's checks (on record for its household, not revoked when scanned, in its window,
-    at its gate), whom the operator chose, and whether the pass took them through this station
-    already. Raises InvalidInput when the people chosen are not on the pass."""
+    """The pass's checks, whom the operator chose, and whether it took them through already.
+
+    The checks: the pass is on record for its household, not revoked when scanned, in its window,
+    at its gate. "Already" means through this station.
+
+    Raises:
+        InvalidInput: when the people chosen are not on the pass.
+    """
     station = req.station
     if read is None or read.row.household_id != claims.household_id:
         return refused_pass(passes.PassRefused(passes.Refusal.UNKNOWN))
@@ -230,8 +242,14 @@ def closed(departure: Departure) -> str | None:
 
 
 def check_manifest(station: Station, departure: Departure, manifested_on: int | None) -> None:
-    """One departure per person: manifested once; boarded only on the departure manifested on
-    (``manifested_on``: the departure whose manifest the person is on, if any)."""
+    """One departure per person: manifested once; boarded only on the departure manifested on.
+
+    ``manifested_on`` is the departure whose manifest the person is on, if any.
+
+    Raises:
+        IllegalTransition: at a manifest station, for a person on a manifest already; at a
+            boarding station, for one on no manifest or on another departure's.
+    """
     if station.kind is StationKind.MANIFEST and manifested_on is not None:
         raise IllegalTransition("already on a departure's manifest")
     if station.kind is StationKind.BOARDING:
@@ -244,10 +262,12 @@ def check_manifest(station: Station, departure: Departure, manifested_on: int | 
 def decide(
     s: Screened, departure: Departure | None, line: Sequence[Station]
 ) -> Admitted | Previewed | Refused:
-    """Each chosen person's next state at this station (``line``: the operation's stations),
-    on ``departure`` at a manifest or boarding station (None elsewhere). Refused when the
-    departure takes nobody more or when anyone chosen may not take this step; in a preview,
-    everyone with what stops them, if anything."""
+    """Each chosen person's next state at this station, or why the pass is refused.
+
+    ``line`` is the operation's stations; ``departure`` is the one a manifest or boarding station
+    works (None elsewhere). Refused when the departure takes nobody more or when anyone chosen may
+    not take this step; in a preview, everyone with what stops them, if anything.
+    """
     req, station = s.request, s.request.station
     if departure is not None and (why := closed(departure)) is not None:
         return Refused("closed", why)

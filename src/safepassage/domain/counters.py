@@ -46,9 +46,11 @@ class Mover:
 def state_moves(
     changes: Sequence[tuple[Any, PersonStatus]],
 ) -> tuple[list[tuple[int, str]], list[tuple[CountKey, int]]]:
-    """What moving these people's states writes: (person, new status) for each whose state
-    changes, and the counters' moves (-1 from the old status, +1 to the new). Each person is
-    given as anything ``Mover.of`` takes."""
+    """What moving these people's states writes.
+
+    That is (person, new status) for each whose state changes, and the counters' moves (-1 from
+    the old status, +1 to the new). Each person is given as anything ``Mover.of`` takes.
+    """
     states: list[tuple[int, str]] = []
     counts: list[tuple[CountKey, int]] = []
     for p, s in changes:

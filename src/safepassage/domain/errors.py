@@ -72,14 +72,20 @@ class Conflict(SafepassageError):
 
 
 class AlreadyRecorded(Conflict):
-    """What a write would record is on record already: a key meant to be unique is taken (a
-    scan resent with its idempotency key, a pass that took someone through this station a
-    moment ago on another device). Nothing was written; look at what is there."""
+    """What a write would record is on record already.
+
+    A key meant to be unique is taken (a scan resent with its idempotency key, a pass that took
+    someone through this station a moment ago on another device). Nothing was written; look at
+    what is there.
+    """
 
 
 class StateMoved(Conflict):
-    """Someone the write would move was moved by another write between the decision's read and
-    this write. Nothing was written; decide again on what is there now."""
+    """Someone the write would move was moved by another write in the meantime.
+
+    The other write came between the decision's read and this write. Nothing was written;
+    decide again on what is there now.
+    """
 
 
 class ConfigurationError(SafepassageError):

@@ -262,6 +262,8 @@ def header_key(header: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnGuess:
+    """The field a list's column header most likely means, and how sure the guess is."""
+
     header: str
     target: Target | None
     confidence: float  # 1.0 exact synonym, lower for a near miss, 0 when unrecognised
@@ -280,8 +282,11 @@ def guess_column(header: str, cutoff: float = 0.82) -> ColumnGuess:
 
 
 def suggest_mapping(headers: list[str]) -> dict[str, Target | None]:
-    """A proposed target for every header; a target goes to the surest header only, and a
-    header nobody recognises maps to None (kept with the row, never dropped)."""
+    """A proposed target for every header, for the user to confirm before the import.
+
+    A target goes to the surest header only, and a header nobody recognises maps to None (kept
+    with the row, never dropped).
+    """
     guesses = sorted((guess_column(h) for h in headers), key=lambda g: -g.confidence)
     taken: set[Target] = set()
     mapping: dict[str, Target | None] = {h: None for h in headers}

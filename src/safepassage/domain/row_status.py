@@ -1,5 +1,6 @@
-"""What becomes of each row of a list when it is imported: one status per row, so that an
-import's counts add up to the rows in the file.
+"""What becomes of each row of a list when it is imported.
+
+One status per row, so that an import's counts add up to the rows in the file.
 
     imported     a new person was registered from it
     updated      it changed what the source said before about this person (history kept)
@@ -34,8 +35,10 @@ class RowStatus(StrEnum):
 
     @property
     def current(self) -> bool:
-        """Whether what the row says supersedes what earlier lists of the source said about
-        the person: every row does but an excluded one, which says nothing."""
+        """Whether what the row says of the person supersedes what the source's earlier lists said.
+
+        Every row does but an excluded one, which says nothing.
+        """
         return self is not RowStatus.EXCLUDED
 
 
@@ -59,8 +62,9 @@ def row_status(
     same_as_before: bool,
     matched: bool,
 ) -> tuple[RowStatus, str | None]:
-    """The status of one row, and a reason to add to the row's own when it is quarantined for
-    what the file says elsewhere (None otherwise).
+    """The status of one row, and a reason to add to the row's own when it is quarantined.
+
+    The reason is for what the file says elsewhere (None otherwise).
 
     Args:
         left_out: the row is hidden in the file (or on a hidden sheet) and the user chose not to
@@ -90,8 +94,11 @@ def row_status(
 def document_match(
     known: Known, documents: Iterable[tuple[str, str, str | None, Any]]
 ) -> int | None:
-    """The one person already registered with one of these documents (kind, number, issuing
-    country, ...), by the first passport or national ID that names exactly one; None if none."""
+    """The one person already registered with one of these documents, or None if none.
+
+    The documents are (kind, number, issuing country, ...); the person is found by the first
+    passport or national ID that names exactly one.
+    """
     for kind, number, country, _ in documents:
         if kind in MATCHED_BY:
             found = known.get((kind, number, country), ())

@@ -45,6 +45,8 @@ Progress = Callable[[int, int], None]  # rows done, rows in all
 
 @dataclass(frozen=True)
 class SourceInput:
+    """A source of lists as a coordinator, liaison or sponsor names it before importing from it."""
+
     name: str
     sponsoring_nation: str | None = None
     sponsor_org: str | None = None
@@ -96,6 +98,12 @@ def save_source(cmd: SourceInput, who: Principal, uow: UnitOfWork) -> int:
 
 
 def owned_source(uow: UnitOfWork, who: Principal, source_id: int, action: str) -> Any:
+    """The source ``who`` may import from and review: a liaison's nation's, a sponsor's own.
+
+    Raises:
+        AccessDenied: for a source that is not theirs (or none), the refusal of ``action``
+            recorded.
+    """
     demand(uow, who, Action.LISTS_IMPORT, "source", source_id)
     src = uow.intake.source(source_id)
     if src is None or not may_use_source(who, src.sponsoring_nation, src.sponsor_org):
@@ -115,6 +123,11 @@ class Preview:
 
 
 def preview(data: bytes, filename: str, source_id: int, who: Principal, uow: UnitOfWork) -> Preview:
+    """A list as the user sees it before importing it, with the mapping of its columns proposed.
+
+    Each header maps to what the source's earlier lists confirmed for it, else to a guess.
+    Nothing is imported.
+    """
     with uow:
         src = owned_source(uow, who, source_id, "list.preview")
     f = read_list(data, filename)  # outside any transaction: parsing a big file takes seconds
@@ -145,6 +158,11 @@ def preview(data: bytes, filename: str, source_id: int, who: Principal, uow: Uni
 
 
 def targets_of(mapping: dict[str, str | None]) -> dict[str, Target | None]:
+    """A mapping of columns as the user confirmed it (header -> field name), as fields.
+
+    Raises:
+        InvalidInput: for a column mapped to a name that is not a field.
+    """
     out: dict[str, Target | None] = {}
     for h, t in mapping.items():
         try:
@@ -156,6 +174,8 @@ def targets_of(mapping: dict[str, str | None]) -> dict[str, Target | None]:
 
 @dataclass
 class ImportReport:
+    """What an import did: its rows, how many became what, its warnings and households formed."""
+
     import_id: int
     rows: int
     counts: dict[str, int] = field(default_factory=no_counts)  # rows by status
@@ -164,6 +184,7 @@ class ImportReport:
 
     @property
     def adds_up(self) -> bool:
+        """Whether every row of the file has its status, as the counts must add up to the rows."""
         return sum(self.counts.values()) == self.rows
 
 
@@ -184,12 +205,19 @@ def run_import(
     on_start: Callable[[int], None] | None = None,
     read: ListFile | None = None,
 ) -> ImportReport:
-    """Import a list into the registry from ``source_id`` with the confirmed ``mapping``, in
-    transactions of its own (``uows``): the source checked, the import's record, each batch, the
-    households, the end. ``on_start`` learns the import's number as soon as its record is
-    committed; ``progress`` the rows done after each batch. ``read`` is the file as the preview
-    read it from the same bytes, if the caller still has it: reading a hundred thousand rows
-    again takes a second or two."""
+    """Import a list into the registry from ``source_id`` with the confirmed ``mapping``.
+
+    It runs in transactions of its own (``uows``): the source checked, the import's record, each
+    batch, the households, the end. ``on_start`` learns the import's number as soon as its record is
+    committed; ``progress`` the rows done after each batch. ``read`` is the file as the preview read
+    it from the same bytes, if the caller still has it: reading a hundred thousand rows again takes
+    a second or two.
+
+    Raises:
+        ValueError: when ``read`` is not the file given.
+        InvalidInput: when the mapping still lacks what an import needs.
+        AccessDenied: when the source is not the user's.
+    """
     if read is not None and (read.filename, read.sha256) != (filename, _sha256(data)):
         raise ValueError(f"the file read for the preview is not {filename!r} as given")
     targets = targets_of(mapping)
@@ -286,12 +314,14 @@ def _start(
 
 @contextmanager
 def _collector_aside() -> Iterator[None]:
-    """Python's cyclic garbage collector, told to leave alone what exists now until the block
-    ends: a parsed list of a hundred thousand rows is millions of objects that live as long as
-    the import, and walking them again and again as it allocates cost a fifth of its time.
-    In a server, whose start-up objects are frozen already (``web.app.app_to_serve``), all is
-    frozen again at the end, as ``gc.unfreeze`` thaws those too: what the import leaves is still
-    freed when nothing refers to it, though a reference cycle among it would stay."""
+    """Python's cyclic garbage collector, told to leave alone what exists now until the block ends.
+
+    A parsed list of a hundred thousand rows is millions of objects that live as long as the import,
+    and walking them again and again as it allocates cost a fifth of its time. In a server, whose
+    start-up objects are frozen already (``web.app.app_to_serve``), all is frozen again at the end,
+    as ``gc.unfreeze`` thaws those too: what the import leaves is still freed when nothing refers to
+    it, though a reference cycle among it would stay.
+    """
     frozen_before = gc.get_freeze_count()
     gc.freeze()
     try:
@@ -303,6 +333,11 @@ def _collector_aside() -> Iterator[None]:
 
 
 def find_source(name: str, uow: UnitOfWork) -> int:
+    """The number of the source named ``name``, for importing from the command line.
+
+    Raises:
+        NotFound: when no source has that name.
+    """
     with uow:
         src = uow.intake.source_by_name(name)
         if src is None:

@@ -1,6 +1,7 @@
-"""What an import writes: each batch of its rows in one transaction (the people it registers,
-updates or links, and the record of every row with its status), then the households the list's
-family numbers form.
+"""What an import writes: each batch of its rows in one transaction, then the households.
+
+A batch is the people it registers, updates or links, and the record of every row with its
+status; the households are those the list's family numbers form.
 
 A batch commits whole, so an import stopped half-way leaves whole people only; what each row
 becomes is decided by :func:`safepassage.domain.row_status.row_status`.
@@ -155,8 +156,10 @@ def _update(
 
 
 def form_households(uows: UnitOfWorkFactory, who: Principal, import_id: int) -> int:
-    """Group the people of an import by the list's household key, in one transaction; people
-    already in a household keep it. The head is the row marked head, else the first row."""
+    """Group the people of an import by the list's household key, in one transaction.
+
+    People already in a household keep it. The head is the row marked head, else the first row.
+    """
     with uows() as uow:
         uow.intake.refresh_statistics()
         uow.commit()

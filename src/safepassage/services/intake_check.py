@@ -47,8 +47,10 @@ def check_rows(
     defaults: SourceDefaults,
     today: dt.date,
 ) -> list[CheckedRow]:
-    """Each row (its cells by header) mapped, keyed, fingerprinted and, if it names a person
-    who can be registered, turned into that person's rows."""
+    """Each row (its cells by header) mapped, keyed and fingerprinted, for an import's batch.
+
+    A row that names a person who can be registered is also turned into that person's rows.
+    """
     out = []
     fields = fingerprint_fields(mapping)
     for values in rows:
@@ -72,9 +74,10 @@ SHARE_STEP = 100
 
 
 class RowChecker:
-    """Checks an import's batches of rows in order (``check_rows``); with ``parallel``, all but
-    the first in a second process, which checks the next batch while the importer writes this
-    one (the first is checked here while the process starts).
+    """Checks an import's batches of rows in order (``check_rows``).
+
+    With ``parallel``, all but the first are checked in a second process, which checks the next
+    batch while the importer writes this one (the first is checked here while the process starts).
 
     The process is a fresh interpreter (not a fork: the web server imports from a thread),
     started when the checker is entered. If the importer dies, even by SIGKILL, the process

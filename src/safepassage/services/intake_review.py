@@ -1,6 +1,9 @@
-"""What the intake pages show and do besides importing: the sources a caller may use with their
-latest imports, an import's progress, an import that failed, and the quarantine, where a row that
-could not be registered is corrected and submitted again. Nothing is ever deleted."""
+"""What the intake pages show and do besides importing.
+
+The sources a caller may use with their latest imports, an import's progress, an import that
+failed, and the quarantine, where a row that could not be registered is corrected and submitted
+again. Nothing is ever deleted.
+"""
 
 from __future__ import annotations
 
@@ -43,19 +46,24 @@ class ImportView:
 
     @property
     def rows_done(self) -> int:
+        """The rows the import has given a status so far."""
         return sum(self.counts.values())
 
     @property
     def finished(self) -> bool:
+        """Whether the import has stopped: done, failed or interrupted."""
         return self.status in FINISHED
 
     @property
     def adds_up(self) -> bool:
+        """Whether every row of the file has its status, as the counts must add up to the rows."""
         return self.rows_done == self.rows_total
 
 
 @dataclass(frozen=True)
 class SourceView:
+    """A source of lists as the intake page shows it, with its latest imports and quarantine."""
+
     id: int
     name: str
     sponsoring_nation: str | None
@@ -82,8 +90,11 @@ def _import_view(imp: Any, source_name: str) -> ImportView:
 
 
 def list_sources(who: Principal, uow: UnitOfWork, last: int = 3) -> list[SourceView]:
-    """The sources the caller may use (a liaison: its nation's; a sponsor: its organisation's),
-    each with its latest imports and the number of rows waiting in quarantine."""
+    """The sources the caller may use, each with its latest imports and its rows in quarantine.
+
+    A liaison may use its nation's sources; a sponsor, its organisation's. The quarantine is given
+    as the number of rows waiting there.
+    """
     with uow:
         demand(uow, who, Action.LISTS_IMPORT, "source")
         mine = [
@@ -122,8 +133,11 @@ def import_status(import_id: int, who: Principal, uow: UnitOfWork) -> ImportView
 
 
 def fail_import(import_id: int, message: str, uow: UnitOfWork, who: Principal = SYSTEM) -> None:
-    """An import whose worker stopped on an error: marked failed, the message kept with it and
-    on the audit trail. The rows of the batches committed before stay; a re-run completes it."""
+    """An import whose worker stopped on an error, marked failed.
+
+    The message is kept with it and on the audit trail. The rows of the batches committed before
+    stay; a re-run completes it.
+    """
     message = message[:1000]
     with uow:
         imp = uow.intake.get_import(import_id)
@@ -148,6 +162,8 @@ def fail_import(import_id: int, message: str, uow: UnitOfWork, who: Principal = 
 
 @dataclass(frozen=True)
 class QuarantinedRow:
+    """A row of a list that could not be registered as it stood, waiting for a correction."""
+
     id: int
     import_id: int
     sheet: str
@@ -159,6 +175,8 @@ class QuarantinedRow:
 
 @dataclass(frozen=True)
 class QuarantineView:
+    """The quarantine of one source: its rows waiting for a correction, and its mapping."""
+
     source_id: int
     source_name: str
     mapping: dict[str, str | None]  # the source's remembered mapping: header -> field
@@ -188,6 +206,8 @@ def quarantine(source_id: int, who: Principal, uow: UnitOfWork) -> QuarantineVie
 
 @dataclass(frozen=True)
 class Resubmitted:
+    """A quarantined row submitted again, and the person it registered or linked."""
+
     person_id: int
     status: RowStatus  # imported (registered now) or matched (already registered: linked)
     source_id: int
@@ -197,9 +217,19 @@ class Resubmitted:
 def resubmit_row(
     row_id: int, values: dict[str, str], who: Principal, uow: UnitOfWork
 ) -> Resubmitted:
-    """A quarantined row with corrected cells, checked again with the source's mapping: the
-    person is registered (or linked, if their document is registered already) and the row
-    marked resolved; InvalidInput with the remaining reasons otherwise. Nothing is deleted."""
+    """A quarantined row with corrected cells, checked again with the source's mapping.
+
+    The person is registered (or linked, if their document is registered already) and the row
+    marked resolved; InvalidInput with the remaining reasons otherwise. Nothing is deleted.
+
+    Raises:
+        InvalidInput: when the corrected row still names nobody who can be registered, names
+            another organisation than the sponsor's, or is about the same person as another
+            row of the source.
+        Conflict: when the row is no longer in quarantine.
+        NotFound: for a coordinator, when there is no such row.
+        AccessDenied: when the row or its source is not the caller's.
+    """
     with uow:
         demand(uow, who, Action.LISTS_IMPORT, "source_row", row_id)
         row = uow.intake.row(row_id)

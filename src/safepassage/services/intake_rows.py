@@ -142,6 +142,11 @@ class SourceDefaults:
 
 @dataclass(frozen=True)
 class MappedRow:
+    """A row of a list as the import reads it: the person it names, or why it names nobody yet.
+
+    ``source_id`` is the list's own number for the person, if it has one.
+    """
+
     person: Person | None
     errors: list[FieldError] = field(default_factory=list)
     household_key: str | None = None
@@ -303,4 +308,5 @@ def fingerprint_fields(mapping: dict[str, Target | None]) -> list[tuple[str, str
 
 
 def fingerprint_of(values: dict[str, str], fields: list[tuple[str, str]]) -> str:
+    """What a row says in ``fields`` (from ``fingerprint_fields``), to tell a row unchanged."""
     return _digest(sorted([(f, values.get(h, "")) for f, h in fields]))

@@ -24,6 +24,12 @@ from safepassage.services.uow import UnitOfWorkFactory
 
 @dataclass(frozen=True)
 class LinkReport:
+    """What a linkage run did: the records it read, the people it merged, the pairs it queued.
+
+    ``review`` is the pairs left for a coordinator to decide; ``skipped_blocks``, the blocks too
+    big to compare (over ``max_block`` records); ``seconds``, the time each step took.
+    """
+
     run_id: int
     records: int
     candidates: int
@@ -40,9 +46,11 @@ def run_linkage(
     model: Model | None = None,
     max_block: int = 150,
 ) -> LinkReport:
-    """Link the registry: merge what is certain, queue what is not. In transactions of its own
-    (``uows``): the run's record, the read of the registry, then what the run decided (or that
-    it failed)."""
+    """Link the registry: merge what is certain, queue what is not.
+
+    It runs in transactions of its own (``uows``): the run's record, the read of the registry,
+    then what the run decided (or that it failed).
+    """
     model = model or Model.load()
     with uows() as uow:
         demand(uow, who, Action.LINKAGE_RUN, "link_run")

@@ -1,5 +1,7 @@
-"""Call-forward passes: issue one to a household, print it, revoke it, publish what stations need
-to check passes offline (the public keys and the revocation list)."""
+"""Call-forward passes: issue one to a household, print it, revoke it, publish it for stations.
+
+What the stations need to check passes offline is the public keys and the revocation list.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ MAX_WINDOW = dt.timedelta(hours=72)
 
 @dataclass(frozen=True)
 class IssuePass:
+    """A coordinator's call-forward of a household: through which gate, and when it is valid."""
+
     household_id: int
     gate_station_id: int
     valid_from: dt.datetime
@@ -34,6 +38,8 @@ class IssuePass:
 
 @dataclass(frozen=True)
 class IssuedPass:
+    """A call-forward pass as it is printed or sent to the household and checked at the gate."""
+
     pass_id: int
     household_id: int
     reference: str
@@ -63,8 +69,17 @@ def _check_window(cmd: IssuePass) -> None:
 
 
 def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -> IssuedPass:
-    """Call a household forward: a signed pass for every member who may come, older passes of
-    the household revoked (one live pass per household), each member's call-forward an event."""
+    """Call a household forward with a signed pass for every member who may come.
+
+    Older passes of the household are revoked (one live pass per household), and each member's
+    call-forward is an event.
+
+    Raises:
+        InvalidInput: for a window that ends before it starts or lasts over 72 hours, or a gate
+            that is not an open entry gate.
+        Conflict: when nobody in the household can be called forward (already in processing,
+            refused, or gone).
+    """
     _check_window(cmd)
     with uow:
         demand(uow, who, Action.PASS_ISSUE, "household", cmd.household_id)
@@ -159,8 +174,10 @@ def _event(
 
 
 def move_states(uow: UnitOfWork, changes: Sequence[tuple[Any, PersonStatus]]) -> None:
-    """Move the status projection and the counters for people whose state changed (each given
-    as a Person, a ``domain.counters.Mover`` or a row of ``people_states``)."""
+    """Move the status projection and the counters for people whose state changed.
+
+    Each is given as a Person, a ``domain.counters.Mover`` or a row of ``people_states``.
+    """
     states, counts = state_moves(changes)
     if states:
         uow.processing.set_states(states, uow.now())
@@ -217,6 +234,7 @@ def get_pass(pass_id: int, who: Principal, uow: UnitOfWork, keys: KeyRing) -> Is
 
 
 def passes_of_household(household_id: int, who: Principal, uow: UnitOfWork) -> list[Any]:
+    """Every pass the household was issued, newest first, for whoever may see the household."""
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "household", household_id)
         _guard(uow, who, household_id, "household.view")
@@ -270,9 +288,12 @@ FIND_LIMIT = 8
 
 
 def find_passes(query: str, who: Principal, uow: UnitOfWork, keys: KeyRing) -> list[IssuedPass]:
-    """Live passes of the households of people found by a passport's machine-readable zone (every
-    check digit verified; a wrong one is refused naming the field) or by a search: for the
-    evacuee who lost the pass but holds the passport, or whose QR code will not scan."""
+    """Live passes of the households of people found by a passport's MRZ or by a search.
+
+    The MRZ is the passport's machine-readable zone. Every check digit of the zone is verified; a
+    wrong one is refused naming the field. For the evacuee who lost the pass but holds the passport,
+    or whose QR code will not scan.
+    """
     query = query.strip()
     if not query:
         raise InvalidInput("scan the passport's lines or type a name or document number", "q")

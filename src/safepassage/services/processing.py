@@ -1,5 +1,6 @@
-"""Scans at the evacuation control centre's stations: a pass read, the outcome decided, events
-appended, states moved.
+"""Scans at the evacuation control centre's stations.
+
+A scan is a pass read, the outcome decided, events appended, states moved.
 
 A scan is read (``scans.pass_for_scan``), decided (``domain.admission``: pure, tested without a
 database and without a fake unit of work) and written (``scans.record_scan``); the use case here
@@ -58,8 +59,18 @@ class ScanInput:
 
 
 def scan(cmd: ScanInput, who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, Any]:
-    """Record one scan and answer the station: admitted (with who and what they need) or refused
-    with the reason on screen. A resend of the same key returns the first answer."""
+    """Record one scan and answer the station operator: admitted, or refused with the reason.
+
+    Admitted comes with who and what they need; refused, with the reason on screen. A resend of
+    the same key returns the first answer.
+
+    Raises:
+        NotFound: when the station is not open.
+        AccessDenied: when the operator's login is for another station.
+        InvalidInput: when the idempotency key belongs to a scan at another station.
+        Conflict: when other devices kept moving the people on the pass for ``ATTEMPTS``
+            decisions.
+    """
     with uow:
         demand(uow, who, Action.STATION_SCAN, "station", cmd.station_id)
         # A resend is not looked for first: the key is unique, so the insert of a resend fails
@@ -123,8 +134,11 @@ ATTEMPTS = 3
 
 
 def stations_of(uow: UnitOfWork) -> list[Station]:
-    """The operation's stations, read at most every few seconds by a busy process (a change of
-    the line reaches every scan within ``memory.STATIONS_SECONDS``; in this process at once)."""
+    """The operation's stations, read at most every few seconds by a busy process.
+
+    A change of the line reaches every scan within ``memory.STATIONS_SECONDS``; in this process,
+    at once.
+    """
     return uow.memory.stations.recall("line", uow.processing.stations)
 
 
@@ -142,9 +156,11 @@ def _decide(
     keys: KeyRing,
     line: list[Station] | None = None,
 ) -> Admitted | Previewed | Refused:
-    """Read what the decision needs and decide (``domain.admission``); writes nothing. The
-    departure is read only for a pass that got through its checks, and the line of stations
-    (when not given) only for people who may move."""
+    """Read what the decision needs and decide (``domain.admission``); writes nothing.
+
+    The departure is read only for a pass that got through its checks, and the line of stations
+    (when not given) only for people who may move.
+    """
     station = ask.station
     try:
         claims = keys.read(text, uow.processing).claims
@@ -222,8 +238,10 @@ def _record_refusal(
     uow: UnitOfWork,
     r: Refused,
 ) -> dict[str, Any]:
-    """A refused scan is recorded too (forged passes are worth knowing about), once per key;
-    a pass used twice offline also becomes a conflict for the coordinator, in the same write."""
+    """A refused scan is recorded too (forged passes are worth knowing about), once per key.
+
+    A pass used twice offline also becomes a conflict for the coordinator, in the same write.
+    """
     answer = r.answer(station)
     try:
         scan_id = uow.scans.record_refused(
@@ -255,8 +273,14 @@ def preview(
     uow: UnitOfWork,
     keys: KeyRing,
 ) -> dict[str, Any]:
-    """What a station sees before deciding: who is on the pass, what they need, who may not pass
-    here and why. Records no scan; the view of the people is audited."""
+    """What a station operator sees before deciding.
+
+    Who is on the pass, what they need, who may not pass here and why. Records no scan; the view
+    of the people is audited.
+
+    Raises:
+        NotFound: when the station is not open.
+    """
     with uow:
         demand(uow, who, Action.STATION_SCAN, "station", station_id)
         station = uow.processing.station(station_id)
