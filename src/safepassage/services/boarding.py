@@ -19,7 +19,7 @@ from safepassage.domain.pipeline import (
     after_departure,
 )
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.passes import _event, move_states
+from safepassage.services.passes import move_states, person_event
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def close_boarding(flight_id: int, who: Principal, uow: UnitOfWork) -> ManifestV
             moves = [(p, PersonStatus(back[p.id])) for p in left if p.id is not None]
             uow.processing.add_events(
                 [
-                    _event(
+                    person_event(
                         now,
                         p.id,
                         p.household_id,
@@ -154,7 +154,7 @@ def _move_all(
         moves = [(p, step(p.status)) for p in people]
         uow.processing.add_events(
             [
-                _event(now, p.id, p.household_id, action, "", "", p.status, after, who)
+                person_event(now, p.id, p.household_id, action, "", "", p.status, after, who)
                 | {"flight_id": flight_id}
                 for p, after in moves
                 if p.id is not None

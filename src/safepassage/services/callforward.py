@@ -16,8 +16,8 @@ from safepassage.domain.pipeline import (
     after_no_show,
 )
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.households import _guard
-from safepassage.services.passes import _event, move_states
+from safepassage.services.households import guarded_household
+from safepassage.services.passes import move_states, person_event
 
 
 def mark_no_shows(who: Principal, uow: UnitOfWork) -> int:
@@ -39,7 +39,7 @@ def mark_no_shows(who: Principal, uow: UnitOfWork) -> int:
                 after = after_no_show(m.status)
                 moves.append((m, after))
                 events.append(
-                    _event(
+                    person_event(
                         now,
                         m.id,
                         m.household_id,
@@ -77,7 +77,7 @@ def defer_household(household_id: int, reason: str, who: Principal, uow: UnitOfW
         demand(uow, who, Action.PASS_ISSUE, "household", household_id)
         if not reason.strip():
             raise InvalidInput("say why the household is deferred", "reason")
-        _, members, _ = _guard(uow, who, household_id, "household.defer", write=True)
+        _, members, _ = guarded_household(uow, who, household_id, "household.defer", write=True)
         now = uow.now()
         moves = [(p, after_deferral(p.status)) for p in members if p.status in DEFERRABLE]
         if not moves:
@@ -87,7 +87,7 @@ def defer_household(household_id: int, reason: str, who: Principal, uow: UnitOfW
             uow.processing.revoke(live, who.username, f"deferred: {reason.strip()}"[:200], now)
         uow.processing.add_events(
             [
-                _event(
+                person_event(
                     now, p.id, household_id, "defer", "", reason.strip()[:300], p.status, after, who
                 )
                 for p, after in moves

@@ -150,7 +150,7 @@ def update_household(
     """
     with uow:
         demand(uow, who, Action.PERSON_WRITE, "household", household_id)
-        row, old, _ = _guard(uow, who, household_id, "household.update", write=True)
+        row, old, _ = guarded_household(uow, who, household_id, "household.update", write=True)
         hh = _members(cmd)
         _check_people(uow, who, hh, household_id)
         now = uow.now()
@@ -179,7 +179,7 @@ def update_household(
         uow.commit()
 
 
-def _guard(
+def guarded_household(
     uow: UnitOfWork, who: Principal, household_id: int, action: str, write: bool = False
 ) -> tuple[Any, list[Person], dict[int, PersonScope]]:
     """The household, its members and their scopes, if the caller may see (or change) it.
@@ -234,7 +234,7 @@ def get_household(household_id: int, who: Principal, uow: UnitOfWork) -> Househo
     """A household, for anyone who may see its head; the read is audited, and so is a refusal."""
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "household", household_id)
-        row, members, scopes = _guard(uow, who, household_id, "household.view")
+        row, members, scopes = guarded_household(uow, who, household_id, "household.view")
         members.sort(key=lambda p: (p.relationship is not Relationship.HEAD, p.id))
         shown = [
             redact_for(who, p) for p in members if p.id is not None and may_see(who, scopes[p.id])
@@ -263,7 +263,7 @@ def offer_household(household_id: int, nation: str, who: Principal, uow: UnitOfW
     """Offer a household to a partner nation: its liaison may then see the household."""
     with uow:
         demand(uow, who, Action.HOUSEHOLD_OFFER, "household", household_id)
-        _guard(uow, who, household_id, "household.offer", write=True)
+        guarded_household(uow, who, household_id, "household.offer", write=True)
         code = alpha2(nation, "nation")
         target = uow.nations.get(code)
         if target is None or not target.operating:

@@ -20,7 +20,7 @@ from safepassage.domain.mrz import parse_mrz
 from safepassage.domain.people import Person, document_key, head_count
 from safepassage.domain.pipeline import CALLABLE, PersonStatus, StationKind, after_call_forward
 from safepassage.services.common import UnitOfWork, audit, demand
-from safepassage.services.households import _guard
+from safepassage.services.households import guarded_household
 from safepassage.services.people import search_people
 
 MAX_WINDOW = dt.timedelta(hours=72)
@@ -83,7 +83,7 @@ def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -
     _check_window(cmd)
     with uow:
         demand(uow, who, Action.PASS_ISSUE, "household", cmd.household_id)
-        row, members, _ = _guard(uow, who, cmd.household_id, "pass.issue", write=True)
+        row, members, _ = guarded_household(uow, who, cmd.household_id, "pass.issue", write=True)
         gate = uow.processing.station(cmd.gate_station_id)
         if gate is None or gate.kind is not StationKind.GATE or not gate.active:
             raise InvalidInput("choose an open entry gate", "gate_station_id")
@@ -123,7 +123,7 @@ def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -
             assert p.id is not None
             after = after_call_forward(p.status)
             events.append(
-                _event(now, p.id, cmd.household_id, "call", "", "", p.status, after, who)
+                person_event(now, p.id, cmd.household_id, "call", "", "", p.status, after, who)
                 | {"pass_id": pass_id}
             )
             changes.append((p, after))
@@ -143,7 +143,7 @@ def issue_pass(cmd: IssuePass, who: Principal, uow: UnitOfWork, keys: KeyRing) -
         return _issued(uow, pass_id, keys, row.reference, gate.name)
 
 
-def _event(
+def person_event(
     now: dt.datetime,
     person_id: int,
     household_id: int | None,
@@ -155,6 +155,7 @@ def _event(
     who: Principal,
     device: str = "",
 ) -> dict[str, Any]:
+    """One entry of a person's history: who moved them from which state to which, and why."""
     return {
         "at": now,
         "person_id": person_id,
@@ -226,7 +227,7 @@ def get_pass(pass_id: int, who: Principal, uow: UnitOfWork, keys: KeyRing) -> Is
         r = uow.processing.get_pass(pass_id)
         if r is None:
             raise NotFound(f"no pass {pass_id}")
-        row, _, _ = _guard(uow, who, r.household_id, "pass.view")
+        row, _, _ = guarded_household(uow, who, r.household_id, "pass.view")
         gate = uow.processing.station(r.gate_station_id)
         audit(uow, who, "pass.view", "pass", pass_id, household=r.household_id)
         uow.commit()
@@ -237,7 +238,7 @@ def passes_of_household(household_id: int, who: Principal, uow: UnitOfWork) -> l
     """Every pass the household was issued, newest first, for whoever may see the household."""
     with uow:
         demand(uow, who, Action.PERSON_VIEW, "household", household_id)
-        _guard(uow, who, household_id, "household.view")
+        guarded_household(uow, who, household_id, "household.view")
         return uow.processing.passes_of(household_id)
 
 
@@ -251,7 +252,7 @@ def revoke_pass(pass_id: int, reason: str, who: Principal, uow: UnitOfWork) -> N
         if r is None:
             raise NotFound(f"no pass {pass_id}")
         if who.role is not Role.COORDINATOR:
-            _guard(uow, who, r.household_id, "pass.revoke", write=True)
+            guarded_household(uow, who, r.household_id, "pass.revoke", write=True)
         if not uow.processing.revoke([pass_id], who.username, reason.strip()[:200], uow.now()):
             raise Conflict("this pass is already revoked")
         audit(uow, who, "pass.revoke", "pass", pass_id, reason=reason.strip()[:200])
