@@ -5,13 +5,27 @@ Every error the system raises on purpose derives from :class:`SafepassageError`;
 
     SafepassageError
     ├── InvalidInput            bad input; carries one or more FieldError (field + what to fix)
+    │   ├── PassRefused         a pass that must not be honoured, with the operator's reason
+    │   │                       (domain/passes.py: forged, revoked, expired, already used, ...)
+    │   └── IllegalTransition   a move the processing states do not allow (domain/pipeline.py)
     ├── NotFound                the record asked for does not exist (or is not visible)
     ├── AccessDenied            the caller may not do this, or may not see this record
     ├── NotAuthenticated        nobody is logged in, or the credentials are wrong
     ├── Conflict                the change collides with the current state (already exists, stale)
     │   ├── AlreadyRecorded     a write found what it records on record already (nothing written)
     │   └── StateMoved          a write found someone moved since the decision's read
-    └── ConfigurationError      the system is started with unsafe or invalid settings
+    ├── ConfigurationError      the system is started with unsafe or invalid settings
+    └── PlanningError           the plan made breaks a rule and was not kept (planning/errors.py)
+        └── SolverFailed        the solver could not solve the model's relaxation in time (a
+                                fault, not an "infeasible" plan: an empty plan is always
+                                feasible); after the first pass, solve.py keeps what is placed
+
+The web layer answers each with its status (``web/errors.py``: 422, 404, 403, 401, 409, 500;
+400 for one not in its table, ``PlanningError``) and the CLI with its exit code
+(``cli.EXIT_CODES``; 1 for one not in its table). ``ValueError`` and ``RuntimeError`` are left for
+what only a bug can cause (a naive datetime given to the database, a pass signed with another
+key, the row checker's process gone): they are not a user's to fix, so they are logged and
+answered 500, never mapped to words for the user.
 
 A failure of a third-party library is re-raised as one of these with ``raise ... from e``: the
 repositories translate the database's errors, so that the use cases never see them.
