@@ -55,7 +55,7 @@ class System:
     def keys(self) -> KeyRing:
         """The pass keys of this process (public keys cached, see KeyRing)."""
         if self._keys is None:
-            self._keys = KeyRing(self.settings.secret_key)
+            self._keys = KeyRing(self.settings.secret_key, self.memory.keys)
         return self._keys
 
 

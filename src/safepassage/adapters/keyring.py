@@ -1,19 +1,33 @@
 """The operation's pass keys as one process holds them: signs with the newest, verifies with all.
 
-The public keys are kept in memory (a scan must not read them from the database each time); a
-pass signed with a key this process has not seen makes it read them again, once.
+The public keys are kept in the process's memory (``adapters/memory.py``, for as long as the
+process runs: a scan must not read them from the database each time); a pass signed with a key
+this process has not seen makes it read them again, once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
+from safepassage.adapters.memory import Recall
 from safepassage.domain import passes
+
+_KEYS = "public keys"
+
+
+@dataclass(frozen=True)
+class Known:
+    """The public keys this process knows, and the verifier made of them."""
+
+    ids: frozenset[int]
+    verifier: PassVerifier
 
 
 class KeyStore(Protocol):
@@ -29,11 +43,10 @@ class KeyStore(Protocol):
 class KeyRing:
     """The operation's pass keys for this process (see the module)."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, kept: Recall[Known] | None = None) -> None:
         self._secret = secret
         self._lock = threading.Lock()
-        self._verifier: PassVerifier | None = None
-        self._known: frozenset[int] = frozenset()
+        self._kept: Recall[Known] = kept if kept is not None else Recall(math.inf, 1)
 
     def signer(self, store: KeyStore, now: dt.datetime) -> PassSigner:
         """The newest signing key, made (as key 1) when the operation has none yet."""
@@ -47,12 +60,15 @@ class KeyRing:
 
     def verifier(self, store: KeyStore, key_id: int | None = None) -> PassVerifier:
         """A verifier knowing every public key; read again when ``key_id`` is not known."""
-        with self._lock:
-            if self._verifier is None or (key_id is not None and key_id not in self._known):
-                keys = store.public_keys()
-                self._verifier = PassVerifier({k: unb64(v) for k, v in keys.items()})
-                self._known = frozenset(keys)
-            return self._verifier
+        known = self._kept.get(_KEYS)
+        if known is None or (key_id is not None and key_id not in known.ids):
+            with self._lock:  # one reader of the keys at a time; the others take its result
+                known = self._kept.get(_KEYS)
+                if known is None or (key_id is not None and key_id not in known.ids):
+                    keys = store.public_keys()
+                    verifier = PassVerifier({k: unb64(v) for k, v in keys.items()})
+                    known = self._kept.put(_KEYS, Known(frozenset(keys), verifier))
+        return known.verifier
 
     def read(self, text: str, store: KeyStore) -> passes.ReadPass:
         """Decode and verify a scanned pass, fetching a key this process has not seen yet.
@@ -68,4 +84,5 @@ class KeyRing:
             return passes.read(text, self.verifier(store, key_id=-1))
 
     def _may_have_new_key(self, store: KeyStore) -> bool:
-        return frozenset(store.public_keys()) != self._known
+        known = self._kept.get(_KEYS)
+        return known is None or frozenset(store.public_keys()) != known.ids

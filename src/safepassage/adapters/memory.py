@@ -4,9 +4,10 @@ Scanners send hundreds of requests a second: reading the caller's token, the lin
 or the size of a name key from the database on every one of them would cost more than the scan.
 Each of those is kept here for a bounded time, then read again; a change made in this process
 forgets the value at once, a change made in another process reaches this one when the time runs
-out.
+out. The pass keys are kept here too, for the life of the process: a pass that names a key not
+yet seen makes the key ring read them again (``keyring.py``).
 
-Written here rather than taken from a library: the four uses need only "keep for N seconds, at
+Written here rather than taken from a library: the uses need only "keep for N seconds, at
 most M entries, forget on demand", thread-safe, which is a dictionary and a lock;
 ``functools.lru_cache`` has no expiry and no per-key forgetting, and a cache package would be a
 dependency for thirty lines.
@@ -14,6 +15,7 @@ dependency for thirty lines.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from safepassage.adapters.keyring import Known
     from safepassage.domain.pipeline import Station
 
 V = TypeVar("V")
@@ -93,3 +96,5 @@ class Memory:
     tokens: Recall[Any] = field(default_factory=lambda: Recall(TOKEN_SECONDS))
     stations: Recall[list[Station]] = field(default_factory=lambda: Recall(STATIONS_SECONDS, 1))
     key_sizes: Recall[int] = field(default_factory=lambda: Recall(KEY_SIZE_SECONDS, 100_000))
+    # the pass keys, for the life of the process: a new key is read when a pass names it
+    keys: Recall[Known] = field(default_factory=lambda: Recall(math.inf, 1))
