@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from safepassage.domain.errors import Conflict
+from safepassage.domain.errors import Conflict, SafepassageError
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,12 @@ class BackgroundRun:
         self._changed = threading.Condition()
 
     def state(self) -> State:
-        """Stage, progress, who started it and when; ``finished`` once done; then ``error`` (and
-        the ``exception`` itself, its traceback dropped) or what the work returned. Empty before
-        the first run."""
+        """Stage, progress, who started it and when; ``finished`` once done; then ``error`` or what
+        the work returned. Empty before the first run.
+
+        A run stopped by one of the system's own errors (``SafepassageError``: what to fix,
+        in the user's words) keeps it as ``exception``, bare, for the page to answer with.
+        """
         return dict(self._state)
 
     def update(self, **values: Any) -> None:
@@ -60,9 +63,39 @@ class BackgroundRun:
                 self.update(**work())
             except Exception as e:  # the page says it stopped, and why
                 log.exception("%s failed", self.name)
-                # without its traceback, which would keep the work's data alive until the next run
-                self.update(error=f"{type(e).__name__}: {e}", exception=e.with_traceback(None))
+                self.update(error=f"{type(e).__name__}: {e}", **_kept(e))
             finally:
                 self.update(finished=time.time())
 
         threading.Thread(target=body, name=self.name, daemon=True).start()
+
+
+def _kept(e: Exception) -> State:
+    """What of a run's error is kept until the next run: the system's own error, bare.
+
+    Its traceback, and those of the errors it was raised from, hold every frame of the work,
+    with the work's data (an import's whole list, parsed): kept until the next run of the kind,
+    that would keep personal data in the server's memory for as long as the process lives. Any
+    other error is a fault, kept as its words only (``error``) and logged whole.
+    """
+    if not isinstance(e, SafepassageError):
+        return {}
+    e.__traceback__ = None
+    e.__cause__ = None
+    e.__context__ = None
+    e.__suppress_context__ = True
+    return {"exception": e}
+
+
+def error_of(state: State) -> SafepassageError | None:
+    """The system's own error a run stopped on, as a new object for a page to raise.
+
+    Raising the kept one would hang the page's frames (the request, its upload) on it, through
+    its traceback, until the next run: a copy carries them away with the request instead.
+    """
+    kept = state.get("exception")
+    if not isinstance(kept, SafepassageError):
+        return None
+    fresh = type(kept).__new__(type(kept), *kept.args)
+    fresh.__dict__.update(kept.__dict__)
+    return fresh

@@ -33,7 +33,7 @@ def run_of(source_id: int) -> BackgroundRun:
     once the import's record exists."""
     with _LOCK:
         if source_id not in _RUNS:
-            _RUNS[source_id] = BackgroundRun(f"import-{source_id}", _busy)
+            _RUNS[source_id] = BackgroundRun(f"import into source {source_id}", _busy)
         return _RUNS[source_id]
 
 

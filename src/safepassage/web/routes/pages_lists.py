@@ -15,14 +15,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from safepassage.domain.access import Action, Principal, Role
-from safepassage.domain.errors import InvalidInput, SafepassageError
+from safepassage.domain.errors import InvalidInput
 from safepassage.domain.intake import Target, check_mapping
 from safepassage.domain.people import Category
 from safepassage.domain.row_status import RowStatus
 from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
-from safepassage.web import imports, uploads
+from safepassage.web import background, imports, uploads
 from safepassage.web.deps import UoW, UoWFactory, Who
 from safepassage.web.render import render
 
@@ -189,8 +189,9 @@ async def list_import(request: Request, who: Who, uow: UoW, uows: UoWFactory) ->
     state = await asyncio.to_thread(run.wait_for, imports.started, START_WAIT)
     if "import_id" in state:
         return RedirectResponse(f"/lists/imports/{state['import_id']}", status_code=303)
-    if isinstance(state.get("exception"), SafepassageError):
-        raise state["exception"]
+    stopped = background.error_of(state)
+    if stopped is not None:
+        raise stopped
     if "error" in state:
         raise RuntimeError("the import could not start; the error is in the server's log")
     return RedirectResponse("/lists?starting=1", status_code=303)  # listed once it has started
