@@ -256,12 +256,14 @@ def _record_refusal(
             first_scan_id=r.extra.get("first_scan_id"),
         )
         uow.commit()
-    except AlreadyRecorded:
+    except AlreadyRecorded as e:
         uow.rollback()
         done = uow.scans.scan_by_key(cmd.idem_key)
         if done is not None:
             return _replay(done, cmd)
-        raise
+        # on record, yet not under this key: not a race this scan lost but a fault, the
+        # database's own error (answered 500 and logged, never "already recorded")
+        raise e.__cause__ or e from None
     return answer | {"scan_id": scan_id}
 
 

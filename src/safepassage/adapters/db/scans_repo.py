@@ -46,6 +46,17 @@ from safepassage.domain.admission import PassForScan, PassRow, PersonState
 from safepassage.domain.counters import CountKey
 from safepassage.domain.errors import AlreadyRecorded, StateMoved
 
+UNIQUE_VIOLATION = ("23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+"""How PostgreSQL (SQLSTATE) and SQLite (its error's name) say a unique index refused a row."""
+
+
+def _unique_violation(e: sa.exc.IntegrityError) -> bool:
+    """Whether a unique index refused the write (what is on record already), rather than another
+    integrity rule (a missing row a key points to, a required value): those are faults."""
+    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "sqlite_errorname", None)
+    return code in UNIQUE_VIOLATION
+
+
 CHECK_FAILED = "40001"
 """The SQLSTATE ``safepassage_expect`` raises (PostgreSQL's "serialization failure": try again)."""
 
@@ -317,6 +328,8 @@ class ScanRepository:
         try:
             return self._record_scan(scan, household_id, moves, counts, flight_action)
         except sa.exc.IntegrityError as e:
+            if not _unique_violation(e):
+                raise
             raise AlreadyRecorded(_RECORDED_ALREADY) from e
 
     def _record_scan(
@@ -387,6 +400,8 @@ class ScanRepository:
         try:
             return self._record_refused(scan, first_scan_id)
         except sa.exc.IntegrityError as e:
+            if not _unique_violation(e):
+                raise
             raise AlreadyRecorded(_RECORDED_ALREADY) from e
 
     def _record_refused(self, scan: dict[str, Any], first_scan_id: int | None) -> int:
