@@ -138,3 +138,30 @@ def test_the_layer_check_refuses_an_import_from_above(own: str, imported: str) -
 )
 def test_the_layer_check_allows_an_import_from_below(own: str, imported: str) -> None:
     assert _violations_of(own, [(1, imported)]) == []
+
+
+def _declared() -> set[str]:
+    import re
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())["project"]
+    names = project["dependencies"]
+    return {re.split(r"[<>=!~;\[ ]", n, maxsplit=1)[0].lower().replace("_", "-") for n in names}
+
+
+def test_every_package_the_code_imports_is_declared() -> None:
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    imported = {
+        name.split(".")[0]
+        for path in _modules()
+        for _, name in _imports(path)
+        if name and name.split(".")[0] not in sys.stdlib_module_names
+    } - {"safepassage"}
+    missing = {
+        top: owners.get(top, ["?"])
+        for top in imported
+        if not {d.lower().replace("_", "-") for d in owners.get(top, [])} & _declared()
+    }
+    assert missing == {}, "imported but not declared in pyproject.toml: add them"
