@@ -16,7 +16,7 @@ from safepassage.domain.pipeline import StationKind
 from safepassage.services import flights, passes, processing, stations
 from safepassage.services.common import SYSTEM
 from tests.e2e.conftest import SeededOperation
-from tests.e2e.test_station import log_in
+from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 

@@ -14,21 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Locator, Page, Response, expect
 
+from tests.e2e.helpers import log_in
+
 if TYPE_CHECKING:
-    from tests.e2e.conftest import KnownPerson, Login, SeededOperation
+    from tests.e2e.conftest import KnownPerson, SeededOperation
 
 pytestmark = pytest.mark.e2e
 
 VARIANT_SPELLING = "Mohammed Abdurrahman Karimi"
 """How another list spells Muhammad (son of) Abdul Rahman Karimi."""
-
-
-def log_in(page: Page, login: Login) -> None:
-    page.goto("/login")
-    page.locator("#username").fill(login.username)
-    page.locator("#password").fill(login.password)
-    page.locator("button.primary").click()
-    expect(page.locator("header .whoami")).to_contain_text(login.username)
 
 
 def search_people(page: Page, text: str) -> Locator:

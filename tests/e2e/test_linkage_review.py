@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_liaison import log_in
+from tests.e2e.helpers import log_in
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import SeededOperation

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SeededOperation
-from tests.e2e.test_station import log_in
+from tests.e2e.helpers import log_in
 
 pytestmark = pytest.mark.e2e
 

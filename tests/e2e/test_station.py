@@ -16,6 +16,7 @@ from safepassage.domain.pipeline import StationKind
 from safepassage.services import auth, flights, stations
 from safepassage.services.common import SYSTEM
 from tests.e2e.conftest import Login, SeededOperation
+from tests.e2e.helpers import log_in
 from tests.ecc_helpers import passport_family, td3
 
 pytestmark = pytest.mark.e2e
@@ -52,15 +53,6 @@ def ecc(seeded_operation: SeededOperation, server_url: str) -> Iterator[Ecc]:
         yield Ecc(system, by_kind, free, flight.id, flight.callsign)
     finally:
         system.dispose()
-
-
-def log_in(page: Page, who: Login) -> Page:
-    page.goto("/login")
-    page.locator("#username").fill(who.username)
-    page.locator("#password").fill(who.password)
-    page.locator("button.primary").click()
-    expect(page.locator("header .whoami")).to_contain_text(who.username)
-    return page
 
 
 def call_forward(page: Page, household: int) -> tuple[str, str]:

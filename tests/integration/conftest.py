@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from safepassage.bootstrap import System
 from safepassage.domain.access import Principal, Role
-from safepassage.services import auth, flights, households, nations, people
+from safepassage.services import auth, flights, households, nations, people, stations
 from safepassage.services.common import SYSTEM
 from safepassage.web.app import create_app
 
@@ -171,3 +171,35 @@ def client_as(app):  # type: ignore[no-untyped-def]
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def op(world: World) -> World:
+    """The world with Britain carrying Germans (it has no aircraft), five seats on Russia's
+    flight and six on America's, which offers its spare seats."""
+    uow = world.system.uow
+    nations.set_policy(
+        "GB", nations.PolicyInput([nations.RuleInput(["GB", "DE"])], "head", False), SYSTEM, uow()
+    )
+    for fid, seats in ((world.ru_flight, 5), (world.us_flight, 6)):
+        f = flights.get_flight(fid, SYSTEM, uow())
+        flights.update_flight(
+            fid,
+            flights.FlightInput(
+                f.operating_nation,
+                f.aircraft_type,
+                f.callsign,
+                "2021-08-22T08:00",
+                f.scheduled_departure.isoformat(),
+                f.destination_site_id,
+                seats,
+                None,
+                0,
+                f.status.value,
+                f.version,
+            ),
+            SYSTEM,
+            uow(),
+        )
+    stations.ensure_default_stations(SYSTEM, uow())
+    return world

@@ -32,7 +32,7 @@ from safepassage.web.routes.pages_planning import RUN as PLAN_RUN
 from safepassage.web.routes.pages_simulation import RUN as SIM_RUN
 from tests.conftest import NOW
 from tests.integration.conftest import World, csrf_of, login
-from tests.integration.test_linkage import EVERYTHING_FOR_REVIEW
+from tests.linkage_helpers import EVERYTHING_FOR_REVIEW
 
 C, L, S, ST, V = "coordinator", "liaison", "sponsor", "station", "viewer"
 HOUR = dt.timedelta(hours=1)

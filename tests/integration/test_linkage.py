@@ -9,31 +9,16 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.domain.errors import AccessDenied, Conflict
-from safepassage.linkage.model import FIELDS, Model
+from safepassage.linkage.model import FIELDS
 from safepassage.services import linkage, people, signup
 from safepassage.services import linkage_review as review
 from safepassage.services.common import SYSTEM
 from safepassage.services.overview import overview
 from tests.integration.conftest import World
+from tests.linkage_helpers import EVERYTHING_FOR_REVIEW, SAME_STUDENT
+
 
 # The same student as the world's Russian-list record, on a sign-up typed in another spelling.
-SAME_STUDENT = people.PersonInput(
-    given_name="Mohammad",
-    father_name="Abdurrahman",
-    family_name="Karimi",
-    sex="M",
-    date_of_birth="1991-08-03",  # 1370/05/12 in the Solar Hijri calendar
-    nationalities=["AF"],
-    phone="+93 70 123 4567",
-    documents=[people.DocumentInput("passport", "P1234567", "AF")],
-)
-
-EVERYTHING_FOR_REVIEW = Model(
-    {f: {} for f in FIELDS}, prior=0.0, upper=1000.0, lower=-1000.0, trained_on="test"
-)
-"""Every candidate pair goes to the review queue, none is merged: to test the queue itself."""
-
-
 def _row(world: World, person_id: int) -> sa.Row:
     with world.system.engine.connect() as c:
         row = c.execute(sa.select(t.person).where(t.person.c.id == person_id)).first()

@@ -20,7 +20,7 @@ from safepassage.services import linkage_review as review
 from safepassage.services.common import SYSTEM
 from tests.hooks import Hooks, hooked
 from tests.integration.conftest import World
-from tests.integration.test_linkage import SAME_STUDENT
+from tests.linkage_helpers import SAME_STUDENT
 
 COORD = "coordinator"
 

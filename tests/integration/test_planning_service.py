@@ -11,78 +11,14 @@ import sqlalchemy as sa
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.keyring import KeyRing
 from safepassage.domain.errors import AccessDenied, InvalidInput
-from safepassage.services import flights, households, nations, passes, people, planning, stations
+from safepassage.services import flights, passes, people, planning
 from safepassage.services.common import SYSTEM
 from safepassage.services.planning_board import board
 from safepassage.services.planning_config import get_config, update_config
 from tests.integration.conftest import World
+from tests.planning_helpers import household
 
 HOUR = dt.timedelta(hours=1)
-
-
-def household(
-    world: World,
-    names: list[str],
-    nationality: str,
-    sponsor: str,
-    category: str = "citizen",
-    needs: tuple[str, ...] = (),
-) -> int:
-    uow = world.system.uow
-    ids = [
-        people.create_person(
-            people.PersonInput(
-                given_name=name,
-                family_name="Family",
-                sex="F" if i % 2 else "M",
-                date_of_birth="2021-03-01" if name == "baby" else f"19{80 + i}",
-                nationalities=[nationality],
-                category=category,
-                sponsoring_nation=sponsor,
-                needs=list(needs) if i == 0 else [],
-            ),
-            SYSTEM,
-            uow(),
-        )
-        for i, name in enumerate(names)
-    ]
-    return households.create_household(
-        households.HouseholdInput([(ids[0], "head")] + [(i, "child") for i in ids[1:]]),
-        SYSTEM,
-        uow(),
-    )
-
-
-@pytest.fixture
-def op(world: World) -> World:
-    """The world with Britain carrying Germans (it has no aircraft), five seats on Russia's
-    flight and six on America's, which offers its spare seats."""
-    uow = world.system.uow
-    nations.set_policy(
-        "GB", nations.PolicyInput([nations.RuleInput(["GB", "DE"])], "head", False), SYSTEM, uow()
-    )
-    for fid, seats in ((world.ru_flight, 5), (world.us_flight, 6)):
-        f = flights.get_flight(fid, SYSTEM, uow())
-        flights.update_flight(
-            fid,
-            flights.FlightInput(
-                f.operating_nation,
-                f.aircraft_type,
-                f.callsign,
-                "2021-08-22T08:00",
-                f.scheduled_departure.isoformat(),
-                f.destination_site_id,
-                seats,
-                None,
-                0,
-                f.status.value,
-                f.version,
-            ),
-            SYSTEM,
-            uow(),
-        )
-    stations.ensure_default_stations(SYSTEM, uow())
-    return world
 
 
 def entries(world: World, standby: bool = False) -> dict[int, tuple[int | None, str | None]]:

@@ -14,9 +14,7 @@ from safepassage.services import auth, stations
 from safepassage.services.common import SYSTEM
 from safepassage.web.routes.pages_planning import RUN
 from tests.integration.conftest import World, csrf_of
-from tests.integration.test_planning_service import household, op
-
-__all__ = ["op"]
+from tests.planning_helpers import household
 
 
 def _wait() -> None:

@@ -12,9 +12,7 @@ from typer.testing import CliRunner
 from safepassage.domain.errors import AccessDenied, InvalidInput, NotFound
 from safepassage.services import planning, simulation
 from tests.integration.conftest import World, csrf_of
-from tests.integration.test_planning_service import household, op
-
-__all__ = ["op"]
+from tests.planning_helpers import household
 
 
 def planned(world: World) -> None:
