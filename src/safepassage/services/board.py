@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.access import Action, Principal, Role, count_visibility
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
-from safepassage.services.common import UnitOfWork, count_visibility, demand
+from safepassage.services.common import UnitOfWork, demand
 from safepassage.services.flights import operation
 
 GONE = frozenset(

@@ -7,15 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from safepassage.domain.access import (  # noqa: F401  (who may see whom, for the use cases)
-    Action,
-    Principal,
-    Role,
-    allowed,
-    count_visibility,
-    redact_for,
-    visibility,
-)
+from safepassage.domain.access import Action, Principal, Role, allowed
 from safepassage.domain.errors import AccessDenied
 from safepassage.services.uow import UnitOfWork
 

@@ -6,18 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.domain.access import Action, PersonScope, Principal, Role, may_see, may_write
+from safepassage.domain.access import (
+    Action,
+    PersonScope,
+    Principal,
+    Role,
+    may_see,
+    may_write,
+    redact_for,
+)
 from safepassage.domain.countries import alpha2
 from safepassage.domain.errors import FieldError, InvalidInput, NotFound, check
 from safepassage.domain.people import HeadCount, Household, Member, Person, Relationship, head_count
-from safepassage.services.common import (
-    UnitOfWork,
-    audit,
-    demand,
-    record_refusal,
-    redact_for,
-    refuse,
-)
+from safepassage.services.common import UnitOfWork, audit, demand, record_refusal, refuse
 
 
 @dataclass(frozen=True)

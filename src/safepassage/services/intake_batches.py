@@ -22,7 +22,7 @@ from safepassage.domain.row_status import MATCHED_BY, RowStatus, document_match,
 from safepassage.services.common import UnitOfWork, audit
 from safepassage.services.intake_check import CheckedRow
 from safepassage.services.intake_rows import SourceDefaults, map_row
-from safepassage.services.people import changes_between
+from safepassage.services.person_input import changes_between
 from safepassage.services.uow import UnitOfWorkFactory
 
 

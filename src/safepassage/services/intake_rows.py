@@ -20,7 +20,7 @@ from safepassage.domain.errors import FieldError, InvalidInput
 from safepassage.domain.intake import Target
 from safepassage.domain.people import Person
 from safepassage.linkage.names import normalise
-from safepassage.services.people import DocumentInput, PersonInput, to_person
+from safepassage.services.person_input import DocumentInput, PersonInput, to_person
 
 _SEX = {
     "m": "M",

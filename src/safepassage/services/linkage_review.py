@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.domain.access import Action, Principal, Role, may_write
+from safepassage.domain.access import Action, Principal, Role, may_write, redact_for
 from safepassage.domain.errors import Conflict, NotFound
 from safepassage.domain.people import Person
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.merging import MergeStep, RecordState, keep_order
 from safepassage.linkage.model import Evidence, Model
-from safepassage.services.common import UnitOfWork, audit, demand, redact_for, refuse
+from safepassage.services.common import UnitOfWork, audit, demand, refuse
 from safepassage.services.linkage import plan_merges, write_merges
 from safepassage.services.people import load_visible
 

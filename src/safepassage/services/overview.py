@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.access import Action, Principal, Role, count_visibility
 from safepassage.domain.pipeline import FUNNEL, PersonStatus
-from safepassage.services.common import UnitOfWork, audit, count_visibility, demand
+from safepassage.services.common import UnitOfWork, audit, demand
 from safepassage.services.flights import operation
 
 

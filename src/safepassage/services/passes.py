@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.db.people_repo import PeopleFilter, Visibility
 from safepassage.adapters.keyring import KeyRing
 from safepassage.domain import passes
-from safepassage.domain.access import Action, Principal, Role
+from safepassage.domain.access import Action, PeopleFilter, Principal, Role, Visibility
 from safepassage.domain.counters import state_moves
 from safepassage.domain.errors import Conflict, FieldError, InvalidInput, NotFound, check
 from safepassage.domain.mrz import parse_mrz

@@ -21,7 +21,7 @@ from safepassage.domain.access import Principal
 from safepassage.domain.errors import FieldError, InvalidInput, check
 from safepassage.domain.people import Person, Relationship
 from safepassage.services.common import SYSTEM, UnitOfWork, audit
-from safepassage.services.people import PersonInput, initial_changes, to_person
+from safepassage.services.person_input import PersonInput, initial_changes, to_person
 
 MAX_MEMBERS = 12
 """Members besides the head that one sign-up may register."""

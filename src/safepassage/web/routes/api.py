@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from safepassage.adapters.db.people_repo import PeopleFilter
+from safepassage.domain.access import PeopleFilter
 from safepassage.domain.flights import Flight
 from safepassage.domain.people import Person
 from safepassage.services import auth, flights, households, nations, people

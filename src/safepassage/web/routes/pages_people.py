@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from safepassage.adapters.db.people_repo import PeopleFilter
-from safepassage.domain.access import Action, allowed
+from safepassage.domain.access import Action, PeopleFilter, allowed
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.people import Category, DocumentKind, Need, Person, Relationship, Sex
 from safepassage.domain.pipeline import PersonStatus, StationKind

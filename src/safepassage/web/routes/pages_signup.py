@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.people import Category, Relationship
 from safepassage.services import auth, signup
-from safepassage.services.people import DocumentInput, PersonInput
+from safepassage.services.person_input import DocumentInput, PersonInput
 from safepassage.web.deps import Sys, UoW, client_address
 from safepassage.web.render import render
 from safepassage.web.routes.pages_auth import LoginThrottle
