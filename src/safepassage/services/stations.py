@@ -33,7 +33,7 @@ class StationInput:
     code: str
     name: str
     kind: str
-    position: int
+    position: int | str  # a form sends its text; it is read with the rest, after the right
     required_for: tuple[str, ...] = ()
     active: bool = True
 
@@ -51,12 +51,16 @@ class StationInput:
         unknown = [c for c in self.required_for if c not in {x.value for x in Category}]
         if unknown:
             raise InvalidInput(f"{unknown[0]} is not a category", "required_for")
+        try:
+            position = int(str(self.position).strip())
+        except ValueError as e:
+            raise InvalidInput("the order is a number", "position") from e
         return Station(
             id=station_id,
             code=self.code.strip().upper(),
             name=" ".join(self.name.split()),
             kind=kind,
-            position=self.position,
+            position=position,
             required_for=frozenset(self.required_for),
             active=self.active,
         )

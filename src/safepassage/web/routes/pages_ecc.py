@@ -87,16 +87,12 @@ def station_list(request: Request, who: Who, uow: UoW) -> Response:
 
 
 def _station_input(form: Any) -> stations.StationInput:
-    try:
-        position = int(str(form.get("position", "")))
-    except ValueError as e:
-        raise InvalidInput("the order is a number", "position") from e
     required = [c.strip() for c in str(form.get("required_for", "")).split(",") if c.strip()]
     return stations.StationInput(
         str(form.get("code", "")),
         str(form.get("name", "")),
         str(form.get("kind", "")),
-        position,
+        str(form.get("position", "")),
         tuple(required),
         form.get("active", "on") == "on",
     )
