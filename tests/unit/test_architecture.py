@@ -165,3 +165,35 @@ def test_every_package_the_code_imports_is_declared() -> None:
         if not {d.lower().replace("_", "-") for d in owners.get(top, [])} & _declared()
     }
     assert missing == {}, "imported but not declared in pyproject.toml: add them"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    return ".".join(("safepassage", *parts))
+
+
+def test_no_two_modules_import_each_other_even_for_types() -> None:
+    # a loop, even under TYPE_CHECKING, means two files are one concept cut in the wrong place
+    names = {_module_name(p): p for p in _modules()}
+    graph = {
+        name: {
+            target
+            for _, imported in _imports(path)
+            for target in (imported, imported.rsplit(".", 1)[0])
+            if target in names and target != name
+        }
+        for name, path in names.items()
+    }
+    loops = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    loops.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert loops == []

@@ -93,3 +93,11 @@ class PassVerifier:
         except InvalidSignature:
             return False
         return True
+
+
+@dataclass(frozen=True)
+class KnownKeys:
+    """The public keys a process knows, and the verifier made of them (``keyring.KeyRing``)."""
+
+    ids: frozenset[int]
+    verifier: PassVerifier

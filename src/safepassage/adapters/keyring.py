@@ -10,24 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
 
-from safepassage.adapters.crypto import PassSigner, PassVerifier, b64, new_signing_key, unb64
+from safepassage.adapters.crypto import (
+    KnownKeys,
+    PassSigner,
+    PassVerifier,
+    b64,
+    new_signing_key,
+    unb64,
+)
 from safepassage.adapters.memory import Recall
 from safepassage.domain import passes
 
 _KEYS = "public keys"
-
-
-@dataclass(frozen=True)
-class Known:
-    """The public keys this process knows, and the verifier made of them."""
-
-    ids: frozenset[int]
-    verifier: PassVerifier
 
 
 class KeyStore(Protocol):
@@ -43,10 +41,10 @@ class KeyStore(Protocol):
 class KeyRing:
     """The operation's pass keys for this process (see the module)."""
 
-    def __init__(self, secret: str, kept: Recall[Known] | None = None) -> None:
+    def __init__(self, secret: str, kept: Recall[KnownKeys] | None = None) -> None:
         self._secret = secret
         self._lock = threading.Lock()
-        self._kept: Recall[Known] = kept if kept is not None else Recall(math.inf, 1)
+        self._kept: Recall[KnownKeys] = kept if kept is not None else Recall(math.inf, 1)
 
     def signer(self, store: KeyStore, now: dt.datetime) -> PassSigner:
         """The newest signing key, made (as key 1) when the operation has none yet."""
@@ -67,7 +65,7 @@ class KeyRing:
                 if known is None or (key_id is not None and key_id not in known.ids):
                     keys = store.public_keys()
                     verifier = PassVerifier({k: unb64(v) for k, v in keys.items()})
-                    known = self._kept.put(_KEYS, Known(frozenset(keys), verifier))
+                    known = self._kept.put(_KEYS, KnownKeys(frozenset(keys), verifier))
         return known.verifier
 
     def read(self, text: str, store: KeyStore) -> passes.ReadPass:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from safepassage.adapters.keyring import Known
+    from safepassage.adapters.crypto import KnownKeys
     from safepassage.domain.pipeline import Station
 
 V = TypeVar("V")
@@ -97,4 +97,4 @@ class Memory:
     stations: Recall[list[Station]] = field(default_factory=lambda: Recall(STATIONS_SECONDS, 1))
     key_sizes: Recall[int] = field(default_factory=lambda: Recall(KEY_SIZE_SECONDS, 100_000))
     # the pass keys, for the life of the process: a new key is read when a pass names it
-    keys: Recall[Known] = field(default_factory=lambda: Recall(math.inf, 1))
+    keys: Recall[KnownKeys] = field(default_factory=lambda: Recall(math.inf, 1))
