@@ -36,6 +36,7 @@ from safepassage.domain.errors import (
     NotAuthenticated,
     NotFound,
     SafepassageError,
+    Unreadable,
 )
 from safepassage.services.common import SYSTEM
 
@@ -52,6 +53,7 @@ EXIT_CODES: dict[type[SafepassageError], int] = {
     NotAuthenticated: 4,
     Conflict: 5,
     ConfigurationError: 6,
+    Unreadable: 7,
 }
 
 DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: settings)")]

@@ -14,13 +14,16 @@ Every error the system raises on purpose derives from :class:`SafepassageError`;
     ├── Conflict                the change collides with the current state (already exists, stale)
     │   ├── AlreadyRecorded     a write found what it records on record already (nothing written)
     │   └── StateMoved          a write found someone moved since the decision's read
-    ├── ConfigurationError      the system is started with unsafe or invalid settings
+    ├── ConfigurationError      the system is started with unsafe or invalid settings (or a
+    │                           key file or passphrase that does not open its keys)
+    ├── Unreadable              a protected field cannot be read: the keys are locked or
+    │                           shredded, or the stored value was altered (adapters/envelope.py)
     └── PlanningError           the plan made breaks a rule and was not kept (planning/errors.py)
         └── SolverFailed        the solver could not solve the model's relaxation in time (a
                                 fault, not an "infeasible" plan: an empty plan is always
                                 feasible); after the first pass, solve.py keeps what is placed
 
-The web layer answers each with its status (``web/errors.py``: 422, 404, 403, 401, 409, 500;
+The web layer answers each with its status (``web/errors.py``: 422, 404, 403, 401, 409, 500, 503;
 400 for one not in its table, ``PlanningError``) and the CLI with its exit code
 (``cli.EXIT_CODES``; 1 for one not in its table). ``ValueError`` and ``RuntimeError`` are left for
 what only a bug can cause (a naive datetime given to the database, a pass signed with another
@@ -100,6 +103,10 @@ class StateMoved(Conflict):
     The other write came between the decision's read and this write. Nothing was written;
     decide again on what is there now.
     """
+
+
+class Unreadable(SafepassageError):
+    """A protected field that cannot be opened: no key for it here, or altered in storage."""
 
 
 class ConfigurationError(SafepassageError):

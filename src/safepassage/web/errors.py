@@ -15,6 +15,7 @@ from safepassage.domain.errors import (
     NotAuthenticated,
     NotFound,
     SafepassageError,
+    Unreadable,
 )
 
 STATUS: dict[type[SafepassageError], int] = {
@@ -24,6 +25,7 @@ STATUS: dict[type[SafepassageError], int] = {
     NotAuthenticated: 401,
     Conflict: 409,
     ConfigurationError: 500,
+    Unreadable: 503,  # locked or shredded: nothing the caller can fix by asking again
 }
 
 

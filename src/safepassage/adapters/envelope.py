@@ -1,0 +1,282 @@
+"""Envelope encryption for personal fields: data keys, wrapped by a key kept apart from the data.
+
+The first piece of the protection at rest (issue 17): the key hierarchy and the primitives the
+repositories will use; not yet wired into them.
+
+    key-encryption key (KEK)      never stored with the database: read from a key file that lives
+                                  apart (removable media, a mounted secret) or derived from a
+                                  passphrase with argon2id (its salt and parameters are stored,
+                                  the passphrase never is)
+      └── data key per scope      one per operating nation ("DE": that nation's lists) and one for
+          (and version)           the operation ("*"); 32 random bytes, stored only wrapped
+                                  (AES-256-GCM under the KEK, the scope and version bound in)
+            ├── field subkey      AES-256-GCM for the fields themselves (HKDF "fields")
+            └── index subkey      HMAC-SHA256 for the blind indexes search uses (HKDF "index")
+
+A new KEK re-wraps the data keys and touches no row; a new data-key version seals new writes
+while the old versions still open what they sealed, until it is sealed again. Destroying every
+wrapped copy of a scope's data key (and the key file) makes all it sealed unreadable, backups
+included: that is what shredding will do.
+
+Why not a library's envelope scheme: ``cryptography`` (already a dependency, well kept) gives the
+primitives used here (AES-GCM, HKDF, HMAC) and argon2-cffi the passphrase derivation; Tink's
+envelope encryption expects a remote key-management service the airport does not have, and would
+add a large dependency for the thirty lines of wrapping below.
+
+Python cannot promise to wipe a key's bytes from memory (the interpreter and OpenSSL keep their
+own copies): ``Vault.forget`` drops every reference this module holds, which is what a running
+process can do; shredding the stored copies is what makes the data unreadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from safepassage.domain.errors import ConfigurationError, Unreadable
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+FORMAT = 1
+"""The first byte of every sealed field: the layout below, so that a later one can be told apart."""
+_HEADER = struct.Struct(">BH")  # format, data-key version
+INDEX_BYTES = 16
+"""A blind index is HMAC-SHA256 cut to 128 bits: collisions stay out of reach at any registry
+size, and the index column stays small."""
+OPERATION = "*"
+"""The scope of the operation's own data key (people on no nation's list, the audit)."""
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """How hard a passphrase is to guess: argon2id's cost, stored beside the wrapped keys."""
+
+    salt: bytes
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 2
+
+    @staticmethod
+    def new() -> Argon2Params:
+        """Parameters with a fresh random salt, for a new operation."""
+        return Argon2Params(os.urandom(16))
+
+
+def kek_from_passphrase(passphrase: str, params: Argon2Params) -> bytes:
+    """The key-encryption key derived from a passphrase (argon2id).
+
+    Raises:
+        ConfigurationError: for an empty passphrase.
+    """
+    if not passphrase:
+        raise ConfigurationError("give the operation's passphrase to unlock its keys")
+    return hash_secret_raw(
+        passphrase.encode("utf-8"),
+        params.salt,
+        time_cost=params.time_cost,
+        memory_cost=params.memory_kib,
+        parallelism=params.parallelism,
+        hash_len=KEY_BYTES,
+        type=Type.ID,
+    )
+
+
+def new_key_file(path: Path) -> bytes:
+    """Write a new key-encryption key to ``path`` (readable by its owner only) and return it.
+
+    Raises:
+        ConfigurationError: when ``path`` exists already (a key file is never overwritten: the
+            keys it wraps would be lost with it).
+    """
+    key = os.urandom(KEY_BYTES)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        raise ConfigurationError(f"{path} exists already: a key file is never overwritten") from e
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def kek_from_key_file(path: Path) -> bytes:
+    """The key-encryption key read from its key file.
+
+    Raises:
+        ConfigurationError: when the file is missing or is not a key file.
+    """
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigurationError(f"no key file at {path}: mount the medium that holds it") from e
+    if len(key) != KEY_BYTES:
+        raise ConfigurationError(f"{path} is not a safepassage key file ({len(key)} bytes)")
+    return key
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A data key as it is stored: sealed under the key-encryption key, never in the clear."""
+
+    scope: str
+    version: int
+    sealed: bytes  # nonce + ciphertext + tag
+
+
+def _bound(scope: str, version: int) -> bytes:
+    return f"safepassage data key|{scope}|{version}".encode()
+
+
+def wrap(kek: bytes, scope: str, version: int, key: bytes) -> WrappedKey:
+    """Seal a data key under the key-encryption key, its scope and version bound in."""
+    nonce = os.urandom(NONCE_BYTES)
+    return WrappedKey(
+        scope, version, nonce + AESGCM(kek).encrypt(nonce, key, _bound(scope, version))
+    )
+
+
+def unwrap(kek: bytes, wrapped: WrappedKey) -> bytes:
+    """The data key inside ``wrapped``.
+
+    Raises:
+        ConfigurationError: when the key-encryption key is not the one that sealed it (a wrong
+            key file or passphrase), or the stored key was altered.
+    """
+    nonce, sealed = wrapped.sealed[:NONCE_BYTES], wrapped.sealed[NONCE_BYTES:]
+    try:
+        return AESGCM(kek).decrypt(nonce, sealed, _bound(wrapped.scope, wrapped.version))
+    except InvalidTag as e:
+        raise ConfigurationError(
+            "this key file or passphrase does not open the operation's keys"
+        ) from e
+
+
+def rewrap(old_kek: bytes, new_kek: bytes, wrapped: Iterable[WrappedKey]) -> list[WrappedKey]:
+    """The stored data keys wrapped under a new key-encryption key; no field changes.
+
+    Raises:
+        ConfigurationError: when ``old_kek`` does not open them.
+    """
+    return [wrap(new_kek, w.scope, w.version, unwrap(old_kek, w)) for w in wrapped]
+
+
+def _subkey(key: bytes, purpose: bytes) -> bytes:
+    return HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=b"safepassage " + purpose).derive(key)
+
+
+class DataKey:
+    """One scope's data key, unlocked: seals and opens fields, and computes blind indexes."""
+
+    def __init__(self, scope: str, version: int, key: bytes) -> None:
+        self.scope = scope
+        self.version = version
+        self._aead = AESGCM(_subkey(key, b"fields"))
+        self._index = _subkey(key, b"index")
+
+    def seal(self, text: str, context: bytes) -> bytes:
+        """``text`` sealed, bound to ``context`` (the table and column it is stored in), so that
+        a sealed value copied into another column or row does not open there."""
+        nonce = os.urandom(NONCE_BYTES)
+        head = _HEADER.pack(FORMAT, self.version)
+        return head + nonce + self._aead.encrypt(nonce, text.encode("utf-8"), head + context)
+
+    def open(self, sealed: bytes, context: bytes) -> str:
+        """The text inside ``sealed``.
+
+        Raises:
+            Unreadable: when it was sealed for another context or under another key, or altered.
+        """
+        head, nonce = sealed[: _HEADER.size], sealed[_HEADER.size : _HEADER.size + NONCE_BYTES]
+        try:
+            text = self._aead.decrypt(nonce, sealed[_HEADER.size + NONCE_BYTES :], head + context)
+        except InvalidTag as e:
+            raise Unreadable(
+                "a protected field does not open with its key: altered or moved"
+            ) from e
+        return text.decode("utf-8")
+
+    def blind(self, token: str) -> bytes:
+        """The blind index of a search token (a name key, a document number, a phone): equal
+        tokens give equal indexes under one key, and nothing else can be learnt from it."""
+        return hmac.new(self._index, token.encode("utf-8"), hashlib.sha256).digest()[:INDEX_BYTES]
+
+
+def version_of(sealed: bytes) -> int:
+    """The data-key version a sealed field was sealed under (to open it, or seal it again).
+
+    Raises:
+        Unreadable: for bytes that are not a sealed field of this format.
+    """
+    if len(sealed) < _HEADER.size + NONCE_BYTES or sealed[0] != FORMAT:
+        raise Unreadable("not a protected field of this version of safepassage")
+    return int(_HEADER.unpack_from(sealed)[1])
+
+
+class Vault:
+    """The data keys of one process while the system is unlocked, by scope and version."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, int], DataKey] = {}
+
+    def unlock(self, kek: bytes, wrapped: Iterable[WrappedKey]) -> None:
+        """Open every stored data key with the key-encryption key.
+
+        Raises:
+            ConfigurationError: when the key-encryption key opens none of them (see ``unwrap``).
+        """
+        opened = {
+            (w.scope, w.version): DataKey(w.scope, w.version, unwrap(kek, w)) for w in wrapped
+        }
+        self._keys = opened
+
+    def new_key(self, kek: bytes, scope: str) -> WrappedKey:
+        """A new data-key version for ``scope`` (its first, or the next): unlocked here, and
+        returned wrapped, to be stored."""
+        version = max((v for s, v in self._keys if s == scope), default=0) + 1
+        key = os.urandom(KEY_BYTES)
+        self._keys[(scope, version)] = DataKey(scope, version, key)
+        return wrap(kek, scope, version, key)
+
+    def current(self, scope: str) -> DataKey:
+        """The newest data key of ``scope``: what new writes are sealed under.
+
+        Raises:
+            Unreadable: when the vault is locked or the scope has no key (shredded).
+        """
+        versions = [v for s, v in self._keys if s == scope]
+        if not versions:
+            raise Unreadable(f"no key for {scope!r}: the system is locked or the data shredded")
+        return self._keys[(scope, max(versions))]
+
+    def key(self, scope: str, version: int) -> DataKey:
+        """The data key that sealed a field (``version_of``).
+
+        Raises:
+            Unreadable: when that key is not unlocked here (locked, or shredded).
+        """
+        found = self._keys.get((scope, version))
+        if found is None:
+            raise Unreadable(f"no key for {scope!r} version {version}: locked or shredded")
+        return found
+
+    def forget(self, scope: str | None = None) -> None:
+        """Drop the unlocked keys of one scope, or all (locking the system)."""
+        if scope is None:
+            self._keys = {}
+        else:
+            self._keys = {k: v for k, v in self._keys.items() if k[0] != scope}
+
+    @property
+    def locked(self) -> bool:
+        """Whether no data key is unlocked in this process."""
+        return not self._keys
