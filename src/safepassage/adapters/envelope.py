@@ -180,8 +180,8 @@ class DataKey:
     def __init__(self, scope: str, version: int, key: bytes) -> None:
         self.scope = scope
         self.version = version
-        self._aead = AESGCM(_subkey(key, b"fields"))
-        self._index = _subkey(key, b"index")
+        self._aead = AESGCM(_subkey(key, b"fields"))  # built once: 0.46 µs a call otherwise
+        self._index = hmac.new(_subkey(key, b"index"), digestmod=hashlib.sha256)
 
     def seal(self, text: str, context: bytes) -> bytes:
         """``text`` sealed, bound to ``context`` (the table and column it is stored in), so that
@@ -208,7 +208,9 @@ class DataKey:
     def blind(self, token: str) -> bytes:
         """The blind index of a search token (a name key, a document number, a phone): equal
         tokens give equal indexes under one key, and nothing else can be learnt from it."""
-        return hmac.new(self._index, token.encode("utf-8"), hashlib.sha256).digest()[:INDEX_BYTES]
+        mac = self._index.copy()  # keyed once; a copy per value (bench.field_crypto)
+        mac.update(token.encode("utf-8"))
+        return mac.digest()[:INDEX_BYTES]
 
 
 def version_of(sealed: bytes) -> int:
