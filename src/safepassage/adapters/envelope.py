@@ -234,7 +234,8 @@ class Vault:
         """Open every stored data key with the key-encryption key.
 
         Raises:
-            ConfigurationError: when the key-encryption key opens none of them (see ``unwrap``).
+            ConfigurationError: when the key-encryption key does not open one of them (see
+                ``unwrap``); nothing is unlocked then.
         """
         opened = {
             (w.scope, w.version): DataKey(w.scope, w.version, unwrap(kek, w)) for w in wrapped

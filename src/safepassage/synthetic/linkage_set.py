@@ -26,7 +26,7 @@ import csv
 import random
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from itertools import combinations
@@ -173,8 +173,7 @@ class Summary:
 
 def summarise(records: Iterable[SyntheticRecord]) -> Summary:
     tally = _Tally()
-    for _ in tally.count(records):
-        pass
+    deque(tally.count(records), maxlen=0)  # counts as it goes; nothing to keep
     return tally.summary()
 
 

@@ -27,8 +27,9 @@ database itself (a connection lost) stays SQLAlchemy's, for the scanner to resen
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -50,11 +51,18 @@ UNIQUE_VIOLATION = ("23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIM
 """How PostgreSQL (SQLSTATE) and SQLite (its error's name) say a unique index refused a row."""
 
 
-def _unique_violation(e: sa.exc.IntegrityError) -> bool:
-    """Whether a unique index refused the write (what is on record already), rather than another
-    integrity rule (a missing row a key points to, a required value): those are faults."""
-    code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "sqlite_errorname", None)
-    return code in UNIQUE_VIOLATION
+@contextlib.contextmanager
+def _on_record_already() -> Iterator[None]:
+    """A unique index's refusal of the write as ``AlreadyRecorded`` (what is on record already);
+    any other integrity rule broken (a missing row a key points to, a required value) is a
+    fault and stays the database's error."""
+    try:
+        yield
+    except sa.exc.IntegrityError as e:
+        code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "sqlite_errorname", None)
+        if code not in UNIQUE_VIOLATION:
+            raise
+        raise AlreadyRecorded(_RECORDED_ALREADY) from e
 
 
 CHECK_FAILED = "40001"
@@ -325,12 +333,8 @@ class ScanRepository:
             StateMoved: someone's state or boarding moved since it was read.
 
         Nothing is written when it raises."""
-        try:
+        with _on_record_already():
             return self._record_scan(scan, household_id, moves, counts, flight_action)
-        except sa.exc.IntegrityError as e:
-            if not _unique_violation(e):
-                raise
-            raise AlreadyRecorded(_RECORDED_ALREADY) from e
 
     def _record_scan(
         self,
@@ -397,12 +401,8 @@ class ScanRepository:
         """Append a refused scan; with ``first_scan_id`` (a pass used twice offline), also the
         conflict for the coordinator, in the same statement. Raises AlreadyRecorded for a key
         already taken (nothing is written then)."""
-        try:
+        with _on_record_already():
             return self._record_refused(scan, first_scan_id)
-        except sa.exc.IntegrityError as e:
-            if not _unique_violation(e):
-                raise
-            raise AlreadyRecorded(_RECORDED_ALREADY) from e
 
     def _record_refused(self, scan: dict[str, Any], first_scan_id: int | None) -> int:
         conflict = scan["outcome"] == "conflict"
