@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +28,11 @@ from safepassage.services import auth
 NOW = dt.datetime(2021, 8, 21, 6, 0, tzinfo=dt.UTC)
 PG_SERVER = os.environ.get("SAFEPASSAGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 IN_CI = os.environ.get("CI") == "true"
+
+# The registry's key file for the whole test session: made by the first operation that needs it,
+# outside every database the tests build (as an operation keeps it apart).
+_KEYS = Path(tempfile.mkdtemp(prefix="safepassage-test-keys-"))
+os.environ.setdefault("SAFEPASSAGE_KEY_FILE", str(_KEYS / "registry.key"))
 
 # Fast argon2 parameters for the tests: hashing stays real, just cheaper.
 auth.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -147,11 +147,19 @@ class HookedSystem(System):
     hooks: Hooks = field(default_factory=Hooks)
 
     def uow(self, readonly: bool = False) -> SqlUnitOfWork:
+        self._unlocked()
         return HookedUnitOfWork(self.engine, self.clock, readonly, self.memory, self.hooks)
 
 
 def hooked(system: System, hooks: Hooks) -> HookedSystem:
-    """The same system (its database, clock and memory), its units of work applying ``hooks``."""
+    """The same system (its database, clock, memory and keys), its units of work applying
+    ``hooks``."""
     return HookedSystem(
-        system.settings, system.engine, system.clock, system.scan_engine, system.memory, hooks
+        system.settings,
+        system.engine,
+        system.clock,
+        system.scan_engine,
+        system.memory,
+        vault=system.vault,
+        hooks=hooks,
     )

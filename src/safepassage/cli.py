@@ -1,19 +1,18 @@
 """The command line: thin; parses, calls a use case, prints. Exit codes map errors in one place
-(``command``); the tables printed are in ``cli_tables.py``."""
+(``cli_base.command``); the tables printed are in ``cli_tables.py``, the commands that keep the
+registry's keys and backups in ``cli_keys.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import getpass
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,80 +24,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from safepassage import cli_tables
-from safepassage.bootstrap import System, build
-from safepassage.config import load_settings
-from safepassage.domain.errors import (
-    AccessDenied,
-    ConfigurationError,
-    Conflict,
-    InvalidInput,
-    NotAuthenticated,
-    NotFound,
-    SafepassageError,
-    Unreadable,
-)
+from safepassage import cli_keys, cli_tables
+from safepassage.bootstrap import System
+from safepassage.cli_base import DbOption, app, command, console, err, open_system, user_app
+from safepassage.domain.errors import InvalidInput, NotFound
 from safepassage.services.common import SYSTEM
 
-app = typer.Typer(help="safepassage: run a civilian evacuation airlift.", no_args_is_help=True)
-user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-console = Console()
-err = Console(stderr=True)
-
-EXIT_CODES: dict[type[SafepassageError], int] = {
-    InvalidInput: 2,
-    NotFound: 3,
-    AccessDenied: 4,
-    NotAuthenticated: 4,
-    Conflict: 5,
-    ConfigurationError: 6,
-    Unreadable: 7,
-}
-
-DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: settings)")]
-
-
-_opened: list[System] = []
-
-
-def _system(db: str | None, demo: bool | None = None) -> System:
-    """The system for this command; its connections are closed when the command ends."""
-    overrides: dict[str, object] = {}
-    if db:
-        overrides["database_url"] = db
-    if demo is not None:
-        overrides["demo"] = demo
-    system = build(load_settings(**overrides))
-    _opened.append(system)
-    return system
-
-
-Command = TypeVar("Command", bound=Callable[..., Any])
-
-
-def command(name: str | None = None, on: typer.Typer = app) -> Callable[[Command], Command]:
-    """Register a command on ``on`` (the main app unless told); while it runs, a safepassage
-    error becomes a message and its exit code (``EXIT_CODES``; 1 for one not there), and the
-    systems it opened are closed when it ends."""
-
-    def register(fn: Command) -> Command:
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except SafepassageError as e:
-                err.print(f"[red]error:[/red] {e}")
-                code = next((c for k, c in EXIT_CODES.items() if isinstance(e, k)), 1)
-                raise typer.Exit(code) from e
-            finally:
-                while _opened:
-                    _opened.pop().dispose()
-
-        on.command(name)(run)
-        return cast(Command, run)
-
-    return register
+__all__ = ["app", "cli_keys"]
 
 
 @command()
@@ -110,7 +42,7 @@ def init(
     """Create or migrate the database, and add the first coordinator if there is none."""
     from safepassage.services import auth
 
-    system = _system(db)
+    system = open_system(db)
     system.migrate()
     if auth.has_users(SYSTEM, system.uow()):
         console.print("Database is up to date; users exist already.")
@@ -130,7 +62,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the pages and the API."""
-    _serve(_system(db), host, port, workers)
+    _serve(open_system(db), host, port, workers)
 
 
 def _serve(system: System, host: str | None, port: int | None, workers: int = 1) -> None:
@@ -148,6 +80,8 @@ def _serve(system: System, host: str | None, port: int | None, workers: int = 1)
     if workers > 1:
         # each worker process builds its own system from the environment: hand it the database
         os.environ["SAFEPASSAGE_DATABASE_URL"] = system.settings.database_url
+        if system.settings.key_passphrase:  # asked for at start: the workers need it too
+            os.environ["SAFEPASSAGE_KEY_PASSPHRASE"] = system.settings.key_passphrase
         app_path = "safepassage.web.asgi:app_from_environment"
         uvicorn.run(app_path, factory=True, workers=workers, **options)
     else:
@@ -174,7 +108,7 @@ def user_add(
 
     pw = password or getpass.getpass(f"Password for {username}: ")
     uid = auth.create_user(
-        auth.NewUser(username, pw, role, nation, org, station), SYSTEM, _system(db).uow()
+        auth.NewUser(username, pw, role, nation, org, station), SYSTEM, open_system(db).uow()
     )
     console.print(f"user {username} added (id {uid})")
 
@@ -188,7 +122,7 @@ def user_token(
     """Issue an API token for a user; printed once."""
     from safepassage.services import auth
 
-    console.print(auth.issue_token_for(username, name, SYSTEM, _system(db).uow()))
+    console.print(auth.issue_token_for(username, name, SYSTEM, open_system(db).uow()))
 
 
 @command("import")
@@ -207,7 +141,7 @@ def import_list(
     """Import a list from a source, showing hidden content and the column mapping first."""
     from safepassage.services import intake
 
-    system = _system(db)
+    system = open_system(db)
     system.migrate()
     data = file.read_bytes()
     try:
@@ -259,7 +193,7 @@ def plan(
     """Plan the whole operation now: households to departures, call-forward windows, standby."""
     from safepassage.services import planning
 
-    system = _system(db)
+    system = open_system(db)
     system.migrate()
     with console.status("planning") as status:
 
@@ -329,7 +263,7 @@ def simulate_cmd(
 
         base = generated_day(seed)
     else:
-        system = _system(db)
+        system = open_system(db)
         system.migrate()
         base = simulation.operation_scenario(SYSTEM, system.uow())
     with _bar(TextColumn("{task.description:<12}")) as bar:
@@ -354,7 +288,7 @@ def link(
     """Link the registry's records of the same person: merge the certain, queue the rest."""
     from safepassage.services import linkage
 
-    system = _system(db)
+    system = open_system(db)
     system.migrate()
     with _bar(TextColumn("{task.description:<10}"), MofNCompleteColumn()) as bar:
         tasks: dict[str, TaskID] = {}
@@ -387,7 +321,7 @@ def demo(
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    system = _system(db, demo=True)
+    system = open_system(db, demo=True)
     with _bar(TextColumn("building the demo operation"), MofNCompleteColumn()) as bar:
         task = bar.add_task("people", total=registrants)
         result = build_demo(system, registrants, seed, lambda n: bar.advance(task, n))

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     login_attempts_per_minute: int = Field(10, ge=1)
+    key_file: str = Field(
+        "",
+        description="the key file that opens the registry's keys: keep it apart from the "
+        "database (removable media, a mounted secret); made on a new operation",
+    )
+    key_passphrase: str = Field(
+        "", description="the passphrase that opens the registry's keys, for scripts and tests"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

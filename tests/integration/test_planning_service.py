@@ -223,9 +223,12 @@ def test_a_stretcher_patient_under_two_takes_a_stretcher_position_not_a_lap(op: 
 
     hh = household(op, ["Mother", "baby"], "RU", "RU")
     with op.system.engine.begin() as c:  # the baby needs a stretcher
+        members = c.execute(
+            sa.select(t.person.c.id, t.person.c.given_name).where(t.person.c.household_id == hh)
+        ).all()
         c.execute(
             t.person.update()
-            .where(t.person.c.household_id == hh, t.person.c.given_name == "baby")
+            .where(t.person.c.id.in_([i for i, name in members if name == "baby"]))
             .values(needs="stretcher")
         )
     cfg = PlanningConfig()

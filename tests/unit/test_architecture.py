@@ -28,6 +28,8 @@ LAYERS = {
     "synthetic": 5,  # generated operations, built through the use cases
     "web": 6,  # the shells
     "cli": 6,
+    "cli_base": 6,
+    "cli_keys": 6,
     "cli_tables": 6,
 }
 SIBLINGS_APART = {"linkage", "planning", "simulation"}  # the engines never lean on each other

@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +50,19 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 FORMAT = 1
 """The first byte of every sealed field: the layout below, so that a later one can be told apart."""
-_HEADER = struct.Struct(">BH")  # format, data-key version
+_HEADER = struct.Struct(">B2sH")  # format, scope (two ASCII letters), data-key version
 INDEX_BYTES = 16
 """A blind index is HMAC-SHA256 cut to 128 bits: collisions stay out of reach at any registry
 size, and the index column stays small."""
 OPERATION = "*"
 """The scope of the operation's own data key (people on no nation's list, the audit)."""
+INDEX = "#"
+"""The scope of the key the blind indexes are computed under: one for the whole operation, so a
+search by any spelling, document or phone finds people on every list the caller may see."""
+
+
+def _scope_bytes(scope: str) -> bytes:
+    return scope.encode("ascii").ljust(2)
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ class DataKey:
     def __init__(self, scope: str, version: int, key: bytes) -> None:
         self.scope = scope
         self.version = version
+        self._scope = _scope_bytes(scope)
         self._aead = AESGCM(_subkey(key, b"fields"))  # built once: 0.46 µs a call otherwise
         self._index = hmac.new(_subkey(key, b"index"), digestmod=hashlib.sha256)
 
@@ -187,7 +195,7 @@ class DataKey:
         """``text`` sealed, bound to ``context`` (the table and column it is stored in), so that
         a sealed value copied into another column or row does not open there."""
         nonce = os.urandom(NONCE_BYTES)
-        head = _HEADER.pack(FORMAT, self.version)
+        head = _HEADER.pack(FORMAT, self._scope, self.version)
         return head + nonce + self._aead.encrypt(nonce, text.encode("utf-8"), head + context)
 
     def open(self, sealed: bytes, context: bytes) -> str:
@@ -213,22 +221,48 @@ class DataKey:
         return mac.digest()[:INDEX_BYTES]
 
 
-def version_of(sealed: bytes) -> int:
-    """The data-key version a sealed field was sealed under (to open it, or seal it again).
+def key_of(sealed: bytes) -> tuple[str, int]:
+    """The scope and data-key version a sealed field was sealed under (to open it, or seal it
+    again).
 
     Raises:
         Unreadable: for bytes that are not a sealed field of this format.
     """
     if len(sealed) < _HEADER.size + NONCE_BYTES or sealed[0] != FORMAT:
         raise Unreadable("not a protected field of this version of safepassage")
-    return int(_HEADER.unpack_from(sealed)[1])
+    _, scope, version = _HEADER.unpack_from(sealed)
+    return scope.decode("ascii").rstrip(), int(version)
+
+
+def version_of(sealed: bytes) -> int:
+    """The data-key version a sealed field was sealed under (see ``key_of``).
+
+    Raises:
+        Unreadable: for bytes that are not a sealed field of this format.
+    """
+    return key_of(sealed)[1]
 
 
 class Vault:
-    """The data keys of one process while the system is unlocked, by scope and version."""
+    """The data keys of one process while the system is unlocked, by scope and version.
+
+    ``shredded`` names the scopes whose keys were destroyed on purpose: their fields read as
+    gone (``open`` gives None) rather than failing every page that lists them; a scope merely not
+    unlocked fails loudly (``Unreadable``). ``reload``, when set, is called once on a key this
+    process has not seen (another process made it) before giving up.
+    """
 
     def __init__(self) -> None:
         self._keys: dict[tuple[str, int], DataKey] = {}
+        self._newest: dict[str, DataKey] = {}
+        self.shredded: frozenset[str] = frozenset()
+        self.reload: Callable[[], None] | None = None
+
+    def _set(self, keys: dict[tuple[str, int], DataKey]) -> None:
+        newest: dict[str, DataKey] = {}
+        for (scope, _version), key in sorted(keys.items()):
+            newest[scope] = key
+        self._keys, self._newest = keys, newest
 
     def unlock(self, kek: bytes, wrapped: Iterable[WrappedKey]) -> None:
         """Open every stored data key with the key-encryption key.
@@ -237,17 +271,16 @@ class Vault:
             ConfigurationError: when the key-encryption key does not open one of them (see
                 ``unwrap``); nothing is unlocked then.
         """
-        opened = {
-            (w.scope, w.version): DataKey(w.scope, w.version, unwrap(kek, w)) for w in wrapped
-        }
-        self._keys = opened
+        self._set(
+            {(w.scope, w.version): DataKey(w.scope, w.version, unwrap(kek, w)) for w in wrapped}
+        )
 
     def new_key(self, kek: bytes, scope: str) -> WrappedKey:
         """A new data-key version for ``scope`` (its first, or the next): unlocked here, and
         returned wrapped, to be stored."""
         version = max((v for s, v in self._keys if s == scope), default=0) + 1
         key = os.urandom(KEY_BYTES)
-        self._keys[(scope, version)] = DataKey(scope, version, key)
+        self._set({**self._keys, (scope, version): DataKey(scope, version, key)})
         return wrap(kek, scope, version, key)
 
     def current(self, scope: str) -> DataKey:
@@ -256,28 +289,69 @@ class Vault:
         Raises:
             Unreadable: when the vault is locked or the scope has no key (shredded).
         """
-        versions = [v for s, v in self._keys if s == scope]
-        if not versions:
+        found = self._newest.get(scope)
+        if found is None:
             raise Unreadable(f"no key for {scope!r}: the system is locked or the data shredded")
-        return self._keys[(scope, max(versions))]
+        return found
+
+    def sealer(self, scope: str | None) -> DataKey:
+        """The key a field of ``scope`` is sealed under: that scope's newest, or the operation's
+        when the scope has none (a nation that is not operating, or none at all).
+
+        Raises:
+            Unreadable: when the vault is locked.
+        """
+        found = self._newest.get(scope) if scope else None
+        return found if found is not None else self.current(OPERATION)
 
     def key(self, scope: str, version: int) -> DataKey:
-        """The data key that sealed a field (``version_of``).
+        """The data key that sealed a field (``key_of``).
 
         Raises:
             Unreadable: when that key is not unlocked here (locked, or shredded).
         """
         found = self._keys.get((scope, version))
+        if found is None and self.reload is not None:
+            self.reload()
+            found = self._keys.get((scope, version))
         if found is None:
             raise Unreadable(f"no key for {scope!r} version {version}: locked or shredded")
         return found
 
+    def open(self, sealed: bytes, context: bytes) -> str | None:
+        """The text inside a sealed field, or None when its scope was shredded.
+
+        Raises:
+            Unreadable: when its key is not unlocked here, or it was altered or moved.
+        """
+        scope, version = key_of(sealed)
+        gone = scope in self.shredded or OPERATION in self.shredded
+        if gone and (scope, version) not in self._keys:
+            return None
+        return self.key(scope, version).open(sealed, context)
+
+    def blind(self, token: str) -> str:
+        """The blind index of a search token under the operation's index key, as stored (hex).
+
+        Raises:
+            Unreadable: when the vault is locked.
+        """
+        return self.current(INDEX).blind(token).hex()
+
     def forget(self, scope: str | None = None) -> None:
         """Drop the unlocked keys of one scope, or all (locking the system)."""
         if scope is None:
-            self._keys = {}
+            self._set({})
         else:
-            self._keys = {k: v for k, v in self._keys.items() if k[0] != scope}
+            self._set({k: v for k, v in self._keys.items() if k[0] != scope})
+
+    def known(self) -> set[tuple[str, int]]:
+        """The (scope, version) of every key unlocked here."""
+        return set(self._keys)
+
+    def scopes(self) -> set[str]:
+        """The scopes with a key unlocked here."""
+        return set(self._newest)
 
     @property
     def locked(self) -> bool:

@@ -68,6 +68,7 @@ class Action(StrEnum):
     SIMULATION_VIEW = "simulation.view"
     SIMULATION_RUN = "simulation.run"
     MANIFEST_EXPORT = "manifest.export"
+    KEYS_SHRED = "keys.shred"
 
 
 _EVERYONE = frozenset(Role)
@@ -108,6 +109,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SIMULATION_RUN: frozenset({Role.COORDINATOR}),
     # a departure's passenger data out (CSV, PAXLST): liaisons for their own nation's aircraft
     Action.MANIFEST_EXPORT: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    # the operation's keys destroyed: by a coordinator; a nation's alone, by its own liaison too
+    Action.KEYS_SHRED: frozenset({Role.COORDINATOR, Role.LIAISON}),
 }
 
 

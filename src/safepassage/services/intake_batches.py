@@ -82,7 +82,7 @@ def import_batch(
                 repeats=run.seen.get(c.key),
                 valid=c.person is not None,
                 registered=person_id is not None,
-                same_as_before=bool(said) and said[0].fingerprint == c.fingerprint,
+                same_as_before=bool(said) and said[0].says(c.fingerprint),
                 matched=existing is not None,
             )
             errors = [*c.errors, {"field": "", "message": reason}] if reason else list(c.errors)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from safepassage.adapters.db.board_repo import BoardRepository
     from safepassage.adapters.db.intake_repo import IntakeRepository
+    from safepassage.adapters.db.keys_repo import ProtectionRepository
     from safepassage.adapters.db.linkage_repo import LinkageRepository
     from safepassage.adapters.db.people_repo import PeopleRepository
     from safepassage.adapters.db.planning_repo import PlanningRepository
@@ -72,6 +73,7 @@ class UnitOfWork(Protocol):
     planning: PlanningRepository
     simulation: SimulationRepository
     board: BoardRepository
+    protection: ProtectionRepository
     memory: Memory  # what the process keeps between requests (tokens, the line of stations)
 
     @property

@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from safepassage.adapters.db.sealed import Sealed
+
 
 def new_ids(conn: sa.Connection, table: sa.Table, n: int) -> list[int]:
     """Ids for ``n`` rows about to be written to ``table``.
@@ -60,9 +62,10 @@ def write_rows(
         column = table.c[name]
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and name not in encoded:
-            # JSON documents all differ (and are no dict keys); times and dates repeat
-            document = isinstance(column.type, sa.JSON)
-            convert.append((i, process if document else _once_per_value(process)))
+            # JSON documents all differ (and are no dict keys); times and dates repeat; a sealed
+            # field is sealed afresh each time (equal names must not store equal bytes)
+            once = not isinstance(column.type, sa.JSON | Sealed)
+            convert.append((i, _once_per_value(process) if once else process))
     pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
 
     def values(row: dict[str, Any]) -> Sequence[Any]:

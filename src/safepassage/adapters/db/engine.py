@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,12 @@ def alembic_config(engine: sa.Engine) -> Config:
     return cfg
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest migration (creates it on an empty database)."""
-    command.upgrade(alembic_config(engine), "head")
+def migrate(engine: sa.Engine, unlocked: Callable[[sa.Connection], Any] | None = None) -> None:
+    """Bring the schema to the newest migration (creates it on an empty database).
+
+    ``unlocked`` opens the registry's keys on the migration's connection and returns them: a
+    migration that seals fields an older schema kept in clear asks for them (0010).
+    """
+    cfg = alembic_config(engine)
+    cfg.attributes["unlocked"] = unlocked
+    command.upgrade(cfg, "head")

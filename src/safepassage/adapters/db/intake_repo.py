@@ -1,24 +1,57 @@
-"""Sources of lists, their imports and every row they held, in the database."""
+"""Sources of lists, their imports and every row they held, in the database.
+
+A row's key (who it is about) and fingerprint (what it says) are digests of its cells; they are
+stored as blind indexes (keyed, ``Vault.blind``), so that a copied database cannot be searched for
+a passport number by trying them all. A row's cells, errors and family number are sealed under
+the key of the source's nation (``sealed.py``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import one_of, write_rows
+from safepassage.adapters.db.sealed import EncodedJSON, InScope, vault_of
 from safepassage.domain.row_status import GROUPED, RowStatus
 
 GROWING = (t.document, t.source_row)
 """The growing tables an import looks rows up in as it goes."""
 
 
+@dataclass(frozen=True)
+class CurrentRow:
+    """What a source says now about a key: one of its current rows."""
+
+    id: int
+    row_key: str
+    person_id: int | None
+    import_id: int
+    _fingerprint: str
+    _blind: Callable[[str], str]
+
+    def says(self, fingerprint: str) -> bool:
+        """Whether this row says what a row of that fingerprint says."""
+        return self._fingerprint == self._blind(fingerprint)
+
+
 class IntakeRepository:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
+
+    def _blind(self, digest: str) -> str:
+        return vault_of(self.conn.dialect).blind(f"row|{digest}")
+
+    def _nation(self, source_id: int) -> str | None:
+        """The nation whose key a source's rows are sealed under."""
+        return self.conn.scalar(
+            sa.select(t.source.c.sponsoring_nation).where(t.source.c.id == source_id)
+        )
 
     # -- sources --------------------------------------------------------------------------------
     def add_source(self, **values: Any) -> int:
@@ -85,21 +118,27 @@ class IntakeRepository:
         )
 
     # -- rows -----------------------------------------------------------------------------------
-    def current_rows(self, source_id: int, keys: Sequence[str]) -> dict[str, list[sa.Row]]:
+    def current_rows(self, source_id: int, keys: Sequence[str]) -> dict[str, list[CurrentRow]]:
         """What the source says now about each key: its current rows, the first one first (a
         file that repeats a person keeps the first row and the quarantined repeats current)."""
         if not keys:
             return {}
         r = t.source_row.c
-        out: dict[str, list[sa.Row]] = {}
+        blinded = {self._blind(k): k for k in keys}
+        out: dict[str, list[CurrentRow]] = {}
         for row in self.conn.execute(
             sa.select(r.id, r.row_key, r.fingerprint, r.person_id, r.import_id)
             .where(
-                r.source_id == source_id, r.current.is_(True), one_of(self.conn, r.row_key, keys)
+                r.source_id == source_id,
+                r.current.is_(True),
+                one_of(self.conn, r.row_key, list(blinded)),
             )
             .order_by(r.id)
         ):
-            out.setdefault(row.row_key, []).append(row)
+            key = blinded[row.row_key]
+            out.setdefault(key, []).append(
+                CurrentRow(row.id, key, row.person_id, row.import_id, row.fingerprint, self._blind)
+            )
         return out
 
     def retire(self, row_ids: Sequence[int]) -> None:
@@ -111,8 +150,26 @@ class IntakeRepository:
             )
 
     def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of a list, their ``values`` given as JSON text already."""
-        write_rows(self.conn, t.source_row, rows, encoded=("values",))
+        """Rows of a list (of one source), their ``values`` given as JSON text already."""
+        if not rows:
+            return
+        nation = self._nation(rows[0]["source_id"])
+        blind = self._blind
+        write_rows(
+            self.conn,
+            t.source_row,
+            [
+                r
+                | {
+                    "row_key": blind(r["row_key"]),
+                    "fingerprint": blind(r["fingerprint"]),
+                    "values": InScope(nation, EncodedJSON(r["values"])),
+                    "errors": InScope(nation, r["errors"]),
+                    "household_key": InScope(nation, r["household_key"]),
+                }
+                for r in rows
+            ],
+        )
 
     def rows_of_import(self, import_id: int, status: str | None = None) -> list[sa.Row]:
         r = t.source_row.c
@@ -170,7 +227,7 @@ class IntakeRepository:
             sa.select(r.row_number, r.import_id).where(
                 r.source_id == source_id,
                 r.current.is_(True),
-                r.row_key == row_key,
+                r.row_key == self._blind(row_key),
                 r.id != other_than,
             )
         ).first()
@@ -185,16 +242,20 @@ class IntakeRepository:
         status: str = RowStatus.IMPORTED.value,
     ) -> None:
         """A quarantined row, corrected: who it is now about, and the person it registered."""
+        source_id = self.conn.scalar(
+            sa.select(t.source_row.c.source_id).where(t.source_row.c.id == row_id)
+        )
+        nation = self._nation(source_id) if source_id is not None else None
         self.conn.execute(
             t.source_row.update()
             .where(t.source_row.c.id == row_id)
             .values(
                 status=status,
-                row_key=row_key,
-                errors=[],
+                row_key=self._blind(row_key),
+                errors=InScope(nation, []),
                 person_id=person_id,
-                values=values,
-                fingerprint=fingerprint,
+                values=InScope(nation, values),
+                fingerprint=self._blind(fingerprint),
             )
         )
 
@@ -256,9 +317,11 @@ class IntakeRepository:
         if not numbers:
             return out
         d = t.document.c
+        vault = vault_of(self.conn.dialect)
+        blinded = sorted({vault.blind(f"doc|{n}") for n in numbers})
         for row in self.conn.execute(
             sa.select(d.person_id, d.kind, d.number, d.issuing_country).where(
-                one_of(self.conn, d.number, sorted(set(numbers)))
+                one_of(self.conn, d.number_index, blinded)
             )
         ):
             out.setdefault((row.kind, row.number, row.issuing_country), set()).add(row.person_id)

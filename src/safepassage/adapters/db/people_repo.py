@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.counters import count_rows, read_counters, rebuild, upsert_counts
-from safepassage.adapters.db.people_rows import PersonRows, person_from_row, person_row, rows_of
+from safepassage.adapters.db.people_rows import (
+    PersonRows,
+    needs_index,
+    person_from_row,
+    person_row,
+    rows_of,
+    stored_fields,
+)
+from safepassage.adapters.db.sealed import InScope, vault_of
 from safepassage.adapters.memory import Recall
 from safepassage.domain.access import PeopleFilter, PersonScope, Visibility
 from safepassage.domain.counters import CountKey
@@ -36,6 +44,10 @@ class PeopleRepository:
         self.conn = conn
         self._key_sizes: Recall[int] = key_sizes if key_sizes is not None else Recall(0.0)
 
+    def blind(self, token: str) -> str:
+        """The blind index of a search token (``Vault.blind``): what the indexes store."""
+        return vault_of(self.conn.dialect).blind(token)
+
     # -- writes -------------------------------------------------------------------------------
     def add_many(self, people: Sequence[Person], now: dt.datetime) -> list[int]:
         """Insert people with their nationalities, documents, search keys and counts."""
@@ -44,7 +56,10 @@ class PeopleRepository:
     def add_rows(self, people: Sequence[PersonRows], now: dt.datetime) -> list[int]:
         """``add_many`` for people already in rows (an import makes them in a second process)."""
         times = {"created_at": now, "updated_at": now, "version": 0}
-        ids = insert_many(self.conn, t.person, [{**p.fields, **times} for p in people])
+        blind = self.blind
+        ids = insert_many(
+            self.conn, t.person, [{**stored_fields(p.fields, blind), **times} for p in people]
+        )
         self._write_children(list(zip(ids, people, strict=True)))
         self.bump_counts((p.count_key, 1) for p in people)
         return ids
@@ -61,7 +76,7 @@ class PeopleRepository:
         res = self.conn.execute(
             t.person.update()
             .where(t.person.c.id == p.id, t.person.c.version == p.version)
-            .values(**person_row(p, now), version=p.version + 1)
+            .values(**person_row(p, now, self.blind), version=p.version + 1)
         )
         if res.rowcount != 1:
             raise Conflict(
@@ -142,6 +157,7 @@ class PeopleRepository:
         staged.drop(self.conn)
 
     def _write_children(self, people: Sequence[tuple[int, PersonRows]]) -> None:
+        blind = self.blind
         write_rows(
             self.conn,
             t.person_nationality,
@@ -151,7 +167,14 @@ class PeopleRepository:
             self.conn,
             t.document,
             [
-                {"person_id": pid, "kind": k, "number": n, "issuing_country": i, "expiry": e}
+                {
+                    "person_id": pid,
+                    "kind": k,
+                    "number": InScope(_scope(p), n),
+                    "number_index": blind(f"doc|{n}"),
+                    "issuing_country": i,
+                    "expiry": e,
+                }
                 for pid, p in people
                 for k, n, i, e in p.documents
             ],
@@ -159,7 +182,7 @@ class PeopleRepository:
         write_rows(
             self.conn,
             t.name_key,
-            [{"person_id": pid, "key": k} for pid, p in people for k in p.keys],
+            [{"person_id": pid, "key": blind(f"name|{k}")} for pid, p in people for k in p.keys],
         )
 
     def _bump_counts(self, changes: Iterable[tuple[Person, int]]) -> None:
@@ -274,10 +297,11 @@ class PeopleRepository:
         if f.status:
             clauses.append(p.status == f.status)
         if f.need:
+            token = needs_index([f.need], self.blind)
             clauses.append(
-                sa.func.instr(p.needs, f.need) > 0
+                sa.func.instr(p.needs_index, token) > 0
                 if self.conn.dialect.name == "sqlite"
-                else sa.func.strpos(p.needs, f.need) > 0
+                else sa.func.strpos(p.needs_index, token) > 0
             )
         if f.nationality:
             clauses.append(
@@ -289,23 +313,24 @@ class PeopleRepository:
             )
         return clauses
 
-    def _key_size(self, key: str) -> int:
-        """About how many people carry ``key``: counted once, then kept for a while
-        (``memory.KEY_SIZE_SECONDS``): used only to pick the rarest key to drive a search from."""
+    def _key_size(self, blind: str) -> int:
+        """About how many people carry a name key (its blind index): counted once, then kept
+        a while (``memory.KEY_SIZE_SECONDS``): used only to pick the rarest key to drive a search
+        from."""
 
         def count() -> int:
-            inner = sa.select(sa.literal(1)).where(t.name_key.c.key == key).limit(KEY_SIZE_CAP)
+            inner = sa.select(sa.literal(1)).where(t.name_key.c.key == blind).limit(KEY_SIZE_CAP)
             return int(
                 self.conn.scalar(sa.select(sa.func.count()).select_from(inner.subquery())) or 0
             )
 
-        return self._key_sizes.recall(key, count)
+        return self._key_sizes.recall(blind, count)
 
     def names_by_keys(
         self, keys: Sequence[str], vis: Visibility, f: PeopleFilter, cap: int = SEARCH_CAP
     ) -> list[sa.Row]:
         """Ids and names of visible people having every key, driven from the rarest key."""
-        ordered = sorted(keys, key=self._key_size)
+        ordered = sorted((self.blind(f"name|{k}") for k in keys), key=self._key_size)
         driver = t.name_key.alias("k0")
         p = t.person.c
         q = (
@@ -331,12 +356,15 @@ class PeopleRepository:
             sa.select(t.document.c.person_id)
             .distinct()
             .join(t.person, t.person.c.id == t.document.c.person_id)
-            .where(t.document.c.number == number_key, *self._where(vis, f))
+            .where(t.document.c.number_index == self.blind(f"doc|{number_key}"))
+            .where(*self._where(vis, f))
         )
         return list(self.conn.scalars(q.limit(SEARCH_CAP)))
 
     def ids_by_phone(self, e164: str, vis: Visibility, f: PeopleFilter) -> list[int]:
-        q = sa.select(t.person.c.id).where(t.person.c.phone == e164, *self._where(vis, f))
+        q = sa.select(t.person.c.id).where(
+            t.person.c.phone_index == self.blind(f"phone|{e164}"), *self._where(vis, f)
+        )
         return list(self.conn.scalars(q.limit(SEARCH_CAP)))
 
     def list_ids(self, vis: Visibility, f: PeopleFilter, after: int, limit: int) -> list[int]:
@@ -363,3 +391,10 @@ class PeopleRepository:
                 q.group_by(c.status, c.nation, c.category).having(sa.func.sum(c.n) > 0)
             )
         )
+
+
+def _scope(p: PersonRows) -> str | None:
+    """The scope a person's fields are sealed under: their list's nation."""
+    nation = p.fields["sponsoring_nation"]
+    assert nation is None or isinstance(nation, str)
+    return nation

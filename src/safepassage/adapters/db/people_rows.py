@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from safepassage.adapters.db.sealed import SHREDDED, InScope
 from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.people import (
     Category,
@@ -20,9 +21,24 @@ from safepassage.domain.people import (
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.names import name_keys
 
+SEALED_FIELDS = (
+    "given_name",
+    "father_name",
+    "family_name",
+    "native_given_name",
+    "native_father_name",
+    "native_family_name",
+    "dob_earliest",
+    "dob_latest",
+    "dob_original",
+    "needs",
+    "phone",
+)
+"""The person's sealed columns (``tables.person``), under the key of their list's nation."""
+
 
 def person_fields(p: Person) -> dict[str, object]:
-    """The person's columns but id, times and version."""
+    """The person's columns but id, times, version and blind indexes, in plain values."""
     dob = p.date_of_birth
     return {
         "given_name": p.given_name,
@@ -48,8 +64,27 @@ def person_fields(p: Person) -> dict[str, object]:
     }
 
 
-def person_row(p: Person, now: dt.datetime) -> dict[str, object]:
-    return {**person_fields(p), "updated_at": now}
+def stored_fields(fields: dict[str, object], blind: Callable[[str], str]) -> dict[str, object]:
+    """``person_fields`` as the person table stores them: the personal ones to be sealed under
+    the key of the list's nation, with the blind indexes of the phone and of each need."""
+    scope = fields["sponsoring_nation"]
+    assert scope is None or isinstance(scope, str)
+    out = dict(fields)
+    for name in SEALED_FIELDS:
+        out[name] = InScope(scope, fields[name])
+    phone, needs = fields["phone"], str(fields["needs"])
+    out["phone_index"] = blind(f"phone|{phone}") if phone else None
+    out["needs_index"] = needs_index(needs.split(",") if needs else [], blind)
+    return out
+
+
+def needs_index(needs: Iterable[str], blind: Callable[[str], str]) -> str:
+    """The blind indexes of a person's needs, as stored (each 16 hex digits, comma-led)."""
+    return "".join(f",{blind(f'need|{n}')[:16]}" for n in sorted(needs))
+
+
+def person_row(p: Person, now: dt.datetime, blind: Callable[[str], str]) -> dict[str, object]:
+    return {**stored_fields(person_fields(p), blind), "updated_at": now}
 
 
 class PersonRows(NamedTuple):
@@ -94,9 +129,15 @@ def keys_of(p: Person) -> set[str]:
     )
 
 
+_NEEDS = frozenset(n.value for n in Need)  # a shredded field reads as none of them
+
+
 def person_from_row(r: sa.Row, nats: Sequence[str], docs: Sequence[Document]) -> Person:
+    """The person of a row; one whose list's key was shredded keeps only its plain columns
+    (their names read as ``SHREDDED``; no phone, documents or date of birth)."""
+    gone = r.given_name == SHREDDED
     dob = None
-    if r.dob_earliest is not None:
+    if r.dob_earliest is not None and not gone:
         dob = DateOfBirth(
             r.dob_earliest,
             r.dob_latest,
@@ -115,12 +156,12 @@ def person_from_row(r: sa.Row, nats: Sequence[str], docs: Sequence[Document]) ->
         sex=Sex(r.sex),
         date_of_birth=dob,
         nationalities=tuple(nats),
-        documents=tuple(docs),
+        documents=() if gone else tuple(docs),
         category=Category(r.category),
         sponsoring_nation=r.sponsoring_nation,
         sponsor_org=r.sponsor_org,
-        needs=frozenset(Need(n) for n in r.needs.split(",") if n),
-        phone=r.phone,
+        needs=frozenset(Need(n) for n in r.needs.split(",") if n and n in _NEEDS),
+        phone=None if gone else r.phone,
         status=PersonStatus(r.status),
         household_id=r.household_id,
         relationship=Relationship(r.relationship) if r.relationship else None,

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.db.sealed import InScope
 from safepassage.domain.errors import Conflict
 from safepassage.domain.pipeline import Station, StationKind
 
@@ -126,6 +127,20 @@ class ProcessingRepository:
 
     # -- passes --------------------------------------------------------------------------------
     def add_pass(self, **values: Any) -> int:
+        """A new pass; its ``members`` ({"id", "name"} each) sealed under the key of the first
+        one's list, their ids kept apart for the scan's read."""
+        members = values["members"]
+        nation = (
+            self.conn.scalar(
+                sa.select(t.person.c.sponsoring_nation).where(t.person.c.id == members[0]["id"])
+            )
+            if members
+            else None
+        )
+        values = values | {
+            "members": InScope(nation, members),
+            "member_ids": [int(m["id"]) for m in members],
+        }
         return int(
             self.conn.execute(
                 t.call_pass.insert().values(**values).returning(t.call_pass.c.id)
@@ -158,13 +173,13 @@ class ProcessingRepository:
         c = t.call_pass.c
         p = t.person.c
         rows = self.conn.execute(
-            sa.select(c.id, c.members)
+            sa.select(c.id, c.member_ids)
             .where(c.revoked_at.is_(None), c.valid_until <= now)
             .where(
                 sa.exists().where(p.household_id == c.household_id, p.status == "called_forward")
             )
         )
-        return {r.id: [int(m["id"]) for m in r.members] for r in rows}
+        return {r.id: [int(m) for m in r.member_ids] for r in rows}
 
     def revoked_ids(self, valid_after: dt.datetime) -> list[int]:
         """Revoked passes whose window has not ended: what an offline station must refuse."""

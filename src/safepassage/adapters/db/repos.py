@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, new_ids, write_rows
+from safepassage.adapters.db.keys_repo import Keys
 from safepassage.domain.errors import Conflict
 from safepassage.domain.flights import Cargo, Flight, FlightStatus, ReceivingSite
 from safepassage.domain.nations import EligibilityPolicy, FamilyRule, Nation, PolicyRule
@@ -156,6 +157,9 @@ class NationRepository:
         res = self.conn.execute(t.nation.update().where(t.nation.c.code == n.code).values(**values))
         if res.rowcount == 0:
             self.conn.execute(t.nation.insert().values(code=n.code, **values))
+        keys = getattr(self.conn.dialect, "safepassage_vault", None)
+        if n.operating and isinstance(keys, Keys):  # a nation's lists go under its own key
+            keys.add_scope(self.conn, n.code, dt.datetime.now(dt.UTC))
 
     def policies(self) -> dict[str, EligibilityPolicy]:
         return {r.nation: _policy(r) for r in self.conn.execute(sa.select(t.eligibility_policy))}

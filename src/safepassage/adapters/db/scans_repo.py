@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy as sa
@@ -39,10 +39,11 @@ from psycopg.types.json import Json
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.counters import (
     COUNT_COLUMNS,
-    COUNT_SLOT_PG,
     count_rows,
     upsert_counts,
 )
+from safepassage.adapters.db.scans_pg import RECORD_REFUSED_PG, record_scan_pg
+from safepassage.adapters.db.sealed import Sealed
 from safepassage.domain.admission import PassForScan, PassRow, PersonState
 from safepassage.domain.counters import CountKey
 from safepassage.domain.errors import AlreadyRecorded, StateMoved
@@ -75,14 +76,13 @@ _e = t.person_event.c
 _m = t.manifest_entry.c
 
 
-_PASS_COLUMNS = PassRow._fields[:-1]
-"""The pass's own columns (its members come from the join, a row each)."""
+_PASS_COLUMNS = PassRow._fields
+"""The pass's own columns (its members are sealed: each person is joined by ``member_ids``)."""
 _PERSON_COLUMNS = PersonState._fields[1:-1]
 """Each person's own columns (the id is the member's, the departure the manifest entry's)."""
 _LAYOUT = (
     *(f"pass.{c}" for c in _PASS_COLUMNS),
     "member_id",
-    "member_name",
     *(f"person.{c}" for c in _PERSON_COLUMNS),
     "manifest_flight",
     "admitted_by",  # the scan that took them through this station
@@ -94,33 +94,30 @@ these positions, so that neither can shift alone."""
 _AT = {name: i for i, name in enumerate(_LAYOUT)}
 _PASS = slice(_AT[f"pass.{_PASS_COLUMNS[0]}"], _AT[f"pass.{_PASS_COLUMNS[-1]}"] + 1)
 _PERSON = slice(_AT[f"person.{_PERSON_COLUMNS[0]}"], _AT[f"person.{_PERSON_COLUMNS[-1]}"] + 1)
-_MEMBER, _NAME, _STATUS = _AT["member_id"], _AT["member_name"], _AT["person.status"]
+_MEMBER, _STATUS = _AT["member_id"], _AT["person.status"]
 _MANIFEST, _ADMITTED, _PLACE = _AT["manifest_flight"], _AT["admitted_by"], _AT["place"]
 
 
 @functools.cache
 def _pass_for_scan(dialect: str) -> sa.Select[Any]:
-    """The pass, then a row per person on it (the ids in its ``members``, with their place in
+    """The pass, then a row per person on it (the ids in its ``member_ids``, with their place in
     it), built once per dialect, its columns as ``_LAYOUT`` says. Not sorted by the database:
     a sort's set-up at every execution cost more than sorting four rows."""
     m: Any
     if dialect == "postgresql":
-        elements = sa.func.json_array_elements(_cp.members)
+        elements = sa.func.json_array_elements_text(_cp.member_ids)
         m = elements.table_valued("value", with_ordinality="n").render_derived(name="m")
         m = m.lateral("m")
-        member_id: Any = sa.cast(m.c.value.op("->>")(sa.literal_column("'id'")), sa.Integer)
-        name: Any = m.c.value.op("->>")(sa.literal_column("'name'"))
+        member_id: Any = sa.cast(m.c.value, sa.Integer)
         order = m.c.n
     else:
-        m = sa.func.json_each(_cp.members).table_valued("key", "value").alias("m")
-        member_id = sa.func.json_extract(m.c.value, sa.literal_column("'$.id'"))
-        name = sa.func.json_extract(m.c.value, sa.literal_column("'$.name'"))
+        m = sa.func.json_each(_cp.member_ids).table_valued("key", "value").alias("m")
+        member_id = m.c.value
         order = m.c.key
     columns: dict[str, Any] = {f"pass.{c}": _cp[c] for c in _PASS_COLUMNS}
     columns |= {f"person.{c}": _p[c] for c in _PERSON_COLUMNS}
     columns |= {
         "member_id": member_id,
-        "member_name": name,
         "manifest_flight": _m.flight_id,
         "admitted_by": _e.scan_id,
         "place": order,
@@ -146,110 +143,46 @@ def _pass_for_scan(dialect: str) -> sa.Select[Any]:
     )
 
 
+@functools.cache
+def _sealed_at() -> tuple[tuple[int, Sealed], ...]:
+    """The positions of ``_LAYOUT`` that hold a sealed field, with its column's type."""
+    tables = {"pass": t.call_pass, "person": t.person}
+    out = []
+    for i, name in enumerate(_LAYOUT):
+        table, _, column = name.partition(".")
+        kind = tables[table].c[column].type if column else None
+        if isinstance(kind, Sealed):
+            out.append((i, kind))
+    return tuple(out)
+
+
+def _opened(rows: Sequence[Sequence[Any]], dialect: sa.Dialect) -> list[list[Any]]:
+    """Rows read through the driver itself (``_run`` on PostgreSQL), their sealed fields opened
+    as SQLAlchemy would have."""
+    sealed = _sealed_at()
+    out = []
+    for row in rows:
+        r = list(row)
+        for i, kind in sealed:
+            r[i] = kind.process_result_value(r[i], dialect)
+        out.append(r)
+    return out
+
+
 def _reading(rows: Sequence[Sequence[Any]]) -> PassForScan | None:
     """``pass_for_scan``'s rows, read by the positions of ``_LAYOUT``, into its answer."""
     if not rows:
         return None
     rows = sorted(rows, key=lambda r: r[_PLACE] or 0)
-    members = [{"id": int(r[_MEMBER]), "name": r[_NAME]} for r in rows if r[_MEMBER] is not None]
     people = {
         int(r[_MEMBER]): PersonState._make((int(r[_MEMBER]), *r[_PERSON], r[_MANIFEST]))
         for r in rows
         if r[_STATUS] is not None
     }
     admitted = {int(r[_MEMBER]): r[_ADMITTED] for r in rows if r[_ADMITTED] is not None}
-    return PassForScan(PassRow._make((*rows[0][_PASS], members)), people, admitted)
+    return PassForScan(PassRow._make(rows[0][_PASS]), people, admitted)
 
 
-# The write on PostgreSQL, one statement: the scan; an event per person (in the order given);
-# the states that change, each only from the state the decision read; the counters (in key
-# order, so that concurrent writers lock them in one order); at the manifest, the entries; at
-# boarding, the entries boarded, each only if not boarded yet. The last line fails the whole
-# statement (nothing written) unless exactly the expected people were moved and boarded. The
-# people come as one JSON array of [id, state before, state after], the counters' moves as one
-# of [status, nation, category, org, n]: two parameters where there were eleven arrays (the
-# driver's work on the arrays was a tenth of the server's CPU a scan). Each station kind has
-# its statement, without the parts it never uses: PostgreSQL prepares each part of a statement
-# at every execution. The events' foreign key to the scan is checked at the statement's end.
-_INSERT_SCAN = """
-  INSERT INTO scan (idem_key, station_id, device, username, at, scanned_at, offline, pass_id,
-                    flight_id, outcome, reason, response)
-  VALUES (:idem_key, :station_id, :device, :username, :at, :scanned_at, :offline, :pass_id,
-          :flight_id, :outcome, :reason, :response)
-  RETURNING id
-"""
-_SCAN_TYPES = (
-    sa.bindparam("at", type_=t.UTCDateTime()),
-    sa.bindparam("scanned_at", type_=t.UTCDateTime()),
-    sa.bindparam("response", type_=sa.JSON()),
-)
-_WRITE_PARTS = {
-    "events": """e AS (
-  INSERT INTO person_event (at, person_id, household_id, action, outcome, reason, state_before,
-                            state_after, pass_id, station_id, scan_id, flight_id, flight_key,
-                            username, device)
-  SELECT :at, (m ->> 0)::int, :household_id, 'scan', :outcome, :reason, m ->> 1, m ->> 2,
-         :pass_id, :station_id, (SELECT id FROM s), :flight_id, :flight_key, :username, :device
-  FROM json_array_elements(:moves) AS m
-  RETURNING id, person_id
-)""",
-    "states": """u AS (
-  UPDATE person SET status = m ->> 2, updated_at = :at
-  FROM json_array_elements(:moves) AS m
-  WHERE person.id = (m ->> 0)::int AND m ->> 1 <> m ->> 2 AND person.status = m ->> 1
-  RETURNING person.id
-)""",
-    "counters": """c AS (
-  INSERT INTO person_count (status, nation, category, org, slot, n)
-  SELECT k ->> 0, k ->> 1, k ->> 2, k ->> 3, """
-    + COUNT_SLOT_PG
-    + """, (k ->> 4)::int
-  FROM json_array_elements(:counts) AS k
-  ON CONFLICT (status, nation, category, org, slot) DO UPDATE SET n = person_count.n + excluded.n
-)""",
-    "manifest": """mf AS (
-  INSERT INTO manifest_entry (person_id, flight_id, manifested_event)
-  SELECT e.person_id, :flight_id, e.id FROM e
-)""",
-    "boarding": """b AS (
-  UPDATE manifest_entry SET boarded_event = e.id
-  FROM e
-  WHERE manifest_entry.person_id = e.person_id AND manifest_entry.boarded_event IS NULL
-  RETURNING manifest_entry.person_id
-)""",
-}
-
-
-@functools.cache
-def _record_scan_pg(flight_action: str) -> sa.TextClause:
-    """The write of a scan at a station of this kind ("manifest", "boarding", or "" for the
-    others), built once."""
-    parts = ["s AS (" + _INSERT_SCAN + ")"]
-    parts += [_WRITE_PARTS[k] for k in ("events", "states", "counters")]
-    expected = "(SELECT count(*) FROM u) = :n_moved"
-    if flight_action:
-        parts.append(_WRITE_PARTS[flight_action])
-    if flight_action == "boarding":
-        expected += " AND (SELECT count(*) FROM b) = :n_people"
-    return sa.text(
-        "WITH "
-        + ",\n".join(parts)
-        + "\nSELECT (SELECT id FROM s), safepassage_expect("
-        + expected
-        + ", 'someone on this pass was moved by another scan a moment ago')"
-    ).bindparams(*_SCAN_TYPES, *(sa.bindparam(n, type_=sa.JSON()) for n in ("moves", "counts")))
-
-
-_RECORD_REFUSED_PG = sa.text(
-    "WITH s AS ("
-    + _INSERT_SCAN
-    + """), c AS (
-  INSERT INTO scan_conflict (pass_id, station_id, first_scan_id, second_scan_id, detected_at)
-  SELECT :pass_id, :station_id, :first_scan_id, s.id, :at FROM s WHERE :conflict
-)
-SELECT id FROM s
-"""
-).bindparams(*_SCAN_TYPES)
 _ADD_SCAN = t.scan.insert().returning(t.scan.c.id)
 
 
@@ -272,6 +205,9 @@ _BOARD = (
 )
 
 
+_EVENT_REASON = cast(Sealed, t.person_event.c.reason.type)
+_SCAN_REASON = cast(Sealed, t.scan.c.reason.type)
+_RESPONSE = cast(Sealed, t.scan.c.response.type)
 _RECORDED_ALREADY = "this scan, or a person it takes through this station, is on record already"
 
 
@@ -284,12 +220,12 @@ class ScanRepository:
     ) -> PassForScan | None:
         """The pass, its people and whom it already took through this station (for this
         departure, at the manifest and boarding); None for a pass not on record."""
-        return _reading(
-            self._run(
-                _pass_for_scan(self.conn.dialect.name),
-                {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
-            )
+        dialect = self.conn.dialect
+        rows = self._run(
+            _pass_for_scan(dialect.name),
+            {"pass_id": pass_id, "station_id": station_id, "flight_key": flight_id or 0},
         )
+        return _reading(_opened(rows, dialect) if dialect.name == "postgresql" else rows)
 
     def _run(self, stmt: Any, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         """One of the scan's statements, its rows as tuples. On PostgreSQL through psycopg
@@ -310,6 +246,16 @@ class ScanRepository:
                 self.conn.invalidate(e)
                 self.conn.engine.dispose()
             raise sa.exc.DBAPIError.instance(sql, params, e, psycopg.Error) from e
+
+    def _sealed_scan(self, scan: dict[str, Any]) -> dict[str, Any]:
+        """A scan's values for the driver itself: its response and reason sealed by their
+        columns' own types (what an insert through SQLAlchemy would store)."""
+        dialect = self.conn.dialect
+        return scan | {
+            "response": _RESPONSE.process_bind_param(scan["response"], dialect),
+            "reason": _SCAN_REASON.process_bind_param(scan["reason"], dialect),
+            "event_reason": _EVENT_REASON.process_bind_param(scan["reason"], dialect),
+        }
 
     def scan_by_key(self, key: str) -> sa.Row[Any] | None:
         return self.conn.execute(sa.select(t.scan).where(t.scan.c.idem_key == key)).first()
@@ -348,8 +294,7 @@ class ScanRepository:
         flight_key = scan["flight_id"] or 0
         counters = count_rows(counts)
         if self.conn.dialect.name == "postgresql":
-            params = scan | {
-                "response": Json(scan["response"]),
+            params = self._sealed_scan(scan) | {
                 "household_id": household_id,
                 "flight_key": flight_key,
                 "moves": Json(moves),
@@ -358,7 +303,7 @@ class ScanRepository:
                 "n_people": len(moves),
             }
             try:
-                return int(self._run(_record_scan_pg(flight_action), params)[0][0])
+                return int(self._run(record_scan_pg(flight_action), params)[0][0])
             except sa.exc.OperationalError as e:
                 if getattr(e.orig, "sqlstate", None) == CHECK_FAILED:
                     raise StateMoved(str(e.orig).strip()) from e
@@ -407,12 +352,11 @@ class ScanRepository:
     def _record_refused(self, scan: dict[str, Any], first_scan_id: int | None) -> int:
         conflict = scan["outcome"] == "conflict"
         if self.conn.dialect.name == "postgresql":
-            params = scan | {
-                "response": Json(scan["response"]),
+            params = self._sealed_scan(scan) | {
                 "conflict": conflict,
                 "first_scan_id": first_scan_id,
             }
-            return int(self._run(_RECORD_REFUSED_PG, params)[0][0])
+            return int(self._run(RECORD_REFUSED_PG, params)[0][0])
         scan_id = int(self.conn.execute(_ADD_SCAN, scan).scalar_one())
         if conflict:
             self.conn.execute(

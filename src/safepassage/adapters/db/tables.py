@@ -7,6 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from safepassage.adapters.db.sealed import SealedDate, SealedJSON, SealedText
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -133,23 +135,26 @@ person = sa.Table(
     "person",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("given_name", sa.String(100), nullable=False),
-    sa.Column("father_name", sa.String(100)),
-    sa.Column("family_name", sa.String(100)),
-    sa.Column("native_given_name", sa.String(100)),
-    sa.Column("native_father_name", sa.String(100)),
-    sa.Column("native_family_name", sa.String(100)),
+    # personal fields are sealed (adapters/db/sealed.py); search goes through blind indexes
+    sa.Column("given_name", SealedText("person.given_name"), nullable=False),
+    sa.Column("father_name", SealedText("person.father_name")),
+    sa.Column("family_name", SealedText("person.family_name")),
+    sa.Column("native_given_name", SealedText("person.native_given_name")),
+    sa.Column("native_father_name", SealedText("person.native_father_name")),
+    sa.Column("native_family_name", SealedText("person.native_family_name")),
     sa.Column("sex", sa.String(1), nullable=False),
-    sa.Column("dob_earliest", sa.Date),
-    sa.Column("dob_latest", sa.Date),
+    sa.Column("dob_earliest", SealedDate("person.dob_earliest")),
+    sa.Column("dob_latest", SealedDate("person.dob_latest")),
     sa.Column("dob_precision", sa.String(5)),
     sa.Column("dob_calendar", sa.String(12)),
-    sa.Column("dob_original", sa.String(30)),
+    sa.Column("dob_original", SealedText("person.dob_original")),
     sa.Column("category", sa.String(30), nullable=False),
     sa.Column("sponsoring_nation", sa.String(2), sa.ForeignKey("nation.code")),
     sa.Column("sponsor_org", sa.String(120)),
-    sa.Column("needs", sa.String(200), nullable=False, default=""),
-    sa.Column("phone", sa.String(20)),
+    sa.Column("needs", SealedText("person.needs"), nullable=False),
+    sa.Column("needs_index", sa.String(120), nullable=False),  # blind index of each need
+    sa.Column("phone", SealedText("person.phone")),
+    sa.Column("phone_index", sa.String(32)),  # blind index of the phone (E.164)
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("household_id", sa.Integer, sa.ForeignKey("household.id")),
     sa.Column("relationship", sa.String(20)),
@@ -164,7 +169,7 @@ person = sa.Table(
     sa.Index("ix_person_merged_into", "merged_into"),
     sa.Index("ix_person_org_id", "sponsor_org", "id"),
     sa.Index("ix_person_household", "household_id"),
-    sa.Index("ix_person_phone", "phone"),
+    sa.Index("ix_person_phone", "phone_index"),
 )
 
 person_nationality = sa.Table(
@@ -189,16 +194,17 @@ document = sa.Table(
         index=True,
     ),
     sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("number", sa.String(20), nullable=False),
+    sa.Column("number", SealedText("document.number"), nullable=False),
+    sa.Column("number_index", sa.String(32), nullable=False),  # blind index of the number
     sa.Column("issuing_country", sa.String(2)),
     sa.Column("expiry", sa.Date),
-    sa.Index("ix_document_number", "number", "person_id"),
+    sa.Index("ix_document_number", "number_index", "person_id"),
 )
 
 name_key = sa.Table(
     "name_key",
     metadata,
-    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(40), primary_key=True),  # the blind index of a name key
     sa.Column(
         "person_id", sa.Integer, sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     ),
@@ -285,7 +291,7 @@ audit = sa.Table(
     sa.Column("entity", sa.String(20), nullable=False, default=""),
     sa.Column("entity_id", sa.String(40), nullable=False, default=""),
     sa.Column("outcome", sa.String(10), nullable=False, default="ok"),
-    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("detail", SealedJSON("audit.detail"), nullable=False),
     sa.Column("source", sa.String(64), nullable=False, default=""),
     sa.Index("ix_audit_entity", "entity", "entity_id"),
 )
@@ -299,7 +305,7 @@ history = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("username", sa.String(80), nullable=False),
     sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("changes", SealedJSON("history.changes"), nullable=False),
     sa.Index("ix_history_entity", "entity", "entity_id"),
 )
 
@@ -321,12 +327,12 @@ list_import = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("source_id", sa.Integer, sa.ForeignKey("source.id"), nullable=False, index=True),
-    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("filename", SealedText("list_import.filename"), nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("status", sa.String(12), nullable=False),  # running, done
     sa.Column("rows_total", sa.Integer, nullable=False),
     sa.Column("counts", sa.JSON, nullable=False),
-    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("warnings", SealedJSON("list_import.warnings"), nullable=False),
     sa.Column("started_by", sa.String(80), nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
@@ -340,14 +346,15 @@ source_row = sa.Table(
     sa.Column("import_id", sa.Integer, sa.ForeignKey("list_import.id"), nullable=False),
     sa.Column("sheet", sa.String(120), nullable=False),
     sa.Column("row_number", sa.Integer, nullable=False),
-    sa.Column("row_key", sa.String(64), nullable=False),  # who the row is about, within the source
-    sa.Column("fingerprint", sa.String(64), nullable=False),  # what the row says
-    sa.Column("values", sa.JSON, nullable=False),  # the original cells, as read
+    # who the row is about, within the source, and what it says: blind indexes (intake_repo)
+    sa.Column("row_key", sa.String(64), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("values", SealedJSON("source_row.values"), nullable=False),  # the cells, as read
     sa.Column("hidden", sa.Boolean, nullable=False),
     sa.Column("status", sa.String(12), nullable=False),  # imported, updated, unchanged, quarantined
-    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("errors", SealedJSON("source_row.errors"), nullable=False),
     sa.Column("person_id", sa.Integer, sa.ForeignKey("person.id")),
-    sa.Column("household_key", sa.String(80)),  # the list's own family / case number
+    sa.Column("household_key", SealedText("source_row.household_key")),  # the list's family no.
     sa.Column("relationship", sa.String(20)),
     sa.Column("current", sa.Boolean, nullable=False),  # the latest row of this key in the source
     sa.Index("ix_source_row_key", "source_id", "row_key", "current"),
@@ -411,7 +418,7 @@ person_merge = sa.Table(
     sa.Column("merged_id", sa.Integer, sa.ForeignKey("person.id"), nullable=False, index=True),
     sa.Column("score", sa.Float),
     sa.Column("levels", sa.JSON),
-    sa.Column("prior", sa.JSON, nullable=False),  # what the merge changed, for its undo
+    sa.Column("prior", SealedJSON("person_merge.prior"), nullable=False),  # for its undo
     sa.Column("merged_by", sa.String(80), nullable=False),
     sa.Column("merged_at", UTCDateTime, nullable=False),
     sa.Column("undone_by", sa.String(80)),
@@ -456,12 +463,15 @@ call_pass = sa.Table(
     sa.Column("gate_station_id", sa.Integer, sa.ForeignKey("station.id"), nullable=False),
     sa.Column("persons", sa.Integer, nullable=False),
     sa.Column("lap_infants", sa.Integer, nullable=False),
-    sa.Column("members", sa.JSON, nullable=False),  # the person ids the pass admits, in order
+    # who the pass admits, in order: {"id", "name"} as printed, sealed; their ids alone, plain,
+    # for the scan's read to join on
+    sa.Column("members", SealedJSON("call_pass.members"), nullable=False),
+    sa.Column("member_ids", sa.JSON, nullable=False),
     sa.Column("issued_at", UTCDateTime, nullable=False),
     sa.Column("issued_by", sa.String(80), nullable=False),
     sa.Column("revoked_at", UTCDateTime),
     sa.Column("revoked_by", sa.String(80)),
-    sa.Column("revoke_reason", sa.String(200)),
+    sa.Column("revoke_reason", SealedText("call_pass.revoke_reason")),
     sa.Index("ix_call_pass_household", "household_id"),
     sa.Index("ix_call_pass_revoked", "revoked_at"),
 )
@@ -481,8 +491,9 @@ scan = sa.Table(
     sa.Column("pass_id", sa.Integer, sa.ForeignKey("call_pass.id")),
     sa.Column("flight_id", sa.Integer, sa.ForeignKey("flight.id")),
     sa.Column("outcome", sa.String(12), nullable=False),  # pass, refer, refuse, refused, conflict
-    sa.Column("reason", sa.String(300), nullable=False),
-    sa.Column("response", sa.JSON, nullable=False),  # the answer given, given again on a resend
+    sa.Column("reason", SealedText("scan.reason"), nullable=False),  # the operator's own words
+    # the answer given, given again on a resend
+    sa.Column("response", SealedJSON("scan.response"), nullable=False),
     sa.Index("ix_scan_pass", "pass_id"),
 )
 
@@ -496,7 +507,7 @@ person_event = sa.Table(
     sa.Column("household_id", sa.Integer),
     sa.Column("action", sa.String(16), nullable=False),  # call, scan, close, depart, arrive, ...
     sa.Column("outcome", sa.String(8), nullable=False),  # pass, refer, refuse; "" for others
-    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("reason", SealedText("person_event.reason"), nullable=False),
     sa.Column("state_before", sa.String(20), nullable=False),
     sa.Column("state_after", sa.String(20), nullable=False),
     sa.Column("pass_id", sa.Integer, sa.ForeignKey("call_pass.id")),
@@ -546,7 +557,7 @@ scan_conflict = sa.Table(
     sa.Column("detected_at", UTCDateTime, nullable=False),
     sa.Column("resolved_at", UTCDateTime),
     sa.Column("resolved_by", sa.String(80)),
-    sa.Column("resolution", sa.String(300)),
+    sa.Column("resolution", SealedText("scan_conflict.resolution")),
     sa.Index("ix_scan_conflict_open", "resolved_at"),
 )
 
@@ -611,4 +622,39 @@ sim_run = sa.Table(
     sa.Column("changes", sa.JSON, nullable=False),  # what the what-if changed
     sa.Column("result", sa.JSON, nullable=False),  # loads, queues, waits, bottleneck
     sa.Column("seconds", sa.Float, nullable=False),
+)
+
+
+# --- the keys: data keys stored only wrapped by the key-encryption key (adapters/envelope.py) -----
+
+data_key = sa.Table(
+    "data_key",
+    metadata,
+    sa.Column("scope", sa.String(2), primary_key=True),  # a nation, "*" operation, "#" index
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# how the key-encryption key is had (a key file, or a passphrase and its argon2id costs), and
+# whether the operation's keys were shredded: one row
+key_setting = sa.Table(
+    "key_setting",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # key_file, passphrase
+    sa.Column("salt", sa.LargeBinary),
+    sa.Column("time_cost", sa.Integer),
+    sa.Column("memory_kib", sa.Integer),
+    sa.Column("parallelism", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# a scope's keys destroyed on purpose: when, by whom (the whole operation: scope "*")
+shred = sa.Table(
+    "shred",
+    metadata,
+    sa.Column("scope", sa.String(2), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("by", sa.String(80), nullable=False),
 )

@@ -18,6 +18,7 @@ from safepassage.adapters.db.auth_repo import (
 from safepassage.adapters.db.board_repo import BoardRepository
 from safepassage.adapters.db.engine import READONLY
 from safepassage.adapters.db.intake_repo import IntakeRepository
+from safepassage.adapters.db.keys_repo import Keys, ProtectionRepository
 from safepassage.adapters.db.linkage_repo import LinkageRepository
 from safepassage.adapters.db.people_repo import PeopleRepository
 from safepassage.adapters.db.planning_repo import PlanningRepository
@@ -33,6 +34,7 @@ from safepassage.adapters.db.scans_repo import ScanRepository
 from safepassage.adapters.db.signup_repo import SignupRepository
 from safepassage.adapters.db.simulation_repo import SimulationRepository
 from safepassage.adapters.memory import Memory
+from safepassage.domain.errors import SafepassageError
 
 
 class SqlUnitOfWork:
@@ -62,6 +64,7 @@ class SqlUnitOfWork:
     planning: PlanningRepository
     simulation: SimulationRepository
     board: BoardRepository
+    protection: ProtectionRepository
 
     def __init__(
         self,
@@ -104,6 +107,7 @@ class SqlUnitOfWork:
         self.planning = PlanningRepository(conn)
         self.simulation = SimulationRepository(conn)
         self.board = BoardRepository(conn)
+        self.protection = ProtectionRepository(conn)
         return self
 
     @property
@@ -116,9 +120,15 @@ class SqlUnitOfWork:
     # nothing on every request that ends with a commit.
     def commit(self) -> None:
         self.conn.commit()
+        keys = _keys(self.engine)
+        if keys is not None:
+            keys.confirm()
 
     def rollback(self) -> None:
         self.conn.rollback()
+        keys = _keys(self.engine)
+        if keys is not None:
+            keys.forget_pending()
 
     def __exit__(
         self,
@@ -129,6 +139,16 @@ class SqlUnitOfWork:
         conn = self.conn
         try:
             conn.rollback()
+            if isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, SafepassageError):
+                raise exc.orig from exc  # a field that could not be sealed: the system's error
         finally:
             conn.close()
             self._conn = None
+            keys = _keys(self.engine)
+            if keys is not None:
+                keys.forget_pending()  # a nation's key made in a transaction that did not commit
+
+
+def _keys(engine: sa.Engine) -> Keys | None:
+    found = getattr(engine.dialect, "safepassage_vault", None)
+    return found if isinstance(found, Keys) else None
