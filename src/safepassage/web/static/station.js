@@ -43,14 +43,19 @@
   var writes = Promise.resolve();
 
   // Change what is kept under name: change(current) gives the new value, written encrypted
-  // after every earlier write; resolves once it is stored (rejects if it could not be).
+  // after every earlier write, on what is stored now (another tab of this login may have
+  // written since); resolves once it is stored (rejects if it could not be).
   function keep(name, change) {
     var step = writes.then(function () {
-      var next = change(kept[name]);
-      if (!store) { kept[name] = next; return next; }
-      return store.write(name, next, name === QUEUE ? next.length : 0).then(function () {
-        kept[name] = next;
-        return next;
+      if (!store) { kept[name] = change(kept[name]); return kept[name]; }
+      return store.read(name).then(function (now) {
+        return now === null ? kept[name] : now;
+      }, function () { return kept[name]; }).then(function (current) {
+        var next = change(current);
+        return store.write(name, next, name === QUEUE ? next.length : 0).then(function () {
+          kept[name] = next;
+          return next;
+        });
       });
     });
     writes = step.catch(function () {});
@@ -373,7 +378,8 @@
   var syncing = null;
   function sync() {
     if (!syncing) {
-      syncing = ready.then(sendNext).then(function () { syncing = null; });
+      var done = function () { syncing = null; };
+      syncing = ready.then(sendNext).then(done, done);
     }
     return syncing;
   }
