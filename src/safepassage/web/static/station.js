@@ -405,16 +405,16 @@
   }
 
   function refresh() {
-    fetch("/api/v1/stations/bundle?station_id=" + stationId, { credentials: "same-origin" })
-      .then(function (resp) {
+    var url = "/api/v1/stations/bundle?station_id=" + stationId;
+    fetch(url, { credentials: "same-origin" }).then(function (resp) {
       if (!resp.ok) throw new Error(String(resp.status));
       return resp.json();
     }).then(function (b) {
-        bundle.public_keys = b.public_keys;
-        bundle.revoked = b.revoked;
-        keep(BUNDLE, function () { return bundle; });
-        setNet(true);
-      }).catch(function () { setNet(false); });
+      bundle.public_keys = b.public_keys;
+      bundle.revoked = b.revoked;
+      keep(BUNDLE, function () { return bundle; });
+      setNet(true);
+    }).catch(function () { setNet(false); });
   }
 
   // Open what this login keeps: delete what an earlier login left (unreadable now), read the rest.
