@@ -44,6 +44,29 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+STATION_QUEUE_KEY_BYTES = 32
+
+
+def station_queue_key(session_token: str, secret_key: str) -> bytes:
+    """The key a station page encrypts what it keeps in the browser with (its offline queue).
+
+    Derived, never stored: HMAC-SHA256 of the server's secret key over the session's token hash,
+    so the same login gets the same key after a reload and a new login another one. Once the
+    session row is deleted (logout, expiry, deactivation) nothing can derive it again and what
+    the browser kept under it is unreadable.
+
+    Args:
+        session_token: the browser session's cookie token (never an API token: a machine client
+            keeps no queue in a browser).
+        secret_key: the settings' secret key.
+
+    Returns:
+        32 bytes, for AES-256-GCM in the page.
+    """
+    message = b"station queue|" + _digest(session_token).encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+
+
 def hash_password(password: str) -> str:
     """A new password as the operation keeps it: an argon2 hash, never the password itself.
 

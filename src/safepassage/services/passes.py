@@ -258,30 +258,36 @@ def revoke_pass(pass_id: int, reason: str, who: Principal, uow: UnitOfWork) -> N
         uow.commit()
 
 
-def station_bundle(who: Principal, uow: UnitOfWork, keys: KeyRing) -> dict[str, Any]:
-    """What an offline station needs: public keys, revoked passes, stations; no personal data."""
+def station_bundle(
+    who: Principal, uow: UnitOfWork, keys: KeyRing, station_id: int | None = None
+) -> dict[str, Any]:
+    """What an offline station needs to check a pass, and nothing more.
+
+    The operation's public keys, the passes revoked, and the station's own id, code and kind (a
+    gate checks that a pass is for it). No names, no other stations: a lost tablet gives away
+    nothing of the people or the line.
+
+    Raises:
+        NotFound: for a station that does not exist.
+    """
     with uow:
-        demand(uow, who, Action.STATION_SCAN)
+        demand(uow, who, Action.STATION_SCAN, "station", station_id or "")
+        station = uow.processing.station(station_id) if station_id is not None else None
+        if station_id is not None and station is None:
+            raise NotFound(f"no station {station_id}")
         keys.signer(
             uow.processing, uow.now()
         )  # a station opened before the first pass still gets the key to check it
         uow.commit()
         now = uow.now()
-        return {
+        bundle: dict[str, Any] = {
             "generated_at": now.isoformat(),
             "public_keys": {str(k): v for k, v in uow.processing.public_keys().items()},
             "revoked": uow.processing.revoked_ids(now),
-            "stations": [
-                {
-                    "id": s.id,
-                    "code": s.code,
-                    "name": s.name,
-                    "kind": s.kind.value,
-                    "position": s.position,
-                }
-                for s in uow.processing.stations()
-            ],
         }
+        if station is not None:
+            bundle["station"] = {"id": station.id, "code": station.code, "kind": station.kind.value}
+        return bundle
 
 
 FIND_LIMIT = 8

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.domain import passes
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.errors import Conflict, InvalidInput, NotFound
 from safepassage.domain.people import Category
@@ -190,8 +189,3 @@ def resolve_conflict(conflict_id: int, note: str, who: Principal, uow: UnitOfWor
             raise Conflict("this conflict is resolved already, or does not exist")
         audit(uow, who, "conflict.resolve", "scan_conflict", conflict_id, note=note.strip())
         uow.commit()
-
-
-def refusal_sentences() -> dict[str, str]:
-    """Every refusal's sentence, for the offline station to show the same words."""
-    return {r.value: r.sentence for r in passes.Refusal}

@@ -93,6 +93,7 @@ async def caller(request: Request, system: Annotated[System, Depends(get_system)
     who, csrf = await run_in_threadpool(auth.session_principal, token, source, system.uow())
     request.state.principal = who
     request.state.csrf = csrf
+    request.state.session_token = token  # a browser session's, never an API token
     if request.method in UNSAFE:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent and request.headers.get("content-type", "").startswith(

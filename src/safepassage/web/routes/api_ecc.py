@@ -90,10 +90,12 @@ def api_find_passes(q: str, who: Who, uow: UoW, sys: Sys) -> list[dict[str, Any]
 
 @router.get(
     "/stations/bundle",
-    summary="What an offline station needs: public keys, revoked passes, stations (no names)",
+    summary="What an offline station needs: public keys, revoked passes, the station (no names)",
 )
-def api_station_bundle(who: Who, uow: UoW, sys: Sys) -> dict[str, Any]:
-    return passes.station_bundle(who, uow, sys.keys)
+def api_station_bundle(
+    who: Who, uow: UoW, sys: Sys, station_id: int | None = None
+) -> dict[str, Any]:
+    return passes.station_bundle(who, uow, sys.keys, station_id)
 
 
 @router.get("/stations", summary="The operation's stations in their order")

@@ -8,6 +8,7 @@ reachable and receives the queued scans when it is back.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.pipeline import StationKind
-from safepassage.services import boarding, callforward, flights, passes, stations
+from safepassage.services import auth, boarding, callforward, flights, passes, stations
 from safepassage.web.deps import Sys, UoW, Who
 from safepassage.web.render import render
 
@@ -120,9 +121,21 @@ def station_page(
     system: Sys,
     flight: int | None = None,
 ) -> Response:
-    """One screen per station: scan, see only what this station needs, decide."""
+    """One screen per station: scan, see only what this station needs, decide.
+
+    A browser session's page carries the key its offline queue is encrypted with
+    (``auth.station_queue_key``), in the page only and never cached; an API token's gets none.
+    """
     station = stations.get_station(station_id, who, uow)
-    bundle = passes.station_bundle(who, uow, system.keys)
+    bundle = passes.station_bundle(who, uow, system.keys, station_id)
+    session = getattr(request.state, "session_token", "")
+    queue_key = (
+        base64.urlsafe_b64encode(auth.station_queue_key(session, system.settings.secret_key))
+        .rstrip(b"=")
+        .decode()
+        if session
+        else ""
+    )
     departures = []
     if station.kind in (StationKind.MANIFEST, StationKind.BOARDING):
         departures = [
@@ -138,11 +151,13 @@ def station_page(
         "pages/station.html",
         {
             "station": station,
-            "bundle": json.dumps(bundle | {"sentences": stations.refusal_sentences()}),
+            "bundle": json.dumps(bundle),
+            "queue_key": queue_key,
             "departures": departures,
             "flight": flight,
             "manifest": manifest,
         },
+        headers={"Cache-Control": "no-store"},
     )
 
 

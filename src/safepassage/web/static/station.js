@@ -3,9 +3,14 @@
  * Online, the server decides (POST /api/v1/scans) and its answer is shown. Offline, the pass is
  * checked here (passcheck.js: signature with the operation's public key, window, gate, the last
  * revocation list received, this device's own earlier scans) and the scan is queued in
- * localStorage; it is sent with its idempotency key when the network is back, so a resend can
- * never count twice. A pass admitted by two offline stations comes back as a conflict for the
- * coordinator; this page shows it in the log.
+ * localStorage, encrypted under the login session's key (stationstore.js); it is sent with its
+ * idempotency key when the network is back, so a resend can never count twice. A pass admitted
+ * by two offline stations comes back as a conflict for the coordinator; this page shows it in
+ * the log. A page that cannot encrypt (no secure connection) keeps nothing and says so.
+ *
+ * What is kept is read once at load into `kept` and changed only through keep(): one change
+ * after another, each on what the last write left, so no queued scan is lost to a race between
+ * two asynchronous writes.
  */
 (function () {
   "use strict";
@@ -17,6 +22,8 @@
   var kind = root.dataset.stationKind;
   var flightId = root.dataset.flight ? Number(root.dataset.flight) : null;
   var bundle = JSON.parse(root.dataset.bundle);
+  var rawKey = root.dataset.queueKey;
+  root.removeAttribute("data-queue-key");  // from here on only the CryptoKey, in memory
   var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
   var QUEUE = "sp-queue-" + stationId, USED = "sp-used-" + stationId, BUNDLE = "sp-bundle";
   var device = localStorage.getItem("sp-device");
@@ -27,14 +34,41 @@
   var $ = function (id) { return document.getElementById(id); };
   var input = $("scan"), result = $("result"), decide = $("decide"), log = $("log");
   var current = null;  // the pass read and checked, waiting for a decision
-  var sending = false;
+  var Store = window.SafePassageStore;
+  var store = null;  // null: this page cannot keep anything (see `ready`)
+  var kept = {};
+  kept[QUEUE] = [];
+  kept[USED] = [];
+  kept[BUNDLE] = null;
+  var writes = Promise.resolve();
 
-  function load(key, fallback) {
-    try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; }
+  // Change what is kept under name: change(current) gives the new value, written encrypted
+  // after every earlier write, on what is stored now (another tab of this login may have
+  // written since); resolves once it is stored (rejects if it could not be).
+  function keep(name, change) {
+    var step = writes.then(function () {
+      if (!store) { kept[name] = change(kept[name]); return kept[name]; }
+      return store.read(name).then(function (now) {
+        return now === null ? kept[name] : now;
+      }, function () { return kept[name]; }).then(function (current) {
+        var next = change(current);
+        return store.write(name, next, name === QUEUE ? next.length : 0).then(function () {
+          kept[name] = next;
+          return next;
+        });
+      });
+    });
+    writes = step.catch(function () {});
+    return step;
   }
-  function save(key, value) { localStorage.setItem(key, JSON.stringify(value)); }
-  function queue() { return load(QUEUE, []); }
-  function used() { return load(USED, []); }
+  function queue() { return kept[QUEUE]; }
+  function used() { return kept[USED]; }
+  function say(text) {
+    var p = $("keeping");
+    p.textContent = text;
+    p.hidden = !text;
+  }
+  var notKept = "";  // why this page keeps nothing, once known
   function newKey() {
     var a = new Uint8Array(12);
     (window.crypto || window.msCrypto).getRandomValues(a);
@@ -294,9 +328,7 @@
   function answered(b, data, quiet) {
     if (data.ok) {
       if (b.outcome === "pass") {
-        var u = used();
-        u.push(data.pass_id + ":" + stationId);
-        save(USED, u.slice(-5000));
+        keep(USED, function (u) { return u.concat([data.pass_id + ":" + stationId]).slice(-5000); });
       }
       var lines = data.persons.map(function (p) {
         return p.name + (p.lap_infant ? " (lap infant)" : "") +
@@ -319,59 +351,98 @@
       else show("refused", (r.data && r.data.detail) || ("Error " + r.status), []);
     }).catch(function () {
       setNet(false);
-      b.offline = true;
-      var q = queue();
-      q.push(b);
-      save(QUEUE, q);
-      if (b.outcome === "pass") {
-        var u = used();
-        u.push(read.claims.passId + ":" + stationId);
-        save(USED, u);
-      }
-      showQueued();
       var lines = read ? who(read) : [];
-      show(b.outcome === "pass" ? "admitted" : "refused",
-        (b.outcome === "pass" ? "ADMITTED (offline)" : b.outcome.toUpperCase() + " (offline)") +
-        ": queued, will be sent when the network is back.", lines);
-      addLog("queued offline: " + b.outcome, "queued");
+      var what = b.outcome === "pass" ? "ADMITTED" : b.outcome.toUpperCase();
+      ready.then(function () {
+        if (!store) throw new Error(notKept);
+        b.offline = true;
+        return keep(QUEUE, function (q) { return q.concat([b]); });
+      }).then(function () {
+        if (b.outcome === "pass") {
+          keep(USED, function (u) { return u.concat([read.claims.passId + ":" + stationId]); });
+        }
+        showQueued();
+        show(b.outcome === "pass" ? "admitted" : "refused",
+          what + " (offline): queued, will be sent when the network is back.", lines);
+        addLog("queued offline: " + b.outcome, "queued");
+      }).catch(function (e) {
+        show("refused", what + " NOT RECORDED: the network is down and this tablet cannot keep " +
+          "the scan (" + (e.message || "storage failed") + "). Write it down and scan it again " +
+          "when the network is back.", lines);
+        addLog("NOT RECORDED offline: " + b.outcome, "refused");
+      });
     });
   }
 
+  // Send the queue, oldest first, until it is empty or the network fails; one run at a time.
+  var syncing = null;
   function sync() {
-    var q = queue();
-    if (sending || !q.length) return;
-    sending = true;
-    var b = q[0];
-    post(b).then(function (r) {
+    if (!syncing) {
+      var done = function () { syncing = null; };
+      syncing = ready.then(sendNext).then(done, done);
+    }
+    return syncing;
+  }
+  function sendNext() {
+    var b = queue()[0];
+    if (!store || !b) return null;
+    return post(b).then(function (r) {
       setNet(true);
-      var rest = queue().slice(1);
-      save(QUEUE, rest);
-      showQueued();
-      if (r.status === 200) answered(b, r.data, true);
-      else addLog("not accepted: " + ((r.data && r.data.detail) || r.status), "refused");
-      sending = false;
-      if (rest.length) sync();
-    }).catch(function () {
-      setNet(false);
-      sending = false;
-    });
+      if (r.status === 401) {  // keep it: the next login cannot read it, but this page still can
+        say("Your login has ended: " + queue().length + " queued scans cannot be sent. " +
+          "Ask the supervisor before you log in again: they will be lost.");
+        return null;
+      }
+      return keep(QUEUE, function (q) {
+        return q.filter(function (x) { return x.idem_key !== b.idem_key; });
+      }).then(function () {
+        showQueued();
+        if (r.status === 200) answered(b, r.data, true);
+        else addLog("not accepted: " + ((r.data && r.data.detail) || r.status), "refused");
+        return sendNext();
+      });
+    }, function () { setNet(false); });
   }
 
   function refresh() {
-    fetch("/api/v1/stations/bundle", { credentials: "same-origin" }).then(function (resp) {
+    var url = "/api/v1/stations/bundle?station_id=" + stationId;
+    fetch(url, { credentials: "same-origin" }).then(function (resp) {
       if (!resp.ok) throw new Error(String(resp.status));
       return resp.json();
     }).then(function (b) {
       bundle.public_keys = b.public_keys;
       bundle.revoked = b.revoked;
-      save(BUNDLE, bundle);
+      keep(BUNDLE, function () { return bundle; });
       setNet(true);
     }).catch(function () { setNet(false); });
   }
 
-  var saved = load(BUNDLE, null);
-  if (saved && saved.public_keys && !Object.keys(bundle.public_keys || {}).length) bundle = saved;
-  showQueued();
+  // Open what this login keeps: delete what an earlier login left (unreadable now), read the rest.
+  var ready = Store.open(rawKey).then(function (s) {
+    store = s;
+    return s.sweep();
+  }).then(function (lost) {
+    if (lost) {
+      say(lost + (lost === 1 ? " queued scan" : " queued scans") + " from an earlier login " +
+        "could not be read and " + (lost === 1 ? "was" : "were") + " deleted: " +
+        (lost === 1 ? "it was" : "they were") + " never sent.");
+    }
+    return Promise.all([store.read(QUEUE), store.read(USED), store.read(BUNDLE)]);
+  }).then(function (v) {
+    kept[QUEUE] = v[0] || [];
+    kept[USED] = v[1] || [];
+    kept[BUNDLE] = v[2];
+    var saved = v[2];
+    if (saved && saved.public_keys && !Object.keys(bundle.public_keys || {}).length) bundle = saved;
+  }, function (e) {
+    store = null;
+    notKept = e.message || String(e);
+    say("Scans are NOT kept on this tablet while the network is down: " + notKept + ". " +
+      "Offline, passes are still checked here, but a decision is not recorded.");
+  });
+  rawKey = null;
+  ready.then(showQueued);
+  Store.beforeLogout = sync;
   window.addEventListener("online", sync);
   setInterval(sync, 3000);
   setInterval(refresh, 60000);
