@@ -376,3 +376,16 @@ def same_token(a: str, b: str) -> bool:
     Compared in constant time, so that how long a refusal takes tells a forger nothing.
     """
     return bool(a) and bool(b) and hmac.compare_digest(a, b)
+
+
+def password_is_theirs(who: Principal, password: str, uow: UnitOfWork) -> bool:
+    """Whether ``password`` is the caller's own: a second proof before a final act.
+
+    Checked outside any transaction, as at login.
+    """
+    with uow:
+        row = uow.users.get(who.user_id) if who.user_id else None
+    try:
+        return bool(row) and _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

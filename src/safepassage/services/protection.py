@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from safepassage.domain.access import Action, Principal, Role
 from safepassage.domain.errors import InvalidInput, NotFound
+from safepassage.services import auth
 from safepassage.services.common import audit, demand, refuse
 from safepassage.services.uow import UnitOfWork
 
@@ -27,10 +28,14 @@ OPERATION = "*"
 
 @dataclass(frozen=True)
 class ShredInput:
-    """What to shred (a nation's code, or ``OPERATION``) and what the caller typed to confirm."""
+    """What to shred, and the caller's confirmation.
+
+    The scope is a nation's code or ``OPERATION``; the pages also ask for the password again.
+    """
 
     scope: str
     typed: str
+    password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ def shred(cmd: ShredInput, who: Principal, uow: UnitOfWork) -> None:
         name = op.name if op else ""
         if cmd.scope != OPERATION and uow.nations.get(cmd.scope) is None:
             raise NotFound(f"no nation {cmd.scope!r} in this operation")
+        if cmd.password is not None and not auth.password_is_theirs(who, cmd.password, uow):
+            raise refuse(uow, who, "keys.shred", "keys", cmd.scope, "password not confirmed")
         if cmd.typed.strip() != expected_confirmation(cmd.scope, name):
             what = (
                 f"the operation's name, {name!r},"

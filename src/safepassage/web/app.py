@@ -36,6 +36,7 @@ from safepassage.web.routes import (
     pages_outputs,
     pages_people,
     pages_planning,
+    pages_protection,
     pages_signup,
     pages_simulation,
 )
@@ -143,6 +144,7 @@ def create_app(system: System) -> FastAPI:
         pages_board,
         pages_lists,
         pages_admin,
+        pages_protection,
         api,
         api_planning,
         api_outputs,

@@ -167,10 +167,18 @@ class Keys(Vault):
                     self._store(conn, self.new_key(kek, scope), now)
 
     def reload_on(self, conn: sa.Connection) -> None:
-        """Open the stored data keys again (another process made one this one has not seen)."""
+        """Open the stored data keys again (another process made one this one has not seen),
+        or for the first time; only reads, making nothing."""
         with self._lock:
-            if self._kek is not None:
-                self.unlock(self._kek, _wrapped(conn))
+            if self._kek is None:
+                self.shredded = frozenset(self._noted(conn))
+                if (
+                    OPERATION in self.shredded
+                    or conn.execute(sa.select(t.key_setting.c.id)).first() is None
+                ):
+                    return
+                self._kek = self._kek_for(conn, dt.datetime.now(dt.UTC))
+            self.unlock(self._kek, _wrapped(conn))
 
     def add_scope(self, conn: sa.Connection, scope: str, now: dt.datetime) -> None:
         """Make the data key of a nation that starts operating, in ``conn``'s transaction; once
