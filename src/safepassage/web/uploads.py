@@ -1,82 +1,37 @@
-"""Uploaded lists kept on the server between their preview and their import.
+"""The uploaded lists' store as the web app uses it (``adapters/upload_store.py``): its key,
+and the store of a system.
 
-An upload is kept in a private directory of the system's temporary folder, named by a random
-token that the preview's form carries (never a path), readable only by the user who uploaded it,
-and deleted once imported; uploads never imported are swept after 24 hours.
+The key is derived from the settings' secret key for now; ``upload_key`` is the one place that
+says where it comes from (the operation's data key, once the system holds it unlocked).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import secrets
-import tempfile
-import time
-from contextlib import suppress
-from dataclasses import dataclass
-from pathlib import Path
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from safepassage.domain.errors import ConfigurationError, InvalidInput
+from safepassage.adapters.upload_store import KEEP_SECONDS, Upload, UploadStore
+from safepassage.bootstrap import System
+from safepassage.config import Settings
 
-KEEP_SECONDS = 24 * 3600
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-_GONE = "this upload is no longer kept (it was imported, or is older than a day); upload it again"
+__all__ = ["KEEP_SECONDS", "Upload", "UploadStore", "store", "upload_key"]
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A list as uploaded for a source."""
+def upload_key(settings_or_system: Settings | System) -> bytes:
+    """The key the uploads are sealed under: HKDF-SHA256 of the secret key, its own ``info``.
 
-    data: bytes
-    filename: str
-    source_id: int
-
-
-def folder() -> Path:
-    """The uploads' directory (created, this server's own and private to it)."""
-    path = Path(tempfile.gettempdir()) / "safepassage-uploads"
-    path.mkdir(mode=0o700, exist_ok=True)
-    if path.is_symlink() or path.stat().st_uid != os.getuid():
-        raise ConfigurationError(f"{path} is not this server's own folder; remove it")
-    path.chmod(0o700)
-    return path
+    A new secret key makes the uploads kept so far unreadable: they read as no longer kept.
+    """
+    settings = (
+        settings_or_system.settings
+        if isinstance(settings_or_system, System)
+        else settings_or_system
+    )
+    return HKDF(hashes.SHA256(), 32, salt=None, info=b"safepassage uploads").derive(
+        settings.secret_key.encode("utf-8")
+    )
 
 
-def keep(upload: Upload, username: str) -> str:
-    """Keep ``upload`` for ``username``; returns its token. Sweeps the uploads older than a day."""
-    here = folder()
-    cutoff = time.time() - KEEP_SECONDS
-    for old in here.iterdir():
-        with suppress(FileNotFoundError):  # another request may be sweeping at the same time
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-    token = secrets.token_urlsafe(24)
-    meta = {"user": username, "filename": upload.filename, "source_id": upload.source_id}
-    for name, content in ((f"{token}.json", json.dumps(meta).encode()), (token, upload.data)):
-        fd = os.open(here / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-    return token
-
-
-def kept(token: str, username: str) -> Upload:
-    """The upload behind ``token``, if ``username`` is the one who uploaded it (InvalidInput
-    otherwise, as for one that is no longer kept)."""
-    if not _TOKEN.fullmatch(token):
-        raise InvalidInput(_GONE, field="file")
-    here = folder()
-    try:
-        meta = json.loads((here / f"{token}.json").read_text())
-        data = (here / token).read_bytes()
-    except (OSError, ValueError) as e:
-        raise InvalidInput(_GONE, field="file") from e
-    if meta.get("user") != username:
-        raise InvalidInput(_GONE, field="file")
-    return Upload(data, str(meta["filename"]), int(meta["source_id"]))
-
-
-def forget(token: str) -> None:
-    """Delete the upload behind ``token`` (once imported)."""
-    for name in (token, f"{token}.json"):
-        (folder() / name).unlink(missing_ok=True)
+def store(system: System) -> UploadStore:
+    """The uploads' store of ``system`` (in the temporary folder's ``safepassage-uploads``)."""
+    return UploadStore(upload_key(system))
