@@ -26,7 +26,11 @@ from safepassage.domain.errors import (
     Unreadable,
 )
 
-app = typer.Typer(help="safepassage: run a civilian evacuation airlift.", no_args_is_help=True)
+app = typer.Typer(
+    help="safepassage: run a civilian evacuation airlift.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a crash's locals are the lists and records it held
+)
 user_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 console = Console()

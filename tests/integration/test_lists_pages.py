@@ -4,6 +4,7 @@ import in the background with its progress, and the quarantine where a bad row i
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 import threading
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from safepassage.adapters.db import tables as t
+from safepassage.adapters.upload_store import default_folder
 from safepassage.domain.errors import InvalidInput
 from safepassage.services import intake, intake_review
 from safepassage.services.common import SYSTEM
@@ -168,10 +170,10 @@ def test_a_liaison_uploads_a_list_imports_it_and_corrects_the_bad_row(
     assert "(keep, do not map)" in page.text
     assert fields["include_hidden"] == "on"  # nothing hidden: nothing to decide
     token = fields["token"]
-    assert "/" not in token and str(uploads.folder()) not in page.text
-    kept = uploads.folder() / token
+    assert "/" not in token and str(default_folder()) not in page.text
+    kept = default_folder() / token
     assert kept.stat().st_mode & 0o777 == 0o600
-    assert uploads.folder().stat().st_mode & 0o777 == 0o700
+    assert default_folder().stat().st_mode & 0o777 == 0o700
 
     # a mapping without a name is sent back with the reason, nothing imported
     unnamed = {k: ("" if k.startswith("map_") else v) for k, v in fields.items()}
@@ -324,7 +326,18 @@ def test_an_upload_without_a_file_or_too_large_is_refused_with_a_clear_message(
     assert r.status_code == 422 and "upload it again" in r.text
 
 
-def test_an_error_in_the_background_import_is_recorded_not_lost(
+def _gone(folder: Path, within: float = 10) -> bool:
+    """Whether ``folder`` is empty within ``within`` seconds (an import deletes its upload as
+    its last step, after the record says how it ended)."""
+    deadline = time.monotonic() + within
+    while any(folder.iterdir()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_an_error_in_the_background_import_is_recorded_not_lost_and_its_upload_deleted(
     world: World, client_as: Any, hooks: Hooks
 ) -> None:
     def boom() -> None:
@@ -345,6 +358,43 @@ def test_an_error_in_the_background_import_is_recorded_not_lost(
             )
         ).one()
     assert "the disk is full" in entry.detail["error"] and entry.username == "liaison.user"
+    assert _gone(default_folder())  # the page asks for the file again, not for the kept upload
+
+
+def test_an_uploaded_list_lies_sealed_on_disk_its_names_and_file_name_unreadable(
+    world: World, client_as: Any
+) -> None:
+    canary, filename = "Zarghunaqanary", "Haidariqanary family.csv"
+    data = "\n".join([HEADER, f"A1;{canary};Ghulam;Karimi;Female;1990;Afghan;"]).encode()
+    c = client_as("liaison")
+    sid = create_source(c, world, "Russian embassy list")
+    page = upload(c, sid, data, filename)
+    assert page.status_code == 200 and canary in page.text
+    token = forms(page.text)["/lists/import"]["token"]
+    files = sorted(default_folder().iterdir())
+    assert [p.name for p in files] == [token, f"{token}.meta"]
+    disk = b"".join(p.read_bytes() for p in files)
+    assert canary.encode() not in disk and b"Haidariqanary" not in disk
+    assert b"liaison.user" not in disk
+    r = c.post("/lists/import", data=forms(page.text)["/lists/import"], follow_redirects=False)
+    assert r.status_code == 303, r.text
+    done = wait_until_finished(c, int(r.headers["location"].rsplit("/", 1)[1]))
+    assert counts(done)["imported"] == 1
+    assert _gone(default_folder())
+
+
+def test_an_upload_abandoned_for_four_hours_is_swept_when_the_web_app_starts(
+    world: World,
+) -> None:
+    store = uploads.store(world.system)
+    old = store.keep(uploads.Upload(LIST, "old.csv", 1), "liaison.user")
+    new = store.keep(uploads.Upload(LIST, "new.csv", 1), "liaison.user")
+    then = time.time() - uploads.KEEP_SECONDS - 60
+    for name in (old, f"{old}.meta"):
+        os.utime(default_folder() / name, (then, then))
+    create_app(world.system)
+    assert sorted(p.name for p in default_folder().iterdir()) == [new, f"{new}.meta"]
+    assert store.kept(new, "liaison.user").filename == "new.csv"
 
 
 def test_an_import_slow_to_start_sends_the_user_to_the_lists_with_a_notice(

@@ -13,8 +13,11 @@ family" as "same person". So the weights here are Fellegi-Sunter log-likelihood 
 from a labelled set (:mod:`safepassage.linkage.model`), one more dependency fewer, and every
 decision can be shown as evidence: one level and its weight per field.
 
-Steps, all set-based in DuckDB (vectorised, on every core, spilling to disk if memory runs
-short):
+Steps, all set-based in DuckDB (vectorised, on every core), in memory: the records are handed
+to it from Python's memory, never written to a file. Past its memory limit DuckDB spills to a
+directory of its own, made private (0700) for the run and deleted at its end, and what it spills
+there holds names in its own binary layout, in the clear: that is the one place a run may write
+personal data to disk, and only when a run outgrows the limit (``memory_limit``, 3 GB).
 
 1. *Features*: each record's names reduced to normalised Latin and consonant skeletons, dates
    as ranges, documents folded for OCR confusions (:mod:`safepassage.linkage.features`).
@@ -37,14 +40,13 @@ short):
 
 from __future__ import annotations
 
-import csv
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from safepassage.linkage import blocking
 from safepassage.linkage.comparisons import HOUSE, NAME_MACRO, RIVAL, compare_sql
@@ -153,8 +155,47 @@ class RunStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+CHUNK = 20_000
+"""Records handed to DuckDB at a time: their column arrays are what the load holds besides."""
+_NO_ID = -1  # a household or list id that is not there (ids are positive), NULL in the table
+
+
+def _columns(rows: Sequence[tuple[object, ...]]) -> dict[str, np.ndarray]:
+    """Feature rows as column arrays DuckDB scans where they are (no copy to a file). Types are
+    given, not guessed from a sample: a chunk whose first records have no date of birth or no
+    list would otherwise be read with the wrong type."""
+    cols = dict(zip(COLUMNS, zip(*rows, strict=True), strict=True))
+    out: dict[str, np.ndarray] = {}
+    for name, values in cols.items():
+        if name == "id":
+            out[name] = np.array(values, dtype=np.int64)
+        elif name in ("hh", "src"):
+            out[name] = np.array([_NO_ID if v is None else v for v in values], dtype=np.int64)
+        elif name in ("dob_lo", "dob_hi"):  # None is NaT, read as NULL
+            out[name] = np.array(values, dtype="datetime64[D]").astype("datetime64[s]")
+        elif name == "dob_day":
+            out[name] = np.array(values, dtype=np.bool_)
+        else:
+            out[name] = np.array(values, dtype=object)
+    return out
+
+
+def _loaded(column: str) -> str:
+    """How a column of the chunk goes into the table: text '' where empty (the comparisons
+    test for ''), ids and dates NULL."""
+    if column in ("hh", "src"):
+        return f"nullif({column}, {_NO_ID}) AS {column}"
+    if column in ("id", "dob_lo", "dob_hi", "dob_day"):
+        return column
+    return f"coalesce({column}, '') AS {column}"
+
+
+_INSERT = f"INSERT INTO rec SELECT {', '.join(_loaded(c) for c in COLUMNS)} FROM chunk"
+
+
 class Linker:
-    """One linkage run in its own DuckDB database (a temporary file; gone when closed)."""
+    """One linkage run in its own DuckDB database, in memory (gone when closed); its spill
+    directory private to it and deleted when closed."""
 
     def __init__(
         self,
@@ -169,18 +210,25 @@ class Linker:
         self.max_block = max_block
         self.progress = progress
         self.stats = RunStats()
+        # mkdtemp's directory is its owner's only (0700)
         self._dir = tempfile.TemporaryDirectory(prefix="safepassage-link-")
-        self.db = duckdb.connect(str(Path(self._dir.name) / "link.duckdb"))
-        self.db.execute(f"SET threads = {int(threads)}")
-        self.db.execute(f"SET memory_limit = '{memory_limit}'")
-        self.db.execute(f"SET temp_directory = '{self._dir.name}'")
-        self.db.execute("SET preserve_insertion_order = false")
-        self.db.execute(_SCHEMA)
-        self.db.execute(NAME_MACRO)
+        try:
+            self.db = duckdb.connect(":memory:")
+            self.db.execute(f"SET threads = {int(threads)}")
+            self.db.execute(f"SET memory_limit = '{memory_limit}'")
+            self.db.execute(f"SET temp_directory = '{self._dir.name}'")
+            self.db.execute("SET preserve_insertion_order = false")
+            self.db.execute(_SCHEMA)
+            self.db.execute(NAME_MACRO)
+        except BaseException:
+            self._dir.cleanup()
+            raise
 
     def close(self) -> None:
-        self.db.close()
-        self._dir.cleanup()
+        try:
+            self.db.close()
+        finally:
+            self._dir.cleanup()
 
     def __enter__(self) -> Linker:
         return self
@@ -194,30 +242,17 @@ class Linker:
     def load(self, records: Iterable[LinkRecord], total: int = 0) -> int:
         """Work out every record's features and load them; returns how many."""
         t0 = time.perf_counter()
-        path = Path(self._dir.name) / "records.csv"
         n = 0
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            for r in records:
-                w.writerow(feature_row(r))
-                n += 1
-                if n % 20000 == 0:
-                    self.progress("features", n, total)
+        chunk: list[tuple[object, ...]] = []
+        for r in records:
+            chunk.append(feature_row(r))
+            if len(chunk) == CHUNK:
+                n += self._insert(chunk)
+                chunk = []
+                self.progress("features", n, total)
+        if chunk:
+            n += self._insert(chunk)
         self.progress("features", n, total)
-        types = {c: "VARCHAR" for c in COLUMNS}
-        types.update(
-            id="BIGINT", dob_lo="DATE", dob_hi="DATE", dob_day="BOOLEAN", hh="BIGINT", src="BIGINT"
-        )
-        # text read as '' where empty (comparisons test for ''), dates and ids as NULL
-        texts = ", ".join(
-            f"coalesce({c}, '') AS {c}" if types[c] == "VARCHAR" else c for c in COLUMNS
-        )
-        self.db.execute(
-            f"INSERT INTO rec SELECT {texts} FROM read_csv($p, header = false, columns = $c, "
-            "quote = '\"', escape = '\"', nullstr = '', all_varchar = false)",
-            {"p": str(path), "c": types},
-        )
-        path.unlink()
         # how many records share the given name and birth year: "two Nilufars born in 1987"
         # says more than "two hundred Mohammads born in 1990", whatever the registry's size
         self.db.execute(
@@ -227,6 +262,14 @@ class Linker:
         self.stats.records = n
         self._timed("features", t0)
         return n
+
+    def _insert(self, rows: list[tuple[object, ...]]) -> int:
+        self.db.register("chunk", _columns(rows))
+        try:
+            self.db.execute(_INSERT)
+        finally:
+            self.db.unregister("chunk")
+        return len(rows)
 
     def block(self) -> int:
         """Candidate pairs from the blocking keys; returns how many."""
@@ -269,13 +312,12 @@ class Linker:
             ("house_table", [[*k, sc] for k, sc in self.model.house_table.items()]),
         ):
             if rows:
-                path = Path(self._dir.name) / f"{table}.csv"
-                with path.open("w", newline="") as fh:
-                    csv.writer(fh).writerows(rows)
-                self.db.execute(
-                    f"INSERT INTO {table} SELECT * FROM read_csv($p, header = false)",
-                    {"p": str(path)},
-                )
+                arrays = {f"c{i}": np.array(col) for i, col in enumerate(zip(*rows, strict=True))}
+                self.db.register("chunk", arrays)
+                try:
+                    self.db.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+                finally:
+                    self.db.unregister("chunk")
 
     def _score_pairs(self, source: str) -> None:
         """Append the first score of the compared pairs in ``source`` to table s1."""

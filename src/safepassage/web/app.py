@@ -19,8 +19,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from safepassage.adapters import upload_store
 from safepassage.bootstrap import System
-from safepassage.web import errors
+from safepassage.web import errors, logs
 from safepassage.web.routes import (
     api,
     api_ecc,
@@ -108,6 +109,8 @@ def create_app(system: System) -> FastAPI:
     )
     app.state.system = system
     errors.install(app)
+    logs.install()  # no query strings, no error's words in the server's log
+    upload_store.sweep()  # uploads abandoned before a restart go now, not at the next upload
 
     app.add_middleware(ScanLane, system=system)  # inside the security headers
     app.add_middleware(SecurityHeaders, hsts=system.settings.cookie_secure)

@@ -12,8 +12,8 @@ from typing import Any
 from safepassage.domain.access import Principal
 from safepassage.services import intake, intake_review
 from safepassage.services.uow import UnitOfWorkFactory
-from safepassage.web import uploads
 from safepassage.web.background import BackgroundRun, State
+from safepassage.web.uploads import Upload, UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,20 @@ def started(state: State) -> bool:
 def start(
     uows: UnitOfWorkFactory,
     who: Principal,
+    uploads: UploadStore,
     token: str,
-    upload: uploads.Upload,
+    upload: Upload,
     mapping: dict[str, str | None],
     include_hidden: bool,
 ) -> BackgroundRun:
     """Import the kept upload behind ``token`` into its source in the background (Conflict
-    while the source has one running). However the import ends, the upload is deleted; one that
-    stops on an error once its record exists is marked failed, with the error."""
+    while the source has one running: the upload is kept then, for Import to be pressed again).
+
+    However the import ends, done or failed, the upload is deleted from ``uploads``: a failed
+    import's page asks for the file to be imported again (the rows done are kept, nobody is
+    registered twice), never for the kept upload, so nothing is kept for a retry. One that stops
+    on an error once its record exists is marked failed, with the error.
+    """
     run = run_of(upload.source_id)
 
     def on_start(import_id: int) -> None:

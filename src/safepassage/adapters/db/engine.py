@@ -20,7 +20,13 @@ READONLY = "safepassage_readonly"
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    A statement's parameters are left out of its errors' words (``hide_parameters``): they are
+    the rows' values, names among them, and an error's words reach the log, an import's record
+    and its page.
+    """
+    kwargs.setdefault("hide_parameters", True)
     try:
         sa_url = sa.make_url(url)
     except sa.exc.ArgumentError as e:

@@ -23,7 +23,7 @@ from safepassage.services import intake, intake_review
 from safepassage.services.common import authorize
 from safepassage.services.nations import list_nations
 from safepassage.web import background, imports, uploads
-from safepassage.web.deps import UoW, UoWFactory, Who
+from safepassage.web.deps import Sys, UoW, UoWFactory, Who
 from safepassage.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -134,7 +134,9 @@ def _filename(name: str) -> str:
 
 
 @router.post("/lists/preview")
-async def list_preview(request: Request, _: SmallEnough, who: Who, uow: UoW) -> Response:
+async def list_preview(
+    request: Request, _: SmallEnough, who: Who, uow: UoW, system: Sys
+) -> Response:
     async with request.form() as form:  # closes the uploaded file's spool whatever happens
         authorize(who, Action.LISTS_IMPORT, uow)
         upload, sid = form.get("file"), str(form.get("source_id", ""))
@@ -152,7 +154,7 @@ async def list_preview(request: Request, _: SmallEnough, who: Who, uow: UoW) -> 
         pre = await asyncio.to_thread(intake.preview, data, name, int(sid), who, uow)
     except InvalidInput as e:
         return _lists_page(request, who, uow, e.by_field(), {"source_id": sid}, 422)
-    token = uploads.keep(uploads.Upload(data, name, int(sid)), who.username)
+    token = uploads.store(system).keep(uploads.Upload(data, name, int(sid)), who.username)
     return _preview_page(request, who, uow, pre, token, int(sid))
 
 
@@ -172,11 +174,14 @@ def _problems(mapping: dict[str, str | None]) -> list[str]:
 
 
 @router.post("/lists/import")
-async def list_import(request: Request, who: Who, uow: UoW, uows: UoWFactory) -> Response:
+async def list_import(
+    request: Request, who: Who, uow: UoW, uows: UoWFactory, system: Sys
+) -> Response:
     authorize(who, Action.LISTS_IMPORT, uow)
     form = await request.form()
     token = str(form.get("token", ""))
-    upload = uploads.kept(token, who.username)
+    kept = uploads.store(system)
+    upload = kept.kept(token, who.username)
     mapping, include_hidden = _mapping(form), form.get("include_hidden") == "on"
     problems = _problems(mapping)
     if problems:
@@ -185,7 +190,7 @@ async def list_import(request: Request, who: Who, uow: UoW, uows: UoWFactory) ->
         )
         pre = intake.Preview(pre.file, mapping, problems, pre.hidden_rows, pre.hidden_sheets)
         return _preview_page(request, who, uow, pre, token, upload.source_id, include_hidden, 422)
-    run = imports.start(uows, who, token, upload, mapping, include_hidden)
+    run = imports.start(uows, who, kept, token, upload, mapping, include_hidden)
     state = await asyncio.to_thread(run.wait_for, imports.started, START_WAIT)
     if "import_id" in state:
         return RedirectResponse(f"/lists/imports/{state['import_id']}", status_code=303)
