@@ -174,6 +174,7 @@ def server_url(
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEPASSAGE_")}
     env["SAFEPASSAGE_DEMO"] = "true"  # demo mode runs with the demo secret key
+    env["SAFEPASSAGE_KEY_FILE"] = os.environ["SAFEPASSAGE_KEY_FILE"]  # kept apart, as in use
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [

@@ -386,6 +386,7 @@ def plain_http(
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEPASSAGE_")}
     env |= {"SAFEPASSAGE_DEMO": "true", "SAFEPASSAGE_COOKIE_SECURE": "false"}
+    env["SAFEPASSAGE_KEY_FILE"] = os.environ["SAFEPASSAGE_KEY_FILE"]
     with (workdir / "server.log").open("wb") as log:
         proc = subprocess.Popen(
             [str(cli), "serve", "--db", seeded_operation.database_url, "--port", str(port)],
