@@ -68,6 +68,7 @@ class Action(StrEnum):
     SIMULATION_VIEW = "simulation.view"
     SIMULATION_RUN = "simulation.run"
     MANIFEST_EXPORT = "manifest.export"
+    BACKUP = "backup"
 
 
 _EVERYONE = frozenset(Role)
@@ -108,6 +109,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SIMULATION_RUN: frozenset({Role.COORDINATOR}),
     # a departure's passenger data out (CSV, PAXLST): liaisons for their own nation's aircraft
     Action.MANIFEST_EXPORT: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    # the whole database to a file (fields sealed, no key in it), and back: the system's own
+    Action.BACKUP: frozenset({Role.COORDINATOR}),
 }
 
 
