@@ -20,6 +20,7 @@ from alembic import command
 from typer.testing import CliRunner
 
 from safepassage.adapters import backup as files
+from safepassage.adapters import backup_pg
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.engine import alembic_config
 from safepassage.bootstrap import System, build
@@ -127,7 +128,7 @@ def _plain_text(path: Path) -> bytes:
     pg_restore makes of a custom-format dump (which is compressed)."""
     if files.kind_of(path) == "sqlite":
         return path.read_bytes()
-    tool = files.pg_tool("pg_restore", 0)
+    tool = backup_pg.pg_tool("pg_restore", 0)
     return subprocess.run([tool, "--file=-", path], capture_output=True, check=True).stdout
 
 
