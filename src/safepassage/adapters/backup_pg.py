@@ -3,9 +3,10 @@
 A dump is ``pg_dump --format=custom``: one consistent snapshot by itself, compressed, read back
 with ``pg_restore --list`` before it is put in place. A restore runs ``pg_restore`` in one
 transaction into an empty database (``make_empty`` creates a missing one, and drops and makes
-again the schema of a full one only when told). The tools run with the connection in libpq's
-variables, so that no password shows in the process list, and without this process's
-``SAFEPASSAGE_`` settings; their ``--verbose`` lines become progress, a table at a time.
+again the schema of a full one only when told), then ``VACUUM (ANALYZE)``. The tools run with
+the connection in libpq's variables, so that no password shows in the process list, and without
+this process's ``SAFEPASSAGE_`` settings; their ``--verbose`` lines become progress, a table at
+a time.
 """
 
 from __future__ import annotations
@@ -217,3 +218,13 @@ def restore(source: Path, url: str, progress: Progress) -> None:
         source,
     ]
     _run(command, _pg_env(url), "processing data for table", "restoring tables", total, progress)
+    # pg_restore brings no planner statistics and no visibility map: without them the first
+    # searches read whole tables (docs/benchmarks.md, "How the figures got here")
+    progress("analysing", 0, 1)
+    engine = _pg_engine(url)
+    try:
+        with engine.connect() as c:
+            c.exec_driver_sql("VACUUM (ANALYZE)")
+    finally:
+        engine.dispose()
+    progress("analysing", 1, 1)
