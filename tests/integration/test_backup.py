@@ -27,7 +27,7 @@ from safepassage.bootstrap import System, build
 from safepassage.cli import app
 from safepassage.config import load_settings
 from safepassage.domain.access import Principal, Role
-from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput
+from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput, SafepassageError
 from safepassage.services import backups, people
 from safepassage.services.common import SYSTEM
 from tests.conftest import PG_SERVER, unavailable
@@ -321,3 +321,38 @@ def test_only_a_coordinator_takes_a_backup_and_a_refusal_is_recorded(
     assert not (tmp_path / "x.backup").exists()
     [entry] = _audit(live, "backup")
     assert (entry.outcome, entry.username) == ("denied", "gate.operator")
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_replaced(
+    scratch: Scratch, systems: list[System], tmp_path: Path
+) -> None:
+    live = _system(scratch(), systems)
+    live.migrate()
+    for n in range(30):
+        _add_person(live, n)
+    out = tmp_path / "whole.backup"
+    backups.take_backup(out, live.settings.database_url, SYSTEM, live.uow)
+    damaged = tmp_path / "cut-short.backup"
+    damaged.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+
+    fresh_url = scratch()
+    fresh = _system(fresh_url, systems)
+    with pytest.raises(SafepassageError):
+        backups.restore(damaged, fresh_url, SYSTEM, fresh.uow, fresh.migrate)
+    if fresh_url.startswith("sqlite"):
+        target = Path(sa.make_url(fresh_url).database or "")
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith((target.name, "."))]
+    else:
+        with fresh.engine.connect() as c:
+            assert not sa.inspect(c).get_table_names()
+
+    kept_url = scratch()
+    kept = _system(kept_url, systems)
+    kept.migrate()
+    for n in range(3):
+        _add_person(kept, 100 + n)
+    kept.dispose()
+    with pytest.raises(SafepassageError):
+        backups.restore(damaged, kept_url, SYSTEM, kept.uow, kept.migrate, replace=True)
+    assert _count(kept, t.person) == 3
+    assert not [p for p in tmp_path.iterdir() if "before-restore" in p.name]

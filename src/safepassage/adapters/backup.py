@@ -101,13 +101,23 @@ def write_backup(url: str, out: Path, progress: Progress = _quiet) -> Placed:
         )
     if not out.parent.is_dir():
         raise InvalidInput(f"the folder {out.parent} does not exist", field="out")
-    with _partial(out) as partial:
-        if kind == "sqlite":
-            _sqlite_copy(_sqlite_path(url, must_exist=True), partial, progress)
+    source = _sqlite_path(url, must_exist=True) if kind == "sqlite" else None
+    with _failing(f"the backup to {out} could not be written"), _partial(out) as partial:
+        if source is not None:
+            _sqlite_copy(source, partial, progress)
         else:
             pg.dump(url, partial, progress)
         _place(partial, out)
     return Placed(kind, str(out), out.stat().st_size)
+
+
+@contextmanager
+def _failing(what: str) -> Iterator[None]:
+    """A full disk, a stick pulled out, a file SQLite cannot read: said in words, not a trace."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as e:
+        raise ConfigurationError(f"{what}: {getattr(e, 'strerror', None) or e}") from e
 
 
 @contextmanager
@@ -203,32 +213,39 @@ def restore_backup(
     size = source.stat().st_size
     if kind == "sqlite":
         path = _sqlite_path(url, must_exist=False)
-        aside = _make_room(path, replace)
+        present = _present(path, replace)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _partial(path) as partial:
+        with _failing(f"{source} could not be restored into {path}"), _partial(path) as partial:
             _sqlite_copy(source, partial, progress)
             _require_safepassage(partial, source)
+            aside = _move_aside(path, present)  # only once the copy is whole and checked
             _place(partial, path)
         return Placed(kind, str(path), size, moved_aside=str(aside) if aside else None)
+    tables = pg.check(source, url)  # before anything is dropped
     dropped = pg.make_empty(url, replace)
-    pg.restore(source, url, progress)
+    pg.restore(source, url, tables, progress)
     return Placed(kind, pg.database_name(url), size, schema_dropped=dropped)
 
 
 _NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
-def _make_room(path: Path, replace: bool) -> Path | None:
-    """Refuse an existing SQLite database, or with ``replace`` move it (and its WAL) aside."""
+def _present(path: Path, replace: bool) -> list[Path]:
+    """The files of an existing SQLite database at ``path``; refused unless ``replace``."""
     present = [p for p in _sqlite_files(path) if p.exists()]
-    if not present:
-        return None
-    if not replace:
+    if present and not replace:
         raise Conflict(
             f"{path} exists already: restore brings a backup back only where no database is; "
             "give another database file, or pass --replace to move this one aside (stop the "
             "server first)"
         )
+    return present
+
+
+def _move_aside(path: Path, present: list[Path]) -> Path | None:
+    """Move an existing database (and its WAL) aside, never deleting it; where it went."""
+    if not present:
+        return None
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = path.with_name(f"{path.name}.before-restore-{stamp}")
     for p in present:

@@ -56,8 +56,8 @@ def _pg_engine(url: str, database: str | None = None) -> sa.Engine:
     return sa.create_engine(u, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
 
-def _server_major(url: str) -> int:
-    engine = _pg_engine(url)
+def _server_major(url: str, database: str | None = None) -> int:
+    engine = _pg_engine(url, database)
     try:
         with engine.connect() as c:
             return int(c.exec_driver_sql("SHOW server_version_num").scalar_one()) // 10000
@@ -198,14 +198,27 @@ def make_empty(url: str, replace: bool) -> bool:
     return True
 
 
-def restore(source: Path, url: str, progress: Progress) -> None:
-    tool = pg_tool("pg_restore", _server_major(url))
+def check(source: Path, url: str) -> int:
+    """Read the whole archive once (to nowhere) before anything is dropped or created, so that
+    a damaged backup is refused while the target is still as it was; returns its tables."""
+    tool = pg_tool("pg_restore", _server_major(url, "postgres"))
     listed = subprocess.run([tool, "--list", source], capture_output=True, text=True, check=False)
-    if listed.returncode != 0:
-        raise InvalidInput(
-            f"{source} cannot be read by {tool}: {listed.stderr.strip()}", field="backup"
+    read = listed
+    if listed.returncode == 0:
+        read = subprocess.run(
+            [tool, "--file=/dev/null", source], capture_output=True, text=True, check=False
         )
-    total = sum(" TABLE DATA " in line for line in listed.stdout.splitlines())
+    if read.returncode != 0:
+        raise InvalidInput(
+            f"{source} cannot be read by {tool}: {read.stderr.strip()}", field="backup"
+        )
+    return sum(" TABLE DATA " in line for line in listed.stdout.splitlines())
+
+
+def restore(source: Path, url: str, tables: int, progress: Progress) -> None:
+    """Restore the archive (``check`` ed) into the empty database at ``url``, in one transaction,
+    then analyse it."""
+    tool = pg_tool("pg_restore", _server_major(url))
     command: list[str | Path] = [
         tool,
         "--verbose",
@@ -217,7 +230,7 @@ def restore(source: Path, url: str, progress: Progress) -> None:
         f"--dbname={database_name(url)}",
         source,
     ]
-    _run(command, _pg_env(url), "processing data for table", "restoring tables", total, progress)
+    _run(command, _pg_env(url), "processing data for table", "restoring tables", tables, progress)
     # pg_restore brings no planner statistics and no visibility map: without them the first
     # searches read whole tables (docs/benchmarks.md, "How the figures got here")
     progress("analysing", 0, 1)
