@@ -3,10 +3,10 @@
 A dump is ``pg_dump --format=custom``: one consistent snapshot by itself, compressed, read back
 with ``pg_restore --list`` before it is put in place. A restore runs ``pg_restore`` in one
 transaction into an empty database (``make_empty`` creates a missing one, and drops and makes
-again the schema of a full one only when told), then ``VACUUM (ANALYZE)``. The tools run with
-the connection in libpq's variables, so that no password shows in the process list, and without
-this process's ``SAFEPASSAGE_`` settings; their ``--verbose`` lines become progress, a table at
-a time.
+again the schema of a full one only when told), then ``VACUUM (ANALYZE)``. The tools get the
+database as a connection URI without its password, which goes in ``PGPASSWORD`` so that it shows
+in no process list, and run without this process's ``SAFEPASSAGE_`` settings; their
+``--verbose`` lines become progress, a table at a time.
 """
 
 from __future__ import annotations
@@ -33,20 +33,23 @@ def database_name(url: str) -> str:
     return sa.make_url(url).database or ""
 
 
-def _pg_env(url: str, database: str | None = None) -> dict[str, str]:
-    """The environment PostgreSQL's tools run in: the connection in libpq's variables (so that
-    no password shows in the process list), and none of this process's SAFEPASSAGE_ settings."""
-    u = sa.make_url(url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFEPASSAGE_", "PG"))}
-    parts = {
-        "PGHOST": u.host,
-        "PGPORT": str(u.port) if u.port else None,
-        "PGUSER": u.username,
-        "PGPASSWORD": u.password,
-        "PGDATABASE": database or u.database,
-    }
-    env.update({k: str(v) for k, v in parts.items() if v})
+def _pg_env(url: str) -> dict[str, str]:
+    """The environment PostgreSQL's tools run in: the password in ``PGPASSWORD`` (so that it
+    shows in no process list), the operator's own ``PG*`` settings kept, and none of this
+    process's ``SAFEPASSAGE_`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEPASSAGE_")}
+    password = sa.make_url(url).password
+    if password:
+        env["PGPASSWORD"] = str(password)
     return env
+
+
+def _conninfo(url: str) -> str:
+    """The database as libpq reads it (``--dbname``): the URL without driver or password, its
+    query (``sslmode`` and the like) kept."""
+    u = sa.make_url(url)
+    bare = sa.URL.create("postgresql", u.username, None, u.host, u.port, u.database, u.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def _pg_engine(url: str, database: str | None = None) -> sa.Engine:
@@ -140,6 +143,7 @@ def _run(
 
 
 def dump(url: str, partial: Path, progress: Progress) -> None:
+    """Dump the database at ``url`` into ``partial`` (custom format), then read it back."""
     tool = pg_tool("pg_dump", _server_major(url))
     tables = _tables(url)
     command: list[str | Path] = [
@@ -148,6 +152,7 @@ def dump(url: str, partial: Path, progress: Progress) -> None:
         "--verbose",
         "--no-password",
         f"--file={partial}",
+        f"--dbname={_conninfo(url)}",
     ]
     _run(
         command, _pg_env(url), "dumping contents of table", "dumping tables", len(tables), progress
@@ -227,7 +232,7 @@ def restore(source: Path, url: str, tables: int, progress: Progress) -> None:
         "--no-privileges",
         "--exit-on-error",
         "--single-transaction",
-        f"--dbname={database_name(url)}",
+        f"--dbname={_conninfo(url)}",
         source,
     ]
     _run(command, _pg_env(url), "processing data for table", "restoring tables", tables, progress)
