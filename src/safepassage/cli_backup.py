@@ -82,16 +82,18 @@ def register(
     ) -> None:
         """Bring a backup back into a new or empty database, and migrate it."""
         system = open_system(db)
-        if replace:
+        url = system.settings.database_url
+        if replace and url.startswith("sqlite"):
+            console.print("--replace: a database file already there is moved aside, not deleted")
+        elif replace:
             console.print(
-                f"--replace: the database at {system.settings.database_url.split('@')[-1]} "
-                "will be moved aside (SQLite) or its schema dropped (PostgreSQL) if it holds "
-                "anything"
+                "--replace: if the database holds tables, its schema is dropped and made again "
+                "(once the backup has been read through and found whole)"
             )
         with _progress(console) as progress:
             done = backups.restore(
                 backup_file,
-                system.settings.database_url,
+                url,
                 SYSTEM,
                 system.uow,
                 system.migrate,

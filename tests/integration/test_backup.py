@@ -235,18 +235,20 @@ def test_a_restore_on_a_fresh_location_opens_with_the_system_and_shows_the_same_
 
 
 def test_a_backup_never_overwrites_an_existing_file(
-    scratch: Scratch, systems: list[System], tmp_path: Path
+    scratch: Scratch, systems: list[System], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SAFEPASSAGE_SECRET_KEY", SECRET)
     live = _system(scratch(), systems)
     live.migrate()
     out = tmp_path / "taken.backup"
     out.write_bytes(b"an older backup")
     with pytest.raises(Conflict, match="exists already"):
         backups.take_backup(out, live.settings.database_url, SYSTEM, live.uow)
+    r = runner.invoke(app, ["backup", str(out), "--db", live.settings.database_url])
+    assert r.exit_code == 5 and "exists already" in " ".join(r.output.split())
     assert out.read_bytes() == b"an older backup"
     assert sorted(p.name for p in tmp_path.iterdir() if "taken" in p.name) == ["taken.backup"]
-    [entry] = _audit(live, "backup")
-    assert entry.outcome == "failed"
+    assert [e.outcome for e in _audit(live, "backup")] == ["failed", "failed"]
 
 
 def test_a_restore_refuses_a_database_that_holds_data_unless_told_to_replace_it(
