@@ -6,6 +6,7 @@ unique names on the test server, dropped afterwards); none touches the shared te
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
 import subprocess
@@ -20,7 +21,7 @@ from alembic import command
 from typer.testing import CliRunner
 
 from safepassage.adapters import backup as files
-from safepassage.adapters import backup_pg
+from safepassage.adapters import backup_pg, envelope
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.engine import alembic_config
 from safepassage.bootstrap import System, build
@@ -207,7 +208,7 @@ def test_a_backup_taken_while_people_are_added_restores_a_consistent_snapshot(
     assert restore_entry.detail["people"] == n_people
 
 
-def test_a_restore_on_a_fresh_location_opens_with_the_system_and_shows_the_same_people(
+def test_a_backup_holds_no_key_and_restores_elsewhere_with_the_same_people(
     scratch: Scratch, systems: list[System], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAFEPASSAGE_SECRET_KEY", SECRET)
@@ -215,10 +216,13 @@ def test_a_restore_on_a_fresh_location_opens_with_the_system_and_shows_the_same_
     live = _system(scratch(), systems)
     live.migrate()
     ids = [_add_person(live, n) for n in range(5)]
+    kek = envelope.new_key_file(tmp_path / "operation.key")  # beside the database, even
     out = tmp_path / "carried.backup"
     r = runner.invoke(app, ["backup", str(out), "--db", live.settings.database_url])
     assert r.exit_code == 0, r.output
-    assert SECRET.encode() not in _plain_text(out)
+    held = _plain_text(out)
+    for secret in (SECRET.encode(), kek, kek.hex().encode(), base64.b64encode(kek)):
+        assert secret not in held
 
     fresh_url = scratch()
     r = runner.invoke(app, ["restore", str(out), "--db", fresh_url])
