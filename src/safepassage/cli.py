@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from safepassage import cli_keys, cli_tables
+from safepassage import cli_backup, cli_keys, cli_tables
 from safepassage.bootstrap import System
 from safepassage.cli_base import DbOption, app, command, console, err, open_system, user_app
 from safepassage.domain.errors import InvalidInput, NotFound
@@ -346,6 +346,9 @@ def demo(
     if serve_after:
         console.print(f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above.")
         _serve(system, "127.0.0.1", port)
+
+
+cli_backup.register(command, open_system, console)
 
 
 def main() -> None:  # pragma: no cover

@@ -31,6 +31,7 @@ LAYERS = {
     "cli_base": 6,
     "cli_keys": 6,
     "cli_tables": 6,
+    "cli_backup": 6,
 }
 SIBLINGS_APART = {"linkage", "planning", "simulation"}  # the engines never lean on each other
 MAX_LINES = 450

@@ -69,6 +69,7 @@ class Action(StrEnum):
     SIMULATION_RUN = "simulation.run"
     MANIFEST_EXPORT = "manifest.export"
     KEYS_SHRED = "keys.shred"
+    BACKUP = "backup"
 
 
 _EVERYONE = frozenset(Role)
@@ -111,6 +112,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MANIFEST_EXPORT: frozenset({Role.COORDINATOR, Role.LIAISON}),
     # the operation's keys destroyed: by a coordinator; a nation's alone, by its own liaison too
     Action.KEYS_SHRED: frozenset({Role.COORDINATOR, Role.LIAISON}),
+    # the whole database to a file (fields sealed, no key in it), and back: the system's own
+    Action.BACKUP: frozenset({Role.COORDINATOR}),
 }
 
 
