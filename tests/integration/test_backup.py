@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from safepassage.adapters import backup as files
 from safepassage.adapters import backup_pg, envelope
+from safepassage.adapters.backup import write_backup
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.engine import alembic_config
 from safepassage.bootstrap import System, build
@@ -291,12 +293,14 @@ def test_a_backup_of_an_older_schema_is_migrated_to_the_current_one_on_restore(
     old = _system(scratch(), systems)
     command.upgrade(alembic_config(old.engine), "0008")
     out = tmp_path / "older.backup"
-    backups.take_backup(out, old.settings.database_url, SYSTEM, old.uow)
+    # as an older version of safepassage wrote it (its own audit entry is that version's)
+    write_backup(old.settings.database_url, out)
     url = scratch()
     back = _system(url, systems)
     backups.restore(out, url, SYSTEM, back.uow, back.migrate)
     with back.engine.connect() as c:
-        assert c.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0009"
+        head = c.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    assert head == ScriptDirectory.from_config(alembic_config(back.engine)).get_current_head()
 
 
 def test_a_restore_refuses_a_backup_of_the_other_kind_of_database(

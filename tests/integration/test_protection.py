@@ -3,12 +3,14 @@ the system writes; a shred makes the registry unreadable and says so; the keys r
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from safepassage.adapters.backup_pg import pg_tool
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.engine import make_engine
 from safepassage.adapters.db.keys_repo import Keys, KeySource
@@ -19,7 +21,7 @@ from safepassage.bootstrap import System
 from safepassage.domain.access import PeopleFilter
 from safepassage.domain.errors import AccessDenied, ConfigurationError, InvalidInput, Unreadable
 from safepassage.domain.pipeline import Outcome, StationKind
-from safepassage.services import intake, people, protection
+from safepassage.services import backups, intake, people, protection
 from safepassage.services.common import SYSTEM
 from tests.ecc_helpers import Ecc
 from tests.integration.conftest import World
@@ -87,18 +89,36 @@ def _canary(world: World) -> int:
 
 
 def _haystack(world: World, tmp_path: Path) -> list[bytes]:
-    """Every byte the database holds: SQLite's files (with the write-ahead log), or every row of
-    every PostgreSQL table as the server returns it, raw."""
+    """Every byte the database holds: SQLite's files (with the write-ahead log), or every value
+    of every PostgreSQL table as the driver returns it, raw (bytea as its bytes, not as hex)."""
     engine = world.system.engine
     if engine.dialect.name == "sqlite":
         db = Path(str(engine.url.database))
         return [p.read_bytes() for p in db.parent.glob(db.name + "*")]
     out = []
-    with engine.connect() as c:
-        for table in t.metadata.sorted_tables:
-            for (row,) in c.execute(sa.text(f'SELECT CAST(x AS text) FROM "{table.name}" x')):
-                out.append(row.encode())
+    raw = sa.create_engine(engine.url)  # no keys attached: nothing is opened on the way
+    try:
+        with raw.connect() as c:
+            for table in t.metadata.sorted_tables:
+                for row in c.execute(sa.text(f'SELECT * FROM "{table.name}"')):
+                    for v in row:
+                        out.append(v if isinstance(v, bytes) else str(v).encode())
+    finally:
+        raw.dispose()
     return out
+
+
+def _backup_text(world: World, backup: Path) -> list[bytes]:
+    """A backup as an attacker would read it: the SQLite file as is; PostgreSQL's compressed
+    archive turned back into the SQL it holds (pg_restore), so that compression hides nothing."""
+    if world.system.engine.dialect.name == "sqlite":
+        return [backup.read_bytes()]
+    with world.system.engine.connect() as c:
+        major = int(str(c.scalar(sa.text("SHOW server_version_num"))) or 0) // 10000
+    tool = pg_tool("pg_restore", major)
+    return [
+        subprocess.run([str(tool), "-f", "-", str(backup)], capture_output=True, check=True).stdout
+    ]
 
 
 def _leaks(blobs: list[bytes]) -> list[str]:
@@ -112,7 +132,7 @@ def _leaks(blobs: list[bytes]) -> list[str]:
     return found
 
 
-def test_a_canary_person_leaves_no_readable_trace_in_the_database(
+def test_a_canary_person_leaves_no_readable_trace_in_the_database_or_its_backup(
     world: World, tmp_path: Path
 ) -> None:
     head = _canary(world)
@@ -136,9 +156,12 @@ def test_a_canary_person_leaves_no_readable_trace_in_the_database(
         reason="Zorvandelix Vexmorrow: no ID",
     )
     assert refused["ok"]
+    backup = tmp_path / "canary.backup"
+    backups.take_backup(backup, world.system.settings.database_url, SYSTEM, uow)
     world.system.dispose()  # connections closed: SQLite's write-ahead log stays on disk
-    blobs = _haystack(world, tmp_path)
+    blobs = [*_haystack(world, tmp_path), *_backup_text(world, backup)]
     assert sum(len(b) for b in blobs) > 10_000
+    assert any(b"coordinator.user" in b for b in blobs)  # what is plain is read: the search is real
     assert _leaks(blobs) == []
     # and the system itself still reads it all back
     view = people.get_person(head, world.who["coordinator"], uow())
