@@ -10,6 +10,7 @@ import base64
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +31,14 @@ from safepassage.bootstrap import System, build
 from safepassage.cli import app
 from safepassage.config import load_settings
 from safepassage.domain.access import Principal, Role
-from safepassage.domain.errors import AccessDenied, Conflict, InvalidInput, SafepassageError
+from safepassage.domain.errors import (
+    AccessDenied,
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    SafepassageError,
+    Unreadable,
+)
 from safepassage.services import backups, people
 from safepassage.services.common import SYSTEM
 from tests.conftest import PG_SERVER, unavailable
@@ -366,3 +374,42 @@ def test_a_damaged_backup_is_refused_before_anything_is_replaced(
         backups.restore(damaged, kept_url, SYSTEM, kept.uow, kept.migrate, replace=True)
     assert _count(kept, t.person) == 3
     assert not [p for p in tmp_path.iterdir() if "before-restore" in p.name]
+
+
+def test_a_shred_makes_a_backup_taken_before_it_unreadable(
+    scratch: Scratch, systems: list[System], tmp_path: Path
+) -> None:
+    """With the keys in a key file, as an operation should keep them: the shred destroys the key
+    file, and a backup taken before opens no more, on this machine or another."""
+    url = scratch()
+    _system(url, systems).dispose()  # the database made (PostgreSQL), nothing in it yet
+    key_file = tmp_path / "media" / "operation.key"
+    key_file.parent.mkdir()
+    settings = load_settings(database_url=url, secret_key=SECRET, key_file=str(key_file))
+    live = build(settings)
+    systems.append(live)
+    live.migrate()
+    assert key_file.exists()
+    pid = _add_person(live, 7)
+    out = tmp_path / "before-shred.backup"
+    backups.take_backup(out, url, SYSTEM, live.uow)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEPASSAGE_")}
+    env |= {"SAFEPASSAGE_SECRET_KEY": SECRET, "SAFEPASSAGE_KEY_FILE": str(key_file)}
+    cli = Path(sys.executable).parent / "safepassage"
+    done = subprocess.run(
+        [str(cli), "shred", "--yes", "--db", url], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert not key_file.exists()  # the key file went with the keys
+    after = build(settings)
+    systems.append(after)
+    with pytest.raises(Unreadable, match=r"shredded on .* by cli:"):
+        people.get_person(pid, SYSTEM, after.uow())
+    # the backup, restored elsewhere with whatever key file there now is, opens nothing
+    elsewhere = scratch()
+    files.restore_backup(out, elsewhere)  # the file brought back as it is: nothing opens it
+    key_file.write_bytes(os.urandom(32))  # someone makes a key file where the old one was
+    again = build(load_settings(database_url=elsewhere, secret_key=SECRET, key_file=str(key_file)))
+    systems.append(again)
+    with pytest.raises(ConfigurationError, match="does not open"):
+        people.get_person(pid, SYSTEM, again.uow())
