@@ -249,6 +249,8 @@ def test_a_nation_shreds_its_own_lists_and_the_rest_carries_on(world: World) -> 
     system = world.system
     with pytest.raises(AccessDenied):  # a liaison of another nation may not
         protection.shred(protection.ShredInput("US", "US"), world.who["liaison"], system.uow())
+    with pytest.raises(InvalidInput, match="no key of their own"):  # Kyrgyzstan only sends
+        protection.shred(protection.ShredInput("KG", "KG"), world.who["coordinator"], system.uow())
     protection.shred(protection.ShredInput("RU", "RU"), world.who["liaison"], system.uow())
     coord = world.who["coordinator"]
     assert people.get_person(head, coord, system.uow()).person.given_name == SHREDDED

@@ -61,6 +61,8 @@ def shred(cmd: ShredInput, who: Principal, uow: UnitOfWork) -> None:
         InvalidInput: the confirmation typed is not the operation's name (or nation's code).
         NotFound: no such nation is operating.
     """
+    # the password is checked first, outside the shred's transaction (argon2 is slow on purpose)
+    confirmed = cmd.password is None or auth.password_is_theirs(who, cmd.password, uow)
     with uow:
         demand(uow, who, Action.KEYS_SHRED, "keys", cmd.scope)
         if who.role is Role.LIAISON and cmd.scope != who.nation:
@@ -69,7 +71,14 @@ def shred(cmd: ShredInput, who: Principal, uow: UnitOfWork) -> None:
         name = op.name if op else ""
         if cmd.scope != OPERATION and uow.nations.get(cmd.scope) is None:
             raise NotFound(f"no nation {cmd.scope!r} in this operation")
-        if cmd.password is not None and not auth.password_is_theirs(who, cmd.password, uow):
+        if cmd.scope != OPERATION and not uow.protection.has_key(cmd.scope):
+            raise InvalidInput(
+                f"{cmd.scope}'s lists have no key of their own (it is not an operating nation, or "
+                "its key is already shredded): they are sealed under the operation's key, which "
+                "only a shred of the whole registry destroys",
+                "scope",
+            )
+        if not confirmed:
             raise refuse(uow, who, "keys.shred", "keys", cmd.scope, "password not confirmed")
         if cmd.typed.strip() != expected_confirmation(cmd.scope, name):
             what = (

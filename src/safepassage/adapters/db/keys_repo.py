@@ -355,6 +355,15 @@ class ProtectionRepository:
         """What was shredded, when and by whom."""
         return Keys.state(self.conn)
 
+    def has_key(self, scope: str) -> bool:
+        """Whether ``scope`` has a data key of its own stored (a nation's lists under it)."""
+        return (
+            self.conn.execute(
+                sa.select(t.data_key.c.scope).where(t.data_key.c.scope == scope).limit(1)
+            ).first()
+            is not None
+        )
+
     def shred(self, scope: str, by: str, now: dt.datetime) -> None:
         """Destroy every stored copy of ``scope``'s keys (``OPERATION``: all of them)."""
         if self.conn.dialect.name == "sqlite":  # the key rows' bytes are zeroed, not freed
