@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from safepassage import cli_tables
+from safepassage import cli_audit, cli_tables
 from safepassage.bootstrap import System, build
 from safepassage.config import load_settings
 from safepassage.domain.errors import (
@@ -412,6 +412,11 @@ def demo(
     if serve_after:
         console.print(f"Open http://127.0.0.1:{port}/ and log in with one of the accounts above.")
         _serve(system, "127.0.0.1", port)
+
+
+audit_app = typer.Typer(help="The audit trail: check it, print its head.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+cli_audit.register(audit_app, command, _system, console)
 
 
 def main() -> None:  # pragma: no cover

@@ -29,6 +29,7 @@ LAYERS = {
     "web": 6,  # the shells
     "cli": 6,
     "cli_tables": 6,
+    "cli_audit": 6,
 }
 SIBLINGS_APART = {"linkage", "planning", "simulation"}  # the engines never lean on each other
 MAX_LINES = 450

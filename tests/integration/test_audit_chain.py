@@ -1,0 +1,332 @@
+"""The audit kept as written, on SQLite and PostgreSQL: entries linked into a hash chain, a
+change, an insertion or a deletion made in the database found by ``audit verify`` and placed, a
+head written down finding a rewrite of the whole chain, and no UPDATE or DELETE let through."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from safepassage.adapters.db import audit_chain
+from safepassage.adapters.db import tables as t
+from safepassage.bootstrap import System
+from safepassage.cli import app
+from safepassage.cli_audit import EXIT_BROKEN
+from safepassage.domain.access import Principal, Role
+from safepassage.domain.errors import AccessDenied
+from safepassage.services import audit_log, nations
+from safepassage.services.common import SYSTEM, audit
+from tests.integration.conftest import World
+
+runner = CliRunner()
+VIEWER = Principal(7, "viewer.user", Role.VIEWER, source="test")
+
+
+def _entries(system: System, n: int) -> None:
+    for i in range(n):
+        with system.uow() as uow:
+            audit(uow, SYSTEM, "test.entry", "person", i + 1, n=i)
+            uow.commit()
+
+
+def _rows(system: System) -> list[sa.Row]:
+    with system.engine.connect() as c:
+        return list(c.execute(sa.select(t.audit).order_by(t.audit.c.seq)))
+
+
+def _at(system: System, position: int) -> sa.Row:
+    return next(r for r in _rows(system) if r.seq == position)
+
+
+def _tamper(system: System, *statements: tuple[str, dict]) -> None:
+    """What someone holding the database can do: drop the triggers that keep the audit, change
+    it, put the triggers back (all in one transaction)."""
+    with system.engine.begin() as c:
+        if c.dialect.name == "postgresql":
+            kept = c.exec_driver_sql(
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE tgrelid = 'audit'::regclass AND NOT tgisinternal"
+            ).all()
+            drop = 'DROP TRIGGER "{}" ON audit'
+        else:
+            kept = c.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+            ).all()
+            drop = 'DROP TRIGGER "{}"'
+        assert kept, "the audit has no triggers to keep it"
+        for name, _ in kept:
+            c.exec_driver_sql(drop.format(name))
+        for sql, params in statements:
+            c.execute(sa.text(sql), params)
+        for _, sql in kept:
+            c.exec_driver_sql(sql)
+
+
+def _verify(system: System, *args: str) -> tuple[int, str]:
+    url = system.engine.url.render_as_string(hide_password=False)
+    r = runner.invoke(app, ["audit", "verify", "--db", url, *args])
+    return r.exit_code, " ".join(r.output.split())
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEPASSAGE_SECRET_KEY", "k" * 48)
+    monkeypatch.delenv("SAFEPASSAGE_DEMO", raising=False)
+
+
+def test_every_committed_entry_is_linked_in_order_and_verify_passes(system: System) -> None:
+    system.migrate()
+    nations.save_nation("RU", "Russia", True, True, False, SYSTEM, system.uow())
+    _entries(system, 4)
+    rows = _rows(system)
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
+    assert all(re.fullmatch("[0-9a-f]{64}", r.hash) for r in rows)
+    code, out = _verify(system)
+    assert code == 0, out
+    assert f"intact: 5 entries, head 5:{rows[-1].hash}" in out
+
+
+def test_a_refusal_rolled_back_and_recorded_is_linked_too(system: System) -> None:
+    system.migrate()
+    with pytest.raises(AccessDenied):
+        audit_log.verify(VIEWER, system.uow())
+    (row,) = _rows(system)
+    assert (row.outcome, row.seq) == ("denied", 1)
+    assert audit_log.verify(SYSTEM, system.uow()).intact
+
+
+def test_an_entry_changed_in_the_database_is_found_at_its_position(system: System) -> None:
+    system.migrate()
+    _entries(system, 5)
+    third = _at(system, 3)
+    _tamper(system, ("UPDATE audit SET username = 'someone.else' WHERE id = :id", {"id": third.id}))
+    code, out = _verify(system)
+    assert code == EXIT_BROKEN
+    assert f"the first at position 3, entry id {third.id}: not the entry written here" in out
+
+
+def test_a_change_to_the_stored_detail_alone_is_found(system: System) -> None:
+    system.migrate()
+    _entries(system, 3)
+    second = _at(system, 2)
+    changed = json.dumps({"n": 99})
+    _tamper(
+        system, ("UPDATE audit SET detail = :d WHERE id = :id", {"d": changed, "id": second.id})
+    )
+    found = audit_log.verify(SYSTEM, system.uow())
+    assert [(b.position, b.entry_id) for b in found.breaks] == [(2, second.id)]
+
+
+def test_an_entry_deleted_in_the_database_is_found_as_a_gap(system: System) -> None:
+    system.migrate()
+    _entries(system, 5)
+    second, third = _at(system, 2), _at(system, 3)
+    _tamper(system, ("DELETE FROM audit WHERE id = :id", {"id": third.id}))
+    code, out = _verify(system)
+    assert code == EXIT_BROKEN
+    assert (
+        f"the first at position 3: the entries at position 3 are missing "
+        f"(after entry id {second.id}): taken out" in out
+    )
+
+
+def _stored(system: System, entry_id: int) -> dict:
+    """An entry as the chain reads it (``detail`` as stored)."""
+    with system.engine.connect() as c:
+        cols = [*t.audit.c, audit_chain.stored(t.audit.c.detail, c.dialect).label("raw")]
+        row = c.execute(sa.select(*cols).where(t.audit.c.id == entry_id)).one()
+    return dict(row._mapping) | {"detail": row.raw}
+
+
+def test_an_entry_inserted_in_the_middle_is_found_where_it_was_put(system: System) -> None:
+    system.migrate()
+    _entries(system, 4)
+    before = _at(system, 2)
+    # room made at position 3, a copy of entry 2 put there and sealed onto it as the linker would
+    _tamper(
+        system,
+        *((f"UPDATE audit SET seq = seq + 1 WHERE seq = {p}", {}) for p in (4, 3)),
+        (
+            "INSERT INTO audit (id, seq, at, username, role, action, entity, entity_id, outcome,"
+            " source, detail) SELECT 1000, 3, at, username, role, action, entity, '99', outcome,"
+            " source, detail FROM audit WHERE id = :id",
+            {"id": before.id},
+        ),
+    )
+    digest = audit_chain.seal(bytes.fromhex(before.hash), _stored(system, 1000))
+    _tamper(system, ("UPDATE audit SET hash = :h WHERE id = 1000", {"h": digest}))
+    found = audit_log.verify(SYSTEM, system.uow())
+    moved = _at(system, 4)
+    after = _at(system, 5)
+    assert [(b.position, b.entry_id) for b in found.breaks] == [(4, moved.id), (5, after.id)]
+
+
+def test_a_sealed_entry_forged_at_the_end_is_found(system: System) -> None:
+    system.migrate()
+    _entries(system, 2)
+    last = _at(system, 2)
+    _tamper(
+        system,
+        (
+            "INSERT INTO audit (id, seq, hash, at, username, role, action, entity, entity_id,"
+            " outcome, source, detail) SELECT 500, 3, :h, at, username, role, action, entity,"
+            " entity_id, outcome, source, detail FROM audit WHERE id = :id",
+            {"h": "0" * 64, "id": last.id},
+        ),
+    )
+    found = audit_log.verify(SYSTEM, system.uow())
+    assert [(b.position, b.entry_id) for b in found.breaks] == [(3, 500)]
+
+
+def test_a_head_written_down_finds_the_whole_chain_rewritten(system: System) -> None:
+    system.migrate()
+    _entries(system, 3)
+    url = system.engine.url.render_as_string(hide_password=False)
+    r = runner.invoke(app, ["audit", "head", "--db", url])
+    assert r.exit_code == 0, r.output
+    written = r.output.strip()
+    assert re.fullmatch(r"3:[0-9a-f]{64}", written)
+    # rewrite from position 2 on, sealing each entry again as the linker would
+    rows = _rows(system)
+    previous = bytes.fromhex(rows[0].hash)
+    changes = []
+    for row in rows[1:]:
+        values = dict(row._mapping) | {"username": "rewritten"}
+        with system.engine.connect() as c:
+            stored = c.execute(
+                sa.select(audit_chain.stored(t.audit.c.detail, c.dialect)).where(
+                    t.audit.c.id == row.id
+                )
+            ).scalar_one()
+        digest = audit_chain.seal(previous, values | {"detail": stored})
+        changes.append(
+            (
+                "UPDATE audit SET username = 'rewritten', hash = :h WHERE id = :id",
+                {"h": digest, "id": row.id},
+            )
+        )
+        previous = bytes.fromhex(digest)
+    _tamper(system, *changes)
+    assert _verify(system)[0] == 0  # sealed again throughout: the chain alone cannot tell
+    code, out = _verify(system, "--head", written)
+    assert code == EXIT_BROKEN
+    assert "position 3" in out and "no longer in the chain" in out
+    _entries(system, 1)
+    assert audit_log.verify(SYSTEM, system.uow(), written).breaks
+
+
+def test_a_head_past_the_end_finds_entries_taken_from_the_end(system: System) -> None:
+    system.migrate()
+    _entries(system, 3)
+    written = str(audit_log.head(SYSTEM, system.uow()))
+    _tamper(system, ("DELETE FROM audit WHERE seq = 3", {}))
+    assert audit_log.verify(SYSTEM, system.uow()).intact  # the end alone cannot tell
+    code, out = _verify(system, "--head", written)
+    assert code == EXIT_BROKEN and "past the end of the chain (2 entries now)" in out
+
+
+def test_a_head_not_written_as_one_is_refused_with_exit_code_2(system: System) -> None:
+    system.migrate()
+    code, out = _verify(system, "--head", "12-abc")
+    assert code == 2 and "POSITION:HASH" in out
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit SET username = 'someone.else'",
+        "UPDATE audit SET seq = seq + 10",
+        "UPDATE audit SET hash = NULL, seq = NULL",
+        "DELETE FROM audit",
+    ],
+)
+def test_the_database_refuses_to_change_or_delete_an_entry(system: System, statement: str) -> None:
+    system.migrate()
+    _entries(system, 2)
+    before = _rows(system)
+    with (
+        pytest.raises(sa.exc.DatabaseError, match="kept as it was written"),
+        system.engine.begin() as c,
+    ):
+        c.exec_driver_sql(statement)
+    assert _rows(system) == before
+
+
+def test_the_database_refuses_an_entry_that_comes_sealed(system: System) -> None:
+    system.migrate()
+    with (
+        pytest.raises(sa.exc.DatabaseError, match="only the linker seals it"),
+        system.engine.begin() as c,
+    ):
+        c.execute(
+            t.audit.insert().values(
+                at=audit_chain.dt.datetime.now(audit_chain.dt.UTC),
+                username="x",
+                role="coordinator",
+                action="forged",
+                detail={},
+                seq=1,
+                hash="0" * 64,
+            )
+        )
+
+
+def test_truncating_the_audit_is_refused_on_postgresql(system: System) -> None:
+    if system.engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's")
+    system.migrate()
+    _entries(system, 1)
+    with (
+        pytest.raises(sa.exc.DatabaseError, match="kept as it was written"),
+        system.engine.begin() as c,
+    ):
+        c.exec_driver_sql("TRUNCATE audit")
+    assert len(_rows(system)) == 1
+
+
+def test_an_entry_committed_late_is_linked_after_those_committed_before(system: System) -> None:
+    if system.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite writers never overlap")
+    system.migrate()
+    with system.uow() as long:
+        audit(long, SYSTEM, "test.import", "batch", 1)  # written first, committed last
+        _entries(system, 2)
+        long.commit()
+    rows = _rows(system)
+    assert [(r.seq, r.action) for r in rows] == [
+        (1, "test.entry"),
+        (2, "test.entry"),
+        (3, "test.import"),
+    ]
+    assert rows[2].id < rows[0].id
+    assert audit_log.verify(SYSTEM, system.uow()).intact
+
+
+def test_entries_left_unlinked_are_linked_by_verify(system: System) -> None:
+    system.migrate()
+    with system.engine.begin() as c:  # as if the process died between commit and linking
+        c.execute(
+            t.audit.insert().values(
+                at=audit_chain.dt.datetime.now(audit_chain.dt.UTC),
+                username="x",
+                role="coordinator",
+                action="test.entry",
+                detail={"a": 1},
+            )
+        )
+    assert _rows(system)[0].seq is None
+    found = audit_log.verify(SYSTEM, system.uow())
+    assert found.intact and found.entries == 1 and _rows(system)[0].seq == 1
+
+
+def test_the_audit_page_shows_the_head_to_a_coordinator(client_as, world: World) -> None:  # type: ignore[no-untyped-def]
+    page = client_as("coordinator").get("/audit")
+    assert page.status_code == 200
+    shown = re.search(r'<code class="audit-head"[^>]*>(\d+:[0-9a-f]{64})</code>', page.text)
+    assert shown, page.text
+    assert shown.group(1) == str(audit_log.shown_head(SYSTEM, world.system.uow()))
+    assert "Write this down" in page.text
