@@ -165,9 +165,9 @@ def _encode(value: Any) -> bytes:
     return kind + _LENGTH.pack(len(raw)) + raw
 
 
-def seal(previous: bytes, row: sa.Row[Any] | dict[str, Any], seq: int | None = None) -> str:
-    """The seal of ``row`` (its FIELDS, ``detail`` stored) at position ``seq`` (its own when
-    not given) after the entry sealed ``previous``: hexadecimal SHA-256."""
+def seal(previous: bytes, row: Any, seq: int | None = None) -> str:
+    """The seal of ``row`` (a row or a dict: its FIELDS, ``detail`` stored) at position
+    ``seq`` (its own when not given) after the entry sealed ``previous``: hexadecimal SHA-256."""
     values = dict(row._mapping) if isinstance(row, sa.Row) else dict(row)
     if seq is not None:
         values["seq"] = seq
