@@ -41,6 +41,7 @@ head written down. Writing the head down, or sending it out, often is what bound
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import struct
@@ -60,6 +61,8 @@ LOCK = 0x5AFE_A0D17
 GENESIS = hashlib.sha256(b"safepassage audit chain, format 1").digest()
 """What the first entry is sealed onto."""
 BATCH = 5000
+GATHER_S = 0.01
+"""How long the linker thread waits, once asked, for more commits to link in the same round."""
 FIELDS = (
     "id",
     "seq",
@@ -186,16 +189,14 @@ def head(conn: sa.Connection) -> Head | None:
     return Head(int(row.seq), str(row.hash), row.at) if row is not None else None
 
 
-def link(conn: sa.Connection) -> int:
-    """Link the unlinked entries this transaction sees, in order of id; how many.
-
-    The caller makes sure no other linker runs meanwhile: SQLite's write lock, or ``LOCK`` on
-    PostgreSQL (``link_apart``). One statement reads a batch with the head beside it."""
+@functools.cache
+def _statements(dialect: sa.Dialect) -> tuple[sa.Select[Any], sa.Update]:
+    """The linker's two statements, built once (building them cost more than running them)."""
     c = t.audit.c
     top = sa.select(sa.func.max(c.seq)).where(c.seq.is_not(None)).scalar_subquery()
     top_hash = sa.select(c.hash).where(c.seq == top).scalar_subquery()
     batch = (
-        sa.select(*_columns(conn.dialect), top.label("top_seq"), top_hash.label("top_hash"))
+        sa.select(*_columns(dialect), top.label("top_seq"), top_hash.label("top_hash"))
         .where(c.seq.is_(None))
         .order_by(c.id)
         .limit(BATCH)
@@ -205,6 +206,15 @@ def link(conn: sa.Connection) -> int:
         .where(c.id == sa.bindparam("b_id"), c.seq.is_(None))
         .values(seq=sa.bindparam("b_seq"), hash=sa.bindparam("b_hash"))
     )
+    return batch, mark
+
+
+def link(conn: sa.Connection) -> int:
+    """Link the unlinked entries this transaction sees, in order of id; how many.
+
+    The caller makes sure no other linker runs meanwhile: SQLite's write lock, or ``LOCK`` on
+    PostgreSQL (``link_apart``). One statement reads a batch with the head beside it."""
+    batch, mark = _statements(conn.dialect)
     done = 0
     while rows := conn.execute(batch).all():
         position = int(rows[0].top_seq or 0)
@@ -275,6 +285,7 @@ class _Linker:
         engine = sa.create_engine(self.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
         while True:
             self.due.wait()
+            time.sleep(GATHER_S)  # let the commits of the next few milliseconds join this round
             self.due.clear()
             try:
                 with engine.connect() as conn:
@@ -286,15 +297,18 @@ class _Linker:
 
 _linkers: dict[str, _Linker] = {}
 _linkers_lock = threading.Lock()
+_LINKER = "_safepassage_audit_linker"
 
 
 def _linker(engine: sa.Engine) -> _Linker:
     """The one linker of ``engine``'s database in this process (the scanners' engine too)."""
-    key = engine.url.render_as_string(hide_password=False)
-    with _linkers_lock:
-        if key not in _linkers:
-            _linkers[key] = _Linker(engine.url)
-        return _linkers[key]
+    found = engine.__dict__.get(_LINKER)
+    if found is None:
+        key = engine.url.render_as_string(hide_password=False)
+        with _linkers_lock:
+            found = _linkers.setdefault(key, _Linker(engine.url))
+        engine.__dict__[_LINKER] = found
+    return found
 
 
 def before_commit(conn: sa.Connection) -> None:
