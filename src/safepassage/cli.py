@@ -414,7 +414,9 @@ def demo(
         _serve(system, "127.0.0.1", port)
 
 
-audit_app = typer.Typer(help="The audit trail: check it, print its head.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit trail: check it, note its head, export it.", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
 cli_audit.register(audit_app, command, _system, console)
 

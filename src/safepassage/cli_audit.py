@@ -1,4 +1,4 @@
-"""``safepassage audit ...``: check the audit chain, print its head, export the trail.
+"""``safepassage audit ...``: check the audit chain, print its head, export the trail, read it.
 
 Registered on the command line by ``cli.py`` (``register``), which gives its ``command``
 decorator (errors to exit codes) and the way it opens a system; apart only to keep cli.py short.
@@ -6,7 +6,9 @@ decorator (errors to exit codes) and the way it opens a system; apart only to ke
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -75,3 +77,44 @@ def register(
             console.print("The audit trail is empty: there is no head yet.")
             return
         console.print(str(top), soft_wrap=True)
+
+    @command("export", on=on)
+    def export(
+        out: Annotated[Path, typer.Argument(help="the file to write (never overwritten)")],
+        passphrase_file: PassphraseFile,
+        db: DbOption = None,
+    ) -> None:
+        """Export the whole audit trail for an inquiry, encrypted under a passphrase.
+
+        JSON lines, AES-256-GCM under a key argon2id makes of the passphrase; the export is
+        itself put on record.
+        """
+        system = open_system(db)
+        system.migrate()
+        done = audit_log.export(SYSTEM, system.uow(), out, _passphrase(passphrase_file))
+        console.print(
+            f"{done.entries} entries exported to {out}, the chain's head then {done.head}; "
+            "read it with 'safepassage audit read'."
+        )
+
+    @command("read", on=on)
+    def read(
+        export: Annotated[Path, typer.Argument(help="an export made by 'audit export'")],
+        passphrase_file: PassphraseFile,
+    ) -> None:
+        """Print the entries of an audit export, one JSON line each."""
+        for entry in audit_log.read_export(export, _passphrase(passphrase_file)):
+            typer.echo(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+
+
+PassphraseFile = Annotated[
+    Path,
+    typer.Option(
+        "--passphrase-file", help="a file holding the passphrase (its first line)", exists=True
+    ),
+]
+
+
+def _passphrase(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[0] if lines else ""

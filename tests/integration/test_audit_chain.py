@@ -4,9 +4,11 @@ head written down finding a rewrite of the whole chain, and no UPDATE or DELETE 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +20,7 @@ from safepassage.bootstrap import System
 from safepassage.cli import app
 from safepassage.cli_audit import EXIT_BROKEN
 from safepassage.domain.access import Principal, Role
-from safepassage.domain.errors import AccessDenied
+from safepassage.domain.errors import AccessDenied, ConfigurationError, InvalidInput, Unreadable
 from safepassage.services import audit_log, nations
 from safepassage.services.common import SYSTEM, audit
 from tests.integration.conftest import World
@@ -353,3 +355,64 @@ def test_the_audit_page_shows_the_head_to_a_coordinator(client_as, world: World)
     assert shown, page.text
     assert audit_log.verify(SYSTEM, world.system.uow(), shown.group(1)).intact
     assert "Write this down" in page.text
+
+
+def test_the_audit_exported_for_an_inquiry_reads_back_with_its_passphrase_only(
+    system: System, tmp_path: Path
+) -> None:
+    system.migrate()
+    _entries(system, 3)
+    secret = tmp_path / "passphrase.txt"
+    secret.write_text("inquiry passphrase, long enough\n")
+    out = tmp_path / "audit.spx"
+    url = system.engine.url.render_as_string(hide_password=False)
+    r = runner.invoke(
+        app, ["audit", "export", str(out), "--passphrase-file", str(secret), "--db", url]
+    )
+    assert r.exit_code == 0, r.output
+    assert b"test.entry" not in out.read_bytes()  # encrypted
+    r = runner.invoke(app, ["audit", "read", str(out), "--passphrase-file", str(secret)])
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(line) for line in r.output.splitlines()]
+    assert [(e["seq"], e["action"], e["detail"]) for e in lines] == [
+        (1, "test.entry", {"n": 0}),
+        (2, "test.entry", {"n": 1}),
+        (3, "test.entry", {"n": 2}),
+    ]
+    # the seals can be checked from the export alone
+    previous = audit_chain.GENESIS
+    for e in lines:
+        row = e | {"at": dt.datetime.fromisoformat(e["at"]), "detail": e["detail_stored"]}
+        assert audit_chain.seal(previous, row) == e["hash"]
+        previous = bytes.fromhex(e["hash"])
+    # the export is on record, after what it exported
+    recorded = _linked(system)[-1]
+    assert (recorded.action, recorded.detail["entries"]) == ("audit.export", 3)
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase at all\n")
+    r = runner.invoke(app, ["audit", "read", str(out), "--passphrase-file", str(wrong)])
+    assert r.exit_code == 7 and "does not open with this passphrase" in " ".join(r.output.split())
+
+
+def test_an_export_cut_short_or_changed_does_not_read(system: System, tmp_path: Path) -> None:
+    system.migrate()
+    _entries(system, 2)
+    out = tmp_path / "audit.spx"
+    audit_log.export(SYSTEM, system.uow(), out, "inquiry passphrase, long enough")
+    whole = out.read_bytes()
+    for broken in (whole[:-5], whole[:-1] + bytes([whole[-1] ^ 1]), whole + b"x"):
+        out.write_bytes(broken)
+        with pytest.raises(Unreadable):
+            list(audit_log.read_export(out, "inquiry passphrase, long enough"))
+
+
+def test_an_export_refuses_a_short_passphrase_and_an_existing_file(
+    system: System, tmp_path: Path
+) -> None:
+    system.migrate()
+    with pytest.raises(InvalidInput, match="12 or more"):
+        audit_log.export(SYSTEM, system.uow(), tmp_path / "a.spx", "short")
+    (tmp_path / "b.spx").write_text("kept")
+    with pytest.raises(ConfigurationError, match="never overwritten"):
+        audit_log.export(SYSTEM, system.uow(), tmp_path / "b.spx", "inquiry passphrase, long")
+    assert (tmp_path / "b.spx").read_text() == "kept"

@@ -331,7 +331,7 @@ def after_commit(conn: sa.Connection) -> None:
 def _rows(conn: sa.Connection, where: sa.ColumnElement[bool]) -> Iterator[sa.Row[Any]]:
     c = t.audit.c
     q = sa.select(*_columns(conn.dialect)).where(where).order_by(c.seq, c.id)
-    yield from conn.execution_options(yield_per=BATCH).execute(q)
+    yield from conn.execute(q.execution_options(yield_per=BATCH))
 
 
 def check(conn: sa.Connection, written: Head | None = None) -> Check:

@@ -183,10 +183,12 @@ class AuditRepository:
         return audit_chain.check(self.conn, written)
 
     def all(self) -> Iterator[sa.Row[Any]]:
-        """Every entry, in the order of the chain (unlinked ones last, by id)."""
+        """Every entry, in the order of the chain (unlinked ones last, by id), with ``detail``
+        as stored beside it (``stored_detail``: what its seal covers)."""
         c = t.audit.c
-        q = sa.select(t.audit).order_by(c.seq.is_(None), c.seq, c.id)
-        yield from self.conn.execution_options(yield_per=2000).execute(q)
+        stored = audit_chain.stored(c.detail, self.conn.dialect).label("stored_detail")
+        q = sa.select(t.audit, stored).order_by(c.seq.is_(None), c.seq, c.id)
+        yield from self.conn.execute(q.execution_options(yield_per=2000))
 
     def recent(
         self,
