@@ -7,6 +7,7 @@ writer's transaction). Run it once on the code before the chain and once after, 
 command, to compare:
 
     python -m bench.audit_chain [--backend postgresql|sqlite] [--writers 8] [--writes 500]
+    python -m bench.audit_chain --verify-entries 100000 [--backend ...]   # what a check costs
     git archive <before> src | tar -x -C /tmp/before && \\
         PYTHONPATH=/tmp/before/src python -m bench.audit_chain --results audit-chain-before
 
@@ -118,6 +119,44 @@ def run(backend: str, writers: int, writes: int, where: Path) -> dict[str, Any]:
         drop()
 
 
+def verify_cost(backend: str, entries: int, where: Path) -> dict[str, Any]:
+    """Link and check a chain of ``entries`` entries written in bulk: what an inquiry waits."""
+    url, drop = _database(backend, where)
+    engine = make_engine(url)
+    system = System(load_settings(database_url=url, demo=True), engine)
+    try:
+        system.migrate()
+        at = system.clock()
+        row = {"at": at, "username": "bench", "role": "coordinator", "action": "person.view"}
+        for start in range(0, entries, 10_000):
+            with system.uow() as uow:
+                uow.audit.add_many(
+                    [
+                        row | {"entity": "person", "entity_id": str(i), "detail": {"n": i}}
+                        for i in range(start, min(entries, start + 10_000))
+                    ]
+                )
+                uow.commit()
+        from safepassage.services import audit_log
+
+        t0 = time.perf_counter()
+        audit_log.head(SYSTEM, system.uow())
+        linked = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        found = audit_log.verify(SYSTEM, system.uow())
+        checked = time.perf_counter() - t0
+        return {
+            "backend": backend,
+            "entries": found.entries,
+            "link_s": linked,
+            "verify_s": checked,
+            "intact": found.intact,
+        }
+    finally:
+        engine.dispose()
+        drop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
@@ -125,7 +164,14 @@ def main() -> None:
     ap.add_argument("--writes", type=int, default=500, help="entries each writer writes")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--results", default="audit-chain")
+    ap.add_argument("--verify-entries", type=int, default=0, help="instead: time a check")
     args = ap.parse_args()
+    if args.verify_entries:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = verify_cost(args.backend, args.verify_entries, Path(tmp))
+        print(row)
+        keep(args.results, [row], {"intact": row["intact"]})
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
