@@ -48,6 +48,11 @@ def register(
         system = open_system(db)
         system.migrate()
         found = audit_log.verify(SYSTEM, system.uow(), head)
+        if not found.guarded:
+            console.print(
+                "Warning: the database no longer refuses changes to the audit trail: its "
+                "triggers (migration 0011) are missing or disabled. Find out who removed them."
+            )
         if found.intact:
             top = f", head {found.head}" if found.head else ""
             also = f"; the head written down ({head}) is in it" if head else ""

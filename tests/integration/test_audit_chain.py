@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
 from typer.testing import CliRunner
 
 from safepassage.adapters.db import audit_chain
@@ -416,3 +418,49 @@ def test_an_export_refuses_a_short_passphrase_and_an_existing_file(
     with pytest.raises(ConfigurationError, match="never overwritten"):
         audit_log.export(SYSTEM, system.uow(), tmp_path / "b.spx", "inquiry passphrase, long")
     assert (tmp_path / "b.spx").read_text() == "kept"
+
+
+def test_verify_warns_when_the_triggers_that_keep_the_audit_are_gone(system: System) -> None:
+    system.migrate()
+    with system.engine.connect() as c:
+        assert audit_chain.check(c).guarded
+        c.exec_driver_sql(
+            "DROP TRIGGER audit_kept ON audit"
+            if c.dialect.name == "postgresql"
+            else "DROP TRIGGER audit_kept_delete"
+        )
+        assert not audit_chain.check(c).guarded
+        c.rollback()  # DDL is transactional on both backends: the trigger is back
+        assert audit_chain.check(c).guarded
+
+
+class _Sealed(TypeDecorator[str]):
+    """A stand-in for a sealed column: a random nonce before the bytes, so the same value is
+    never stored the same twice."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> bytes | None:
+        return None if value is None else os.urandom(12) + value.encode()
+
+    def process_result_value(self, value: bytes | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else value[12:].decode()
+
+
+def test_a_sealed_column_is_read_for_its_seal_as_the_bytes_stored(system: System) -> None:
+    probe = sa.Table(
+        "audit_probe",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("detail", _Sealed),
+    )
+    with system.engine.connect() as c:
+        probe.create(c)
+        c.execute(probe.insert(), [{"id": 1, "detail": "same"}, {"id": 2, "detail": "same"}])
+        stored = audit_chain.stored(probe.c.detail, c.dialect)
+        a, b = c.execute(sa.select(stored).order_by(probe.c.id)).scalars()
+        raw = c.exec_driver_sql("SELECT detail FROM audit_probe ORDER BY id").scalars().all()
+        c.rollback()
+    assert isinstance(a, bytes) and [a, b] == [bytes(r) for r in raw]
+    assert a != b and a[12:] == b[12:] == b"same"  # two nonces: two stored forms, two seals

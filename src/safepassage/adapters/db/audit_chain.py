@@ -127,6 +127,7 @@ class Check:
     entries: int = 0
     head: Head | None = None
     breaks: list[Break] = field(default_factory=list)
+    guarded: bool = True  # the triggers that refuse changes are there (migration 0011)
 
     @property
     def intact(self) -> bool:
@@ -371,7 +372,26 @@ def check(conn: sa.Connection, written: Head | None = None) -> Check:
         found.breaks.append(Break(None, row.id, "a seal without a position: forged"))
     if written is not None:
         found.breaks += _against(conn, written, found.head)
+    found.guarded = guarded(conn)
     return found
+
+
+GUARDS = {
+    "postgresql": {"audit_kept", "audit_kept_truncate"},
+    "sqlite": {"audit_kept_insert", "audit_kept_update", "audit_kept_delete"},
+}
+"""The triggers that keep the audit as written, by backend (migration 0011)."""
+
+
+def guarded(conn: sa.Connection) -> bool:
+    """Whether every trigger that refuses a change to the audit is in place (a migration that
+    rebuilds the table on SQLite would drop them silently)."""
+    if conn.dialect.name == "postgresql":
+        q = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass AND tgenabled <> 'D'"
+    else:
+        q = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+    names = set(conn.exec_driver_sql(q).scalars())
+    return GUARDS.get(conn.dialect.name, set()) <= names
 
 
 def _against(conn: sa.Connection, written: Head, top: Head | None) -> list[Break]:
