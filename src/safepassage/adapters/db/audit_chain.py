@@ -20,12 +20,20 @@ commits minutes later). "Read the head, write the next" inside each of them woul
 chain; a lock held from the first entry to the commit would stall every other writer behind an
 import. So entries are written unlinked (``seq`` and ``hash`` empty), like any other row, and a
 linker links the committed, unlinked ones in order of id, in a short transaction of its own under
-a transaction-scoped advisory lock (``LOCK``): after each commit that wrote an entry, and before
-any check. Linkers queue only on each other, for the few statements of the linking; an entry
-committed late (a long import's) is linked when it commits, at the end of the chain then, so
-positions follow the order of linking, not of ids. On SQLite writers hold the database's one
-write lock for their whole transaction (``BEGIN IMMEDIATE``), so an entry is linked in its own
-transaction, just before the commit.
+a transaction-scoped advisory lock (``LOCK``), its first statement taken after the lock so that it
+sees the head the linker before it left. Each commit that wrote an entry asks the process's linker
+thread to (``after_commit``; a round links what 10 ms of commits wrote), and ``audit head``,
+``verify`` and ``export`` link first themselves. Linkers queue only on each other (several
+processes), for the few statements of a round; an entry committed late (a long import's) is
+linked when it commits, at the end of the chain then, so positions follow the order of linking,
+not of ids. Linking in the writer instead, after its commit, left 8 writers a ninth of their
+speed (113 entries a second against 1,019: docs/benchmarks.md). On SQLite writers hold the
+database's one write lock for their whole transaction (``BEGIN IMMEDIATE``), so an entry is
+linked in its own transaction, just before the commit.
+
+An entry put in unlinked, by someone who holds the database, looks like one committed late: it is
+linked as a new entry at the end, with its id and time as written. The chain protects what has
+been linked, which is every entry a few milliseconds after its commit.
 
 Triggers (migration 0011) refuse any UPDATE of an entry except the linking (``seq`` and
 ``hash`` set once, from empty, nothing else changed), any DELETE, TRUNCATE on PostgreSQL, and an
@@ -321,9 +329,9 @@ def before_commit(conn: sa.Connection) -> None:
 def after_commit(conn: sa.Connection) -> None:
     """Called by the unit of work after it committed a transaction that wrote entries.
 
-    PostgreSQL: the engine's linker thread is asked to link them; the writer goes on (linking
-    in the writer cost it five more round trips, a third of its speed with 8 writers:
-    docs/benchmarks.md). ``audit head`` and ``audit verify`` link what is committed themselves.
+    PostgreSQL: the database's linker thread is asked to link them; the writer goes on (linking
+    in the writer cost it a second commit and five more round trips: see the module's
+    docstring). ``audit head`` and ``audit verify`` link what is committed themselves.
     """
     if conn.dialect.name == "postgresql":
         _linker(conn.engine).ask()
