@@ -110,7 +110,7 @@ def run(backend: str, writers: int, writes: int, where: Path) -> dict[str, Any]:
             from safepassage.services import audit_log
 
             t0 = time.perf_counter()
-            found = audit_log.verify(SYSTEM, system.uow())
+            found = audit_log.verify(SYSTEM, system.uow)
             row["verify_s"] = time.perf_counter() - t0
             row["intact"] = found.intact
         return row
@@ -143,7 +143,7 @@ def verify_cost(backend: str, entries: int, where: Path) -> dict[str, Any]:
         audit_log.head(SYSTEM, system.uow())
         linked = time.perf_counter() - t0
         t0 = time.perf_counter()
-        found = audit_log.verify(SYSTEM, system.uow())
+        found = audit_log.verify(SYSTEM, system.uow)
         checked = time.perf_counter() - t0
         return {
             "backend": backend,

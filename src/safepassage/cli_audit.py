@@ -47,7 +47,7 @@ def register(
         """Check every audit entry against its seal and its place; exit 8 when any is not."""
         system = open_system(db)
         system.migrate()
-        found = audit_log.verify(SYSTEM, system.uow(), head)
+        found = audit_log.verify(SYSTEM, system.uow, head)
         if not found.guarded:
             console.print(
                 "Warning: the database no longer refuses changes to the audit trail: its "
@@ -96,7 +96,7 @@ def register(
         """
         system = open_system(db)
         system.migrate()
-        done = audit_log.export(SYSTEM, system.uow(), out, _passphrase(passphrase_file))
+        done = audit_log.export(SYSTEM, system.uow, out, _passphrase(passphrase_file))
         console.print(
             f"{done.entries} entries exported to {out}, the chain's head then {done.head}; "
             "read it with 'safepassage audit read'."

@@ -106,10 +106,10 @@ def test_every_committed_entry_is_linked_in_order_and_verify_passes(system: Syst
 def test_a_refusal_rolled_back_and_recorded_is_linked_too(system: System) -> None:
     system.migrate()
     with pytest.raises(AccessDenied):
-        audit_log.verify(VIEWER, system.uow())
+        audit_log.verify(VIEWER, system.uow)
     (row,) = _linked(system)
     assert (row.outcome, row.seq) == ("denied", 1)
-    assert audit_log.verify(SYSTEM, system.uow()).intact
+    assert audit_log.verify(SYSTEM, system.uow).intact
 
 
 def test_an_entry_changed_in_the_database_is_found_at_its_position(system: System) -> None:
@@ -130,7 +130,7 @@ def test_a_change_to_the_stored_detail_alone_is_found(system: System) -> None:
     _tamper(
         system, ("UPDATE audit SET detail = :d WHERE id = :id", {"d": changed, "id": second.id})
     )
-    found = audit_log.verify(SYSTEM, system.uow())
+    found = audit_log.verify(SYSTEM, system.uow)
     assert [(b.position, b.entry_id) for b in found.breaks] == [(2, second.id)]
 
 
@@ -172,7 +172,7 @@ def test_an_entry_inserted_in_the_middle_is_found_where_it_was_put(system: Syste
     )
     digest = audit_chain.seal(bytes.fromhex(before.hash), _stored(system, 1000))
     _tamper(system, ("UPDATE audit SET hash = :h WHERE id = 1000", {"h": digest}))
-    found = audit_log.verify(SYSTEM, system.uow())
+    found = audit_log.verify(SYSTEM, system.uow)
     moved = _at(system, 4)
     after = _at(system, 5)
     assert [(b.position, b.entry_id) for b in found.breaks] == [(4, moved.id), (5, after.id)]
@@ -191,7 +191,7 @@ def test_a_sealed_entry_forged_at_the_end_is_found(system: System) -> None:
             {"h": "0" * 64, "id": last.id},
         ),
     )
-    found = audit_log.verify(SYSTEM, system.uow())
+    found = audit_log.verify(SYSTEM, system.uow)
     assert [(b.position, b.entry_id) for b in found.breaks] == [(3, 500)]
 
 
@@ -229,7 +229,7 @@ def test_a_head_written_down_finds_the_whole_chain_rewritten(system: System) -> 
     assert code == EXIT_BROKEN
     assert "position 3" in out and "no longer in the chain" in out
     _entries(system, 1)
-    assert audit_log.verify(SYSTEM, system.uow(), written).breaks
+    assert audit_log.verify(SYSTEM, system.uow, written).breaks
 
 
 def test_a_head_past_the_end_finds_entries_taken_from_the_end(system: System) -> None:
@@ -237,7 +237,7 @@ def test_a_head_past_the_end_finds_entries_taken_from_the_end(system: System) ->
     _entries(system, 3)
     written = str(audit_log.head(SYSTEM, system.uow()))
     _tamper(system, ("DELETE FROM audit WHERE seq = 3", {}))
-    assert audit_log.verify(SYSTEM, system.uow()).intact  # the end alone cannot tell
+    assert audit_log.verify(SYSTEM, system.uow).intact  # the end alone cannot tell
     code, out = _verify(system, "--head", written)
     assert code == EXIT_BROKEN and "past the end of the chain (2 entries now)" in out
 
@@ -317,7 +317,7 @@ def test_an_entry_committed_late_is_linked_after_those_linked_before(system: Sys
         (3, "test.import"),
     ]
     assert rows[2].id < rows[0].id
-    assert audit_log.verify(SYSTEM, system.uow()).intact
+    assert audit_log.verify(SYSTEM, system.uow).intact
 
 
 def test_an_entry_committed_on_postgresql_is_linked_by_the_linker_thread(system: System) -> None:
@@ -346,7 +346,7 @@ def test_entries_left_unlinked_are_linked_by_verify(system: System) -> None:
         )
     if system.engine.dialect.name == "sqlite":  # on PostgreSQL the linker thread may be at work
         assert _rows(system)[0].seq is None
-    found = audit_log.verify(SYSTEM, system.uow())
+    found = audit_log.verify(SYSTEM, system.uow)
     assert found.intact and found.entries == 1 and _rows(system)[0].seq == 1
 
 
@@ -355,7 +355,7 @@ def test_the_audit_page_shows_the_head_to_a_coordinator(client_as, world: World)
     assert page.status_code == 200
     shown = re.search(r'<code class="audit-head"[^>]*>(\d+:[0-9a-f]{64})</code>', page.text)
     assert shown, page.text
-    assert audit_log.verify(SYSTEM, world.system.uow(), shown.group(1)).intact
+    assert audit_log.verify(SYSTEM, world.system.uow, shown.group(1)).intact
     assert "Write this down" in page.text
 
 
@@ -400,7 +400,7 @@ def test_an_export_cut_short_or_changed_does_not_read(system: System, tmp_path: 
     system.migrate()
     _entries(system, 2)
     out = tmp_path / "audit.spx"
-    audit_log.export(SYSTEM, system.uow(), out, "inquiry passphrase, long enough")
+    audit_log.export(SYSTEM, system.uow, out, "inquiry passphrase, long enough")
     whole = out.read_bytes()
     for broken in (whole[:-5], whole[:-1] + bytes([whole[-1] ^ 1]), whole + b"x"):
         out.write_bytes(broken)
@@ -413,10 +413,10 @@ def test_an_export_refuses_a_short_passphrase_and_an_existing_file(
 ) -> None:
     system.migrate()
     with pytest.raises(InvalidInput, match="12 or more"):
-        audit_log.export(SYSTEM, system.uow(), tmp_path / "a.spx", "short")
+        audit_log.export(SYSTEM, system.uow, tmp_path / "a.spx", "short")
     (tmp_path / "b.spx").write_text("kept")
     with pytest.raises(ConfigurationError, match="never overwritten"):
-        audit_log.export(SYSTEM, system.uow(), tmp_path / "b.spx", "inquiry passphrase, long")
+        audit_log.export(SYSTEM, system.uow, tmp_path / "b.spx", "inquiry passphrase, long")
     assert (tmp_path / "b.spx").read_text() == "kept"
 
 

@@ -17,7 +17,7 @@ from safepassage.adapters.db.audit_chain import Check, Head
 from safepassage.domain.access import Action, Principal
 from safepassage.domain.errors import InvalidInput
 from safepassage.services.common import audit, demand
-from safepassage.services.uow import UnitOfWork
+from safepassage.services.uow import UnitOfWork, UnitOfWorkFactory
 
 
 def shown_head(who: Principal, uow: UnitOfWork) -> Head | None:
@@ -55,7 +55,7 @@ def parse_head(text: str) -> Head:
         raise InvalidInput(str(e)) from e
 
 
-def verify(who: Principal, uow: UnitOfWork, written: str | None = None) -> Check:
+def verify(who: Principal, uows: UnitOfWorkFactory, written: str | None = None) -> Check:
     """Link every committed entry, then check each against its seal and its place.
 
     ``written``, a head written down earlier, is checked against the chain too.
@@ -65,10 +65,11 @@ def verify(who: Principal, uow: UnitOfWork, written: str | None = None) -> Check
         InvalidInput: when ``written`` is not a head.
     """
     earlier = parse_head(written) if written else None
-    with uow:
+    with uows() as uow:
         demand(uow, who, Action.AUDIT_VIEW, "audit")
         uow.audit.link()
-        return uow.audit.check(earlier)
+    with uows(readonly=True) as snapshot:  # on SQLite a snapshot: no writer waits for the check
+        return snapshot.audit.check(earlier)
 
 
 MIN_PASSPHRASE = 12
@@ -83,7 +84,7 @@ class Exported:
     head: Head | None
 
 
-def export(who: Principal, uow: UnitOfWork, out: Path, passphrase: str) -> Exported:
+def export(who: Principal, uows: UnitOfWorkFactory, out: Path, passphrase: str) -> Exported:
     """Export the whole audit trail for an inquiry, encrypted under ``passphrase``.
 
     Every committed entry is linked first; the export holds each entry with its position and
@@ -100,14 +101,16 @@ def export(who: Principal, uow: UnitOfWork, out: Path, passphrase: str) -> Expor
             f"the export's passphrase has {len(passphrase)} characters: give it "
             f"{MIN_PASSPHRASE} or more (it is all that protects the export)"
         )
-    with uow:
+    with uows() as uow:
         demand(uow, who, Action.AUDIT_VIEW, "audit")
         uow.audit.link()
-        top = uow.audit.head()
-        n = audit_export.write(out, passphrase, (_entry(r) for r in uow.audit.all()))
+    with uows(readonly=True) as snapshot:  # on SQLite a snapshot: no writer waits for the file
+        top = snapshot.audit.head()
+        n = audit_export.write(out, passphrase, (_entry(r) for r in snapshot.audit.all()))
+    with uows() as uow:
         audit(uow, who, "audit.export", "audit", "", entries=n, head=str(top or ""), file=out.name)
         uow.commit()
-        return Exported(n, top)
+    return Exported(n, top)
 
 
 def read_export(path: Path, passphrase: str) -> Iterator[dict[str, Any]]:
