@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -464,3 +465,24 @@ def test_a_sealed_column_is_read_for_its_seal_as_the_bytes_stored(system: System
         c.rollback()
     assert isinstance(a, bytes) and [a, b] == [bytes(r) for r in raw]
     assert a != b and a[12:] == b[12:] == b"same"  # two nonces: two stored forms, two seals
+
+
+def test_writers_at_once_leave_one_unbroken_chain(system: System) -> None:
+    system.migrate()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            _entries(system, 15)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    found = audit_log.verify(SYSTEM, system.uow)
+    assert found.intact and found.entries == 60
+    assert sorted(r.seq for r in _rows(system)) == list(range(1, 61))
