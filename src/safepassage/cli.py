@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from safepassage import cli_backup, cli_keys, cli_tables
+from safepassage import cli_audit, cli_backup, cli_keys, cli_tables
 from safepassage.bootstrap import System
 from safepassage.cli_base import DbOption, app, command, console, err, open_system, user_app
 from safepassage.domain.errors import InvalidInput, NotFound
@@ -349,6 +349,11 @@ def demo(
 
 
 cli_backup.register(command, open_system, console)
+audit_app = typer.Typer(
+    help="The audit trail: check it, note its head, export it.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+cli_audit.register(audit_app, command, open_system, console)
 
 
 def main() -> None:  # pragma: no cover

@@ -32,6 +32,7 @@ LAYERS = {
     "cli_keys": 6,
     "cli_tables": 6,
     "cli_backup": 6,
+    "cli_audit": 6,
 }
 SIBLINGS_APART = {"linkage", "planning", "simulation"}  # the engines never lean on each other
 MAX_LINES = 450

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from safepassage.adapters.db import audit_chain
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import write_rows
 
@@ -152,15 +153,42 @@ class TokenRepository:
 
 
 class AuditRepository:
+    """The audit trail: entries are added, never changed; linked into a hash chain
+    (``audit_chain``) when their transaction commits."""
+
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
+        self.written = False  # entries added in this transaction, to be linked at its commit
 
     def add(self, **values: Any) -> None:
         self.conn.execute(t.audit.insert().values(**values))
+        self.written = True
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             self.conn.execute(t.audit.insert(), list(rows))
+            self.written = True
+
+    def link(self) -> int:
+        """Link every committed, unlinked entry, in a transaction of its own (call it between
+        transactions: it commits); how many."""
+        return audit_chain.link_apart(self.conn)
+
+    def head(self) -> audit_chain.Head | None:
+        """The last linked entry: its position and seal."""
+        return audit_chain.head(self.conn)
+
+    def check(self, written: audit_chain.Head | None = None) -> audit_chain.Check:
+        """Check every linked entry against its seal and place, and a head written down."""
+        return audit_chain.check(self.conn, written)
+
+    def all(self) -> Iterator[sa.Row[Any]]:
+        """Every entry, in the order of the chain (unlinked ones last, by id), with ``detail``
+        as stored beside it (``stored_detail``: what its seal covers)."""
+        c = t.audit.c
+        stored = audit_chain.stored(c.detail, self.conn.dialect).label("stored_detail")
+        q = sa.select(t.audit, stored).order_by(c.seq.is_(None), c.seq, c.id)
+        yield from self.conn.execute(q.execution_options(yield_per=2000))
 
     def recent(
         self,

@@ -293,7 +293,17 @@ audit = sa.Table(
     sa.Column("outcome", sa.String(10), nullable=False, default="ok"),
     sa.Column("detail", SealedJSON("audit.detail"), nullable=False),
     sa.Column("source", sa.String(64), nullable=False, default=""),
+    # the hash chain (adapters/db/audit_chain.py): empty until the entry is linked, set once
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("hash", sa.String(64)),
     sa.Index("ix_audit_entity", "entity", "entity_id"),
+    sa.Index("ix_audit_seq", "seq", unique=True),
+    sa.Index(
+        "ix_audit_unlinked",
+        "id",
+        postgresql_where=sa.text("seq IS NULL"),
+        sqlite_where=sa.text("seq IS NULL"),
+    ),
 )
 
 history = sa.Table(

@@ -8,6 +8,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
+from safepassage.adapters.db import audit_chain
 from safepassage.adapters.db.auth_repo import (
     AuditRepository,
     HistoryRepository,
@@ -119,12 +120,18 @@ class SqlUnitOfWork:
     # (SQLAlchemy's autobegin): beginning it here would, on SQLite, take the write lock again for
     # nothing on every request that ends with a commit.
     def commit(self) -> None:
+        wrote, self.audit.written = self.audit.written, False
+        if wrote:
+            audit_chain.before_commit(self.conn)  # SQLite: linked under the write lock
         self.conn.commit()
+        if wrote:
+            audit_chain.after_commit(self.conn)  # PostgreSQL: linked apart, see audit_chain
         keys = _keys(self.engine)
         if keys is not None:
             keys.confirm()
 
     def rollback(self) -> None:
+        self.audit.written = False
         self.conn.rollback()
         keys = _keys(self.engine)
         if keys is not None:

@@ -10,7 +10,7 @@ from safepassage.domain.access import Action, Role
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.nations import FamilyRule
 from safepassage.domain.people import Category
-from safepassage.services import auth, nations
+from safepassage.services import audit_log, auth, nations
 from safepassage.services.common import authorize
 from safepassage.services.overview import audit_trail
 from safepassage.web.deps import UoW, Who
@@ -212,11 +212,13 @@ def audit_page(
         "outcome": outcome,
     }
     rows = audit_trail(who, uow, 100, before, **filters)
+    head = audit_log.shown_head(who, uow)  # no entry of its own: seals, not personal data
     return render(
         request,
         "pages/audit.html",
         {
             "rows": rows,
             "f": filters,
+            "head": head,
         },
     )
