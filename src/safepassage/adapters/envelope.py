@@ -30,7 +30,6 @@ process can do; shredding the stored copies is what makes the data unreadable.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import struct
@@ -190,13 +189,14 @@ class DataKey:
         self._scope = _scope_bytes(scope)
         self._root = key
         self._aead = AESGCM(_subkey(key, b"fields"))  # built once: 0.46 µs a call otherwise
-        self._index = hmac.new(_subkey(key, b"index"), digestmod=hashlib.sha256)
+        self._index = _subkey(key, b"index")
+        self._head = _HEADER.pack(FORMAT, self._scope, version)  # the same on every field
 
     def seal(self, text: str, context: bytes) -> bytes:
         """``text`` sealed, bound to ``context`` (the table and column it is stored in), so that
         a sealed value copied into another column or row does not open there."""
         nonce = os.urandom(NONCE_BYTES)
-        head = _HEADER.pack(FORMAT, self._scope, self.version)
+        head = self._head
         return head + nonce + self._aead.encrypt(nonce, text.encode("utf-8"), head + context)
 
     def open(self, sealed: bytes, context: bytes) -> str:
@@ -223,9 +223,8 @@ class DataKey:
     def blind(self, token: str) -> bytes:
         """The blind index of a search token (a name key, a document number, a phone): equal
         tokens give equal indexes under one key, and nothing else can be learnt from it."""
-        mac = self._index.copy()  # keyed once; a copy per value (bench.field_crypto)
-        mac.update(token.encode("utf-8"))
-        return mac.digest()[:INDEX_BYTES]
+        # one call into OpenSSL (hmac.digest): a third of copying a keyed HMAC and feeding it
+        return hmac.digest(self._index, token.encode("utf-8"), "sha256")[:INDEX_BYTES]
 
 
 def key_of(sealed: bytes) -> tuple[str, int]:
@@ -344,6 +343,15 @@ class Vault:
             Unreadable: when the vault is locked.
         """
         return self.current(INDEX).blind(token).hex()
+
+    def blinder(self) -> Callable[[str], str]:
+        """``blind`` with the index key looked up once, for many tokens (a batch of a list).
+
+        Raises:
+            Unreadable: when the vault is locked.
+        """
+        key = self.current(INDEX)
+        return lambda token: key.blind(token).hex()
 
     def forget(self, scope: str | None = None) -> None:
         """Drop the unlocked keys of one scope, or all (locking the system)."""

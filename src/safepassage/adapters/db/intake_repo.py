@@ -154,7 +154,11 @@ class IntakeRepository:
         if not rows:
             return
         nation = self._nation(rows[0]["source_id"])
-        blind = self._blind
+        index = vault_of(self.conn.dialect).blinder()
+
+        def blind(digest: str) -> str:
+            return index(f"row|{digest}")
+
         write_rows(
             self.conn,
             t.source_row,

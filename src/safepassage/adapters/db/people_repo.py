@@ -56,7 +56,7 @@ class PeopleRepository:
     def add_rows(self, people: Sequence[PersonRows], now: dt.datetime) -> list[int]:
         """``add_many`` for people already in rows (an import makes them in a second process)."""
         times = {"created_at": now, "updated_at": now, "version": 0}
-        blind = self.blind
+        blind = vault_of(self.conn.dialect).blinder()
         ids = insert_many(
             self.conn, t.person, [{**stored_fields(p.fields, blind), **times} for p in people]
         )
@@ -157,7 +157,7 @@ class PeopleRepository:
         staged.drop(self.conn)
 
     def _write_children(self, people: Sequence[tuple[int, PersonRows]]) -> None:
-        blind = self.blind
+        blind = vault_of(self.conn.dialect).blinder()
         write_rows(
             self.conn,
             t.person_nationality,

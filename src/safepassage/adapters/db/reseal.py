@@ -21,11 +21,16 @@ from safepassage.adapters.envelope import key_of
 BATCH = 2000
 
 
+KEPT_AS_WRITTEN = frozenset({"audit"})
+"""Tables never sealed again: an audit entry's stored bytes are in its hash chain, and the
+database refuses to change them (``audit_chain``); it stays under the key it was written with."""
+
+
 def sealed_columns() -> Iterator[tuple[sa.Table, list[sa.Column[object]]]]:
-    """Every table with sealed columns, and those columns."""
+    """Every table with sealed columns that may be sealed again, and those columns."""
     for table in t.metadata.sorted_tables:
         cols = [c for c in table.c if isinstance(c.type, Sealed)]
-        if cols:
+        if cols and table.name not in KEPT_AS_WRITTEN:
             yield table, cols
 
 

@@ -81,6 +81,7 @@ class Sealed(TypeDecorator[Any]):
     def __init__(self, context: str) -> None:
         super().__init__()
         self.context = context
+        self._ad = context.encode()
 
     def encode(self, value: Any) -> str:
         return str(value)
@@ -95,7 +96,7 @@ class Sealed(TypeDecorator[Any]):
         if value is None:
             return None
         key = vault_of(dialect).sealer(scope)
-        return key.seal(self.encode(value), self.context.encode())
+        return key.seal(self.encode(value), self._ad)
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
         if value is None:
@@ -104,7 +105,7 @@ class Sealed(TypeDecorator[Any]):
             raise Unreadable(
                 f"{self.context} is stored in clear: run `safepassage migrate` with the keys"
             )
-        text = vault_of(dialect).open(bytes(value), self.context.encode())
+        text = vault_of(dialect).open(bytes(value), self._ad)
         return self.gone if text is None else self.decode(text)
 
 
