@@ -43,6 +43,7 @@ def shred(
 ) -> None:
     """Destroy the registry's keys: nobody can read its personal data again, backups included."""
     system = open_system(db)
+    system.migrate()  # a registry a version behind still shreds
     scope = nation.upper() if nation else protection.OPERATION
     with system.uow(readonly=True) as uow:
         op = uow.operation.get()

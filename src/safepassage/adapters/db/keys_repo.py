@@ -88,6 +88,7 @@ class Keys(Vault):
         self._lock = threading.Lock()
         self._pending: list[tuple[str, int]] = []
         self.notes: dict[str, Shredded] = {}  # what was shredded, when, by whom
+        self._doomed: Path | None = None  # the key file a shred destroys as its transaction ends
 
     def current(self, scope: str) -> DataKey:
         """The newest data key of ``scope`` (``Vault.current``), saying when and by whom the
@@ -191,15 +192,24 @@ class Keys(Vault):
             self._pending.append((wrapped.scope, wrapped.version))
 
     def confirm(self) -> None:
-        """The transaction that made new keys committed: they stay."""
+        """The transaction that made new keys committed: they stay. One that shredded has
+        recorded it: the key file goes."""
         self._pending = []
+        self._end_shred()
 
     def forget_pending(self) -> None:
         """The transaction that made new keys did not commit: they go (nothing was sealed
-        under them that was kept)."""
+        under them that was kept). One that shredded failed to record it: the key file goes
+        all the same (in an emergency the key must not outlive the attempt)."""
         for scope, _ in self._pending:
             self.forget(scope)
         self._pending = []
+        self._end_shred()
+
+    def _end_shred(self) -> None:
+        doomed, self._doomed = self._doomed, None
+        if doomed is not None:
+            _destroy(doomed)
 
     @staticmethod
     def _store(conn: sa.Connection, w: WrappedKey, now: dt.datetime) -> None:
@@ -276,8 +286,7 @@ class Keys(Vault):
             if scope == OPERATION:
                 self.forget()
                 self._kek = None
-                if self.source.key_file is not None:
-                    _destroy(self.source.key_file)
+                self._doomed = self.source.key_file  # destroyed when the transaction ends
             else:
                 self.forget(scope)
 

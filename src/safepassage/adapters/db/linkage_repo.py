@@ -71,7 +71,10 @@ class LinkageRepository:
             .where(p.status != _MERGED)
             .order_by(p.id)
         )
-        result = self.conn.execution_options(stream_results=True, yield_per=batch).execute(q)
+        # streamed for this statement only (set on the connection, it would stay on for the next)
+        result = self.conn.execute(
+            q, execution_options={"stream_results": True, "yield_per": batch}
+        )
         current: Any = None
         docs: list[str] = []
         for row in result:
