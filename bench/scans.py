@@ -49,6 +49,7 @@ import multiprocessing as mp
 import os
 import random
 import socket
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -124,6 +125,8 @@ def prepare_database(name: str, registrants: int, recopy: bool) -> Backend:
             src.backup(dst)
         dst.close()
         src.close()
+        # the copy opens with the registry's key (demo mode keeps it beside the database)
+        shutil.copy(f"{src_path}.key", f"{dst_path}.key")
     else:
         new, old = sa.make_url(copy.url).database, sa.make_url(source.url).database
         autocommit(

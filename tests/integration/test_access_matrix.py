@@ -89,6 +89,8 @@ ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/users/{user_id}/active"): frozenset({C}),
     ("POST", "/tokens/{token_id}/revoke"): frozenset({C}),
     ("GET", "/audit"): frozenset({C}),
+    ("GET", "/protection"): frozenset({C, L}),
+    ("POST", "/protection/shred"): frozenset({C, L}),
     ("GET", "/lists"): frozenset({C, L, S}),
     ("POST", "/lists/sources"): frozenset({C, L, S}),
     ("POST", "/lists/preview"): frozenset({C, L, S}),
@@ -348,6 +350,8 @@ def _body(method: str, path: str, w: World) -> dict[str, Any]:
         return {"name": "Matrix source", "category": "student"}
     if path.startswith("/people/duplicates/"):
         return {"decision": "different"}
+    if path == "/protection/shred":  # the right password, a wrong name: nothing is shredded
+        return {"scope": "RU", "typed": "not the name", "password": "a long enough test password"}
     return {}
 
 
