@@ -48,8 +48,8 @@ import math
 import multiprocessing as mp
 import os
 import random
-import socket
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess

@@ -48,9 +48,7 @@ def test_a_shred_without_the_password_is_refused_and_on_record(
     assert denied == [("keys.shred", "denied")]
 
 
-def test_a_liaison_shreds_its_own_nations_lists_from_the_page(
-    client_as: Any, world: World
-) -> None:
+def test_a_liaison_shreds_its_own_nations_lists_from_the_page(client_as: Any, world: World) -> None:
     c = client_as("liaison")
     assert _shred(c, "US", "US", PASSWORD).status_code == 403  # not its nation
     r = _shred(c, "RU", "RU", PASSWORD)
