@@ -29,6 +29,7 @@ def test_only_coordinators_and_liaisons_reach_the_protection_page(client_as: Any
     page = client_as("coordinator").get("/protection")
     assert page.status_code == 200
     assert "key file" in page.text and "Shred the keys" in page.text
+    assert "in the database's own folder" not in page.text  # the tests keep it apart
     assert client_as("liaison").get("/protection").status_code == 200
     for role in ("station", "viewer", "sponsor"):
         assert client_as(role).get("/protection").status_code == 403, role

@@ -3,6 +3,8 @@ shredded, and the shred itself (password again, the operation's name typed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -32,6 +34,7 @@ def _page(
         {
             "held": held,
             "passphrase": source.key_file is None,
+            "beside": _beside_database(system),
             "shredded": protection.shredded(system.uow()),
             "operation_name": op.name if op else "",
             "nations": operating,
@@ -40,6 +43,15 @@ def _page(
         },
         status_code=422 if errors else 200,
     )
+
+
+def _beside_database(system: Sys) -> bool:
+    """Whether the key file sits in the SQLite database's own folder (a demo's habit)."""
+    key_file = system.sealing.source.key_file
+    database = system.engine.url.database if system.engine.dialect.name == "sqlite" else None
+    if key_file is None or not database:
+        return False
+    return key_file.resolve().parent == Path(database).resolve().parent
 
 
 @router.get("/protection")
