@@ -13,6 +13,7 @@ from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.counters import count_rows, read_counters, rebuild, upsert_counts
 from safepassage.adapters.db.people_rows import (
     PersonRows,
+    name_index,
     needs_index,
     person_from_row,
     person_row,
@@ -182,7 +183,7 @@ class PeopleRepository:
         write_rows(
             self.conn,
             t.name_key,
-            [{"person_id": pid, "key": blind(f"name|{k}")} for pid, p in people for k in p.keys],
+            [{"person_id": pid, "key": name_index(k, blind)} for pid, p in people for k in p.keys],
         )
 
     def _bump_counts(self, changes: Iterable[tuple[Person, int]]) -> None:
@@ -330,7 +331,7 @@ class PeopleRepository:
         self, keys: Sequence[str], vis: Visibility, f: PeopleFilter, cap: int = SEARCH_CAP
     ) -> list[sa.Row]:
         """Ids and names of visible people having every key, driven from the rarest key."""
-        ordered = sorted((self.blind(f"name|{k}") for k in keys), key=self._key_size)
+        ordered = sorted((name_index(k, self.blind) for k in keys), key=self._key_size)
         driver = t.name_key.alias("k0")
         p = t.person.c
         q = (

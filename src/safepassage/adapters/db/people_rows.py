@@ -78,6 +78,17 @@ def stored_fields(fields: dict[str, object], blind: Callable[[str], str]) -> dic
     return out
 
 
+NAME_INDEX_HEX = 16
+"""A name key's blind index is cut to 64 bits (16 hex digits): ten or so a person, in two
+indexes, so their size is felt on every import; a collision between two keys only adds a
+candidate the search ranks by the names themselves."""
+
+
+def name_index(key: str, blind: Callable[[str], str]) -> str:
+    """The blind index of a name search key, as stored."""
+    return blind(f"name|{key}")[:NAME_INDEX_HEX]
+
+
 def needs_index(needs: Iterable[str], blind: Callable[[str], str]) -> str:
     """The blind indexes of a person's needs, as stored (each 16 hex digits, comma-led)."""
     return "".join(f",{blind(f'need|{n}')[:16]}" for n in sorted(needs))

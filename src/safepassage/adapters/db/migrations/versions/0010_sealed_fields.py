@@ -205,7 +205,7 @@ def _seal_all(bind: sa.Connection, vault: Any) -> None:
     _update(
         bind,
         "INSERT INTO name_key (key, person_id) VALUES (:k, :p)",
-        [{"k": vault.blind(f"name|{k}"), "p": p} for k, p in keys],
+        [{"k": vault.blind(f"name|{k}")[:16], "p": p} for k, p in keys],  # NAME_INDEX_HEX
     )
     sources: dict[int, str | None] = dict(
         bind.execute(sa.text("SELECT id, sponsoring_nation FROM source")).all()
