@@ -74,8 +74,8 @@ class System:
         moment = time.monotonic()
         if moment >= self._watched:
             self._watched = moment + SHRED_POLL_SECONDS
-            try:
-                with self.engine.connect() as conn:
+            try:  # only reads: on SQLite it must not queue for the write lock
+                with self.engine.connect().execution_options(**{READONLY: True}) as conn:
                     vault.watch_on(conn)
             except (sa.exc.OperationalError, sa.exc.ProgrammingError):
                 pass  # a database not migrated yet has no shred table: nothing was shredded
