@@ -66,8 +66,12 @@ class System:
         Raises:
             ConfigurationError: no key file or passphrase, or one that does not open them.
         """
-        with self.engine.begin() as conn:
-            self.sealing.unlock_on(conn, self.clock())
+        try:
+            with self.engine.begin() as conn:
+                self.sealing.unlock_on(conn, self.clock())
+        except BaseException:
+            self.sealing.forget()  # keys made in a transaction that did not commit are not used
+            raise
 
     def _unlocked(self) -> None:
         vault = self.sealing
@@ -118,7 +122,11 @@ class System:
             vault.unlock_on(conn, self.clock())
             return vault
 
-        migrate(self.engine, unlocked)
+        try:
+            migrate(self.engine, unlocked)
+        except BaseException:
+            vault.forget()  # keys made in a migration that did not commit are not used
+            raise
         self.unlock()
 
     @property

@@ -307,3 +307,35 @@ def test_without_a_key_file_or_passphrase_the_system_refuses_to_open(world: Worl
     locked = _another(system, Keys(KeySource()))
     with pytest.raises(ConfigurationError, match="SAFEPASSAGE_KEY_FILE"):
         locked.uow()
+
+
+def test_a_nations_key_is_used_only_once_the_transaction_that_made_it_commits(
+    world: World,
+) -> None:
+    from safepassage.domain.nations import Nation
+
+    keys = world.system.sealing
+    with world.system.uow() as a:
+        a.nations.upsert(Nation("FR", "France", operating=True))
+        assert "FR" not in keys.scopes()  # nobody seals under a key that may never be stored
+        with world.system.uow(readonly=True) as other:  # another request ends meanwhile
+            other.nations.all()
+        a.commit()
+    assert "FR" in keys.scopes()  # kept: the other request's end did not drop it
+    with world.system.uow() as b:
+        b.nations.upsert(Nation("IT", "Italy", operating=True))
+        # no commit: the transaction ends rolled back
+    assert "IT" not in keys.scopes()
+    with world.system.engine.connect() as c:
+        stored = {r.scope for r in c.execute(sa.select(t.data_key.c.scope))}
+    assert "FR" in stored and "IT" not in stored
+
+
+def test_a_shred_that_does_not_commit_leaves_the_keys_in_use(world: World) -> None:
+    head = _canary(world)
+    system = world.system
+    with system.uow() as u:
+        u.protection.shred("RU", "coordinator.user", u.now())
+        # rolled back: the shred is not on record
+    assert "RU" not in system.sealing.shredded
+    assert people.get_person(head, SYSTEM, system.uow()).person.given_name == "Zorvandelix"

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hmac
 import os
 import struct
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,9 @@ _HEADER = struct.Struct(">B2sH")  # format, scope (two ASCII letters), data-key 
 INDEX_BYTES = 16
 """A blind index is HMAC-SHA256 cut to 128 bits: collisions stay out of reach at any registry
 size, and the index column stays small."""
+MISS_SECONDS = 2.0
+"""How often a scope with no key here makes the vault look again (another process may have made
+it) before its fields are sealed under the operation's key."""
 OPERATION = "*"
 """The scope of the operation's own data key (people on no nation's list, the audit)."""
 INDEX = "#"
@@ -194,7 +198,8 @@ class DataKey:
 
     def seal(self, text: str, context: bytes) -> bytes:
         """``text`` sealed, bound to ``context`` (the table and column it is stored in), so that
-        a sealed value copied into another column or row does not open there."""
+        a sealed value copied into another column does not open there (moved to another row of
+        the same column, it still opens: the row is not bound in)."""
         nonce = os.urandom(NONCE_BYTES)
         head = self._head
         return head + nonce + self._aead.encrypt(nonce, text.encode("utf-8"), head + context)
@@ -263,6 +268,7 @@ class Vault:
         self._newest: dict[str, DataKey] = {}
         self.shredded: frozenset[str] = frozenset()
         self.reload: Callable[[], None] | None = None
+        self._missed: dict[str, float] = {}  # scopes sealed under the operation's key, when
 
     def _set(self, keys: dict[tuple[str, int], DataKey]) -> None:
         newest: dict[str, DataKey] = {}
@@ -280,6 +286,16 @@ class Vault:
         self._set(
             {(w.scope, w.version): DataKey(w.scope, w.version, unwrap(kek, w)) for w in wrapped}
         )
+
+    def make_key(self, kek: bytes, scope: str, version: int) -> tuple[DataKey, WrappedKey]:
+        """A new data key for ``scope`` at ``version``, and it wrapped: not used here until
+        ``adopt``."""
+        key = os.urandom(KEY_BYTES)
+        return DataKey(scope, version, key), wrap(kek, scope, version, key)
+
+    def adopt(self, keys: dict[tuple[str, int], DataKey]) -> None:
+        """Use these data keys from now on (stored already)."""
+        self._set({**self._keys, **keys})
 
     def new_key(self, kek: bytes, scope: str) -> WrappedKey:
         """A new data-key version for ``scope`` (its first, or the next): unlocked here, and
@@ -308,6 +324,12 @@ class Vault:
             Unreadable: when the vault is locked.
         """
         found = self._newest.get(scope) if scope else None
+        if found is None and scope and self.reload is not None:
+            now = time.monotonic()
+            if now - self._missed.get(scope, -1e9) > MISS_SECONDS:  # another process's new key?
+                self._missed[scope] = now
+                self.reload()
+                found = self._newest.get(scope)
         return found if found is not None else self.current(OPERATION)
 
     def key(self, scope: str, version: int) -> DataKey:

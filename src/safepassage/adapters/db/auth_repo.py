@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from safepassage.adapters.db import audit_chain
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import write_rows
+from safepassage.adapters.db.people_rows import nations_of
+from safepassage.adapters.db.sealed import InScope
 
 
 class UserRepository:
@@ -230,19 +232,34 @@ class HistoryRepository:
         action: str,
         changes: dict[str, Any],
     ) -> None:
-        self.conn.execute(
-            t.history.insert().values(
-                entity=entity,
-                entity_id=entity_id,
-                at=at,
-                username=username,
-                action=action,
-                changes=changes,
-            )
+        self.add_many(
+            [
+                {
+                    "entity": entity,
+                    "entity_id": entity_id,
+                    "at": at,
+                    "username": username,
+                    "action": action,
+                    "changes": changes,
+                }
+            ]
         )
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        write_rows(self.conn, t.history, rows)
+        """History rows; a person's changes are sealed under the key of their list's nation."""
+        if not rows:
+            return
+        scopes = nations_of(self.conn, [r["entity_id"] for r in rows if r["entity"] == "person"])
+        write_rows(
+            self.conn,
+            t.history,
+            [
+                r | {"changes": InScope(scopes.get(r["entity_id"]), r["changes"])}
+                if r["entity"] == "person"
+                else r
+                for r in rows
+            ],
+        )
 
     def of(self, entity: str, entity_id: int) -> list[sa.Row]:
         c = t.history.c

@@ -7,8 +7,8 @@ the key-encryption key is had in ``key_setting``, and what was shredded in ``shr
 * ``unlock`` opens every stored data key; on a new operation it first makes them (one for the
   operation, one for the blind indexes, one per operating nation) and, with a key file named but
   not there yet, the key file itself.
-* ``add_scope`` makes a nation's key when it starts operating, in the transaction that says so
-  (``forget_pending`` drops it again if that transaction does not commit).
+* ``add_scope`` makes a nation's key when it starts operating, in the transaction that says so;
+  it is used once that transaction commits (``settle``), never before.
 * ``shred`` destroys every stored copy of a scope's keys, or all of them, and the key file when
   the system holds it; ``state`` says what was shredded, when and by whom.
 
@@ -86,9 +86,7 @@ class Keys(Vault):
         self.source = source
         self._kek: bytes | None = None
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, int]] = []
         self.notes: dict[str, Shredded] = {}  # what was shredded, when, by whom
-        self._doomed: Path | None = None  # the key file a shred destroys as its transaction ends
 
     def current(self, scope: str) -> DataKey:
         """The newest data key of ``scope`` (``Vault.current``), saying when and by whom the
@@ -182,32 +180,39 @@ class Keys(Vault):
             self.unlock(self._kek, _wrapped(conn))
 
     def add_scope(self, conn: sa.Connection, scope: str, now: dt.datetime) -> None:
-        """Make the data key of a nation that starts operating, in ``conn``'s transaction; once
-        it commits, its lists are sealed under it (``confirm``), else ``forget_pending``."""
+        """Make the data key of a nation that starts operating, in ``conn``'s transaction. It is
+        used only once that transaction commits (``settle``): until then, and if it does not,
+        no one seals under a key that may never be stored."""
         if scope in self.scopes() or scope in self.shredded or self._kek is None:
             return
+        if any(s == scope for s, _ in _pending(conn)):
+            return
         with self._lock:
-            wrapped = self.new_key(self._kek, scope)
+            version = max((v for s, v in self.known() if s == scope), default=0) + 1
+            key, wrapped = self.make_key(self._kek, scope, version)
             self._store(conn, wrapped, now)
-            self._pending.append((wrapped.scope, wrapped.version))
+        _pending(conn)[(scope, version)] = key
 
-    def confirm(self) -> None:
-        """The transaction that made new keys committed: they stay. One that shredded has
-        recorded it: the key file goes."""
-        self._pending = []
-        self._end_shred()
-
-    def forget_pending(self) -> None:
-        """The transaction that made new keys did not commit: they go (nothing was sealed
-        under them that was kept). One that shredded failed to record it: the key file goes
-        all the same (in an emergency the key must not outlive the attempt)."""
-        for scope, _ in self._pending:
-            self.forget(scope)
-        self._pending = []
-        self._end_shred()
-
-    def _end_shred(self) -> None:
-        doomed, self._doomed = self._doomed, None
+    def settle(self, conn: sa.Connection, committed: bool) -> None:
+        """The transaction on ``conn`` ended: the keys it made are used from now on, and what it
+        shredded is forgotten here, if it committed; a key file a shred doomed goes either way
+        (in an emergency the key must not outlive the attempt)."""
+        made: dict[tuple[str, int], DataKey] = conn.info.pop(_MADE, {})
+        shred: Shredded | None = conn.info.pop(_SHRED, None)
+        doomed: Path | None = conn.info.pop(_DOOMED, None)
+        if committed:
+            if made:
+                with self._lock:
+                    self.adopt(made)
+            if shred is not None:
+                with self._lock:
+                    self.shredded = self.shredded | {shred.scope}
+                    self.notes[shred.scope] = shred
+                    if shred.scope == OPERATION:
+                        self.forget()
+                        self._kek = None
+                    else:
+                        self.forget(shred.scope)
         if doomed is not None:
             _destroy(doomed)
 
@@ -281,14 +286,9 @@ class Keys(Vault):
                 conn.execute(t.data_key.delete().where(t.data_key.c.scope == scope))
             conn.execute(t.shred.delete().where(t.shred.c.scope == scope))
             conn.execute(t.shred.insert().values(scope=scope, at=now, by=by))
-            self.shredded = self.shredded | {scope}
-            self.notes[scope] = Shredded(scope, now, by)
-            if scope == OPERATION:
-                self.forget()
-                self._kek = None
-                self._doomed = self.source.key_file  # destroyed when the transaction ends
-            else:
-                self.forget(scope)
+        conn.info[_SHRED] = Shredded(scope, now, by)  # forgotten here once it commits (settle)
+        if scope == OPERATION and self.source.key_file is not None:
+            conn.info[_DOOMED] = self.source.key_file  # destroyed when the transaction ends
 
     def watch_on(self, conn: sa.Connection) -> None:
         """Forget here what another process shredded; open the keys another process made (a
@@ -325,6 +325,15 @@ class Keys(Vault):
             Shredded(r.scope, r.at, r.by)
             for r in conn.execute(sa.select(t.shred).order_by(t.shred.c.at))
         ]
+
+
+_MADE, _SHRED, _DOOMED = "safepassage keys made", "safepassage shred", "safepassage doomed"
+"""What a transaction did to the keys, kept on its connection until it ends (``Keys.settle``)."""
+
+
+def _pending(conn: sa.Connection) -> dict[tuple[str, int], DataKey]:
+    made: dict[tuple[str, int], DataKey] = conn.info.setdefault(_MADE, {})
+    return made
 
 
 def _wrapped(conn: sa.Connection) -> list[WrappedKey]:
@@ -390,4 +399,10 @@ class ProtectionRepository:
                 t.person.update()
                 .where(t.person.c.sponsoring_nation == scope)
                 .values(phone_index=None, needs_index="")
+            )
+            sources = sa.select(t.source.c.id).where(t.source.c.sponsoring_nation == scope)
+            self.conn.execute(  # its lists' rows can no longer be told apart by who they are about
+                t.source_row.update()
+                .where(t.source_row.c.source_id.in_(sources))
+                .values(row_key="", fingerprint="")
             )

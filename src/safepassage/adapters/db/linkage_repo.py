@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.people_repo import IN_CHUNK
+from safepassage.adapters.db.people_rows import nations_of
+from safepassage.adapters.db.sealed import InScope
 from safepassage.domain.people import document_key
 from safepassage.domain.pipeline import PersonStatus
 from safepassage.linkage.features import LinkRecord
@@ -308,7 +310,13 @@ class LinkageRepository:
                 .values(head_person_id=sa.bindparam("head"), version=h.version + 1),
                 [{"hid": hid, "head": head} for hid, head in plan.heads.items()],
             )
-        rows = [m | {"merged_by": by, "merged_at": now} for m in plan.merges]
+        scopes = nations_of(self.conn, [m["kept_id"] for m in plan.merges])
+        rows = [
+            m
+            | {"merged_by": by, "merged_at": now}
+            | {"prior": InScope(scopes.get(m["kept_id"]), m["prior"])}  # under the kept's nation
+            for m in plan.merges
+        ]
         ids = insert_many(self.conn, t.person_merge, rows)  # COPY on PostgreSQL
         return ids
 

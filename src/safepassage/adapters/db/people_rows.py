@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.sealed import SHREDDED, InScope
 from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.people import (
@@ -178,3 +179,14 @@ def person_from_row(r: sa.Row, nats: Sequence[str], docs: Sequence[Document]) ->
         relationship=Relationship(r.relationship) if r.relationship else None,
         version=r.version,
     )
+
+
+def nations_of(conn: sa.Connection, ids: Iterable[int]) -> dict[int, str | None]:
+    """The nation of each person's list: the scope what is written about them is sealed under
+    (their record's history, a merge's undo data), so that a nation's shred reaches it."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    p = t.person.c
+    rows = conn.execute(sa.select(p.id, p.sponsoring_nation).where(p.id.in_(wanted)))
+    return {int(r.id): r.sponsoring_nation for r in rows}

@@ -128,14 +128,14 @@ class SqlUnitOfWork:
             audit_chain.after_commit(self.conn)  # PostgreSQL: linked apart, see audit_chain
         keys = _keys(self.engine)
         if keys is not None:
-            keys.confirm()
+            keys.settle(self.conn, committed=True)
 
     def rollback(self) -> None:
         self.audit.written = False
         self.conn.rollback()
         keys = _keys(self.engine)
         if keys is not None:
-            keys.forget_pending()
+            keys.settle(self.conn, committed=False)
 
     def __exit__(
         self,
@@ -149,11 +149,11 @@ class SqlUnitOfWork:
             if isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, SafepassageError):
                 raise exc.orig from exc  # a field that could not be sealed: the system's error
         finally:
-            conn.close()
-            self._conn = None
             keys = _keys(self.engine)
             if keys is not None:
-                keys.forget_pending()  # a nation's key made in a transaction that did not commit
+                keys.settle(conn, committed=False)  # what did not commit is not used
+            conn.close()
+            self._conn = None
 
 
 def _keys(engine: sa.Engine) -> Keys | None:

@@ -117,7 +117,11 @@ def upgrade() -> None:
     for table, columns in SEALED.items():
         with op.batch_alter_table(table) as b:
             for name, kind, nullable in columns:
-                using = f'"{name}"::text' if kind != TEXT else f'"{name}"'
+                using = {
+                    TEXT: f'"{name}"',
+                    DATE: f"to_char(\"{name}\", 'YYYY-MM-DD')",  # ISO whatever the DateStyle
+                    JSON: f'"{name}"::text',
+                }[kind]
                 b.alter_column(
                     name,
                     type_=sa.LargeBinary(),
