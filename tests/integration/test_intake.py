@@ -143,6 +143,34 @@ def test_hidden_rows_and_sheets_are_shown_first_and_can_be_left_out(
     assert (r.counts["imported"], r.counts["excluded"], r.rows) == (5, 2, 7) and r.adds_up
 
 
+def test_a_person_the_list_said_before_but_never_registered_is_registered_when_taken_in(
+    world: World, tmp_path: Path
+) -> None:
+    # the list's first row is hidden and left out, so its visible twin is quarantined as a repeat:
+    # the list says the person, but nobody is registered for it
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Name", "Father Name", "DOB", "Passport No", "Nationality"])
+    for _ in range(2):
+        ws.append(["Bilal", "Ahmad", "1990", "P7654321", "AF"])
+    ws.row_dimensions[2].hidden = True
+    path = tmp_path / "list.xlsx"
+    wb.save(path)
+    data = path.read_bytes()
+    sid = _source(world)
+    first = _import(world, data, sid, "list.xlsx", include_hidden=False)
+    assert (first.counts["excluded"], first.counts["quarantined"]) == (1, 1)
+    # taken in whole the second time: the person is sealed by the importer, as the checker
+    # left them unsealed (the list said the same before)
+    again = _import(world, data, sid, "list.xlsx", include_hidden=True)
+    assert again.counts["imported"] == 1 and again.adds_up
+    with world.system.uow() as uow:
+        rows = uow.intake.rows_of_import(again.import_id)
+        person = uow.people.get(next(r.person_id for r in rows if r.status == "imported"))
+    assert person is not None and person.given_name == "Bilal"
+    assert [d.number for d in person.documents] == ["P7654321"]
+
+
 def test_an_import_refuses_a_preview_of_other_bytes(world: World) -> None:
     sid = _source(world)
     pre = intake.preview(csv(*ROWS), "list.csv", sid, SYSTEM, world.system.uow())

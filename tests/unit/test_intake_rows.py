@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+from safepassage.adapters.db.people_rows import SEALED_FIELDS, Sealing
+from safepassage.adapters.envelope import DataKey
 from safepassage.domain.intake import Target, suggest_mapping
-from safepassage.services.intake_check import RowChecker
+from safepassage.services.intake_check import CheckedRow, RowChecker, check_rows
 from safepassage.services.intake_rows import SourceDefaults, map_row
 
 TODAY = dt.date(2021, 8, 21)
@@ -74,27 +77,97 @@ def test_a_passport_takes_the_nationality_as_issuing_country_when_none_is_given(
     assert r.person is not None and r.person.documents[0].issuing_country == "AF"
 
 
+KEY = DataKey("DE", 1, bytes(range(32)))
+SEALING = Sealing(KEY, DataKey("#", 1, bytes(range(32, 64))))
+
+
+def _open(sealed: object, context: str) -> object:
+    assert sealed is None or type(sealed) is bytes  # nothing sent back in clear
+    return None if sealed is None else KEY.open(sealed, context.encode())
+
+
+def opened(c: CheckedRow) -> tuple[object, ...]:
+    """A checked row with its sealed fields opened (sealing draws a fresh nonce each time)."""
+    person = None
+    if c.person is not None:
+        fields = dict(c.person.fields)
+        for name in SEALED_FIELDS:
+            fields[name] = _open(fields[name], f"person.{name}")
+        docs = [(k, _open(n, "document.number"), *rest) for k, n, *rest in c.person.documents]
+        person = (fields, c.person.nationalities, docs, c.person.keys)
+    return (
+        c.key,
+        c.key_index,
+        c.fingerprint,
+        c.errors,
+        _open(c.sealed_errors, "source_row.errors"),
+        _open(c.household_key, "source_row.household_key"),
+        c.relationship,
+        c.valid,
+        person,
+        c.matches,
+        _open(c.cells, "source_row.values"),
+    )
+
+
 def test_rows_checked_in_a_second_process_come_back_as_if_checked_here() -> None:
-    header = ["Name", "Father's Name", "DOB", "Nationality", "Tazkira No", "Mobile"]
-    cells = [[f"Ahmad{i}", "Ghulam", "1370/05/12", "Afghan", f"1400-{i:04d}", ""] for i in range(5)]
-    cells.append(["", "Ghulam", "2030-01-01", "Atlantis", "", "12"])
+    header = ["Name", "Father's Name", "DOB", "Nationality", "Tazkira No", "Mobile", "Family ID"]
+    cells = [
+        [f"Ahmad{i}", "Ghulam", "1370/05/12", "Afghan", f"1400-{i:04d}", "", "F1"] for i in range(5)
+    ]
+    cells.append(["", "Ghulam", "2030-01-01", "Atlantis", "", "12", ""])
     rows = [dict(zip(header, c, strict=True)) for c in cells]
     batches = [rows[:2], rows[2:4], rows[4:]]
     mapping = suggest_mapping(header)
     with RowChecker(parallel=False) as here:
-        expected = list(here.batches(batches, mapping, DEFAULTS, TODAY))
+        expected = list(here.batches(batches, mapping, DEFAULTS, TODAY, lambda: SEALING))
     with RowChecker(parallel=True) as there:
-        assert list(there.batches(batches, mapping, DEFAULTS, TODAY)) == expected
+        got = list(there.batches(batches, mapping, DEFAULTS, TODAY, lambda: SEALING))
+    assert [[opened(c) for c in b] for b in got] == [[opened(c) for c in b] for b in expected]
     bad = expected[2][1]
     assert bad.person is None and {"given_name", "date_of_birth", "phone"} <= {
         e["field"] for e in bad.errors
     }
-    assert expected[0][0].person is not None and expected[0][0].person.keys
+    first = expected[0][0]
+    assert first.person is not None and first.person.keys
+    # what comes back sealed opens to what the row said
+    assert json.loads(str(_open(first.cells, "source_row.values"))) == rows[0]
+    assert _open(first.household_key, "source_row.household_key") == "F1"
+    assert _open(first.person.fields["given_name"], "person.given_name") == "Ahmad0"
+    assert _open(first.person.documents[0][1], "document.number") == "14000000"
+    assert first.person.documents[0][2] == SEALING.blind("doc|14000000")
+
+
+def test_a_row_the_list_said_before_comes_back_with_its_person_left_unsealed() -> None:
+    header = ["Name", "DOB", "Passport No", "Nationality"]
+    rows = [
+        dict(zip(header, [f"Omar{i}", "1990", f"P0123456{i}", "AF"], strict=True)) for i in range(4)
+    ]
+    mapping = suggest_mapping(header)
+    first = check_rows(rows, mapping, DEFAULTS, TODAY, SEALING)
+    said = frozenset({first[1].fingerprint, first[3].fingerprint})
+    for parallel in (False, True):
+        with RowChecker(parallel=parallel) as checker:
+            got = [
+                c
+                for b in checker.batches(
+                    [rows[:2], rows[2:]], mapping, DEFAULTS, TODAY, lambda: SEALING, said
+                )
+                for c in b
+            ]
+        assert [c.person is None for c in got] == [False, True, False, True]
+        assert all(c.valid for c in got)
+        # what the import decides with stays: who, what it says, the documents to match on
+        assert [(c.key, c.fingerprint, c.matches) for c in got] == [
+            (c.key, c.fingerprint, c.matches) for c in first
+        ]
+        assert got[1].matches == (("passport", "P01234561", "AF", None),)
 
 
 def test_the_checking_process_ends_when_the_importer_stops_reading() -> None:
     rows = [{"Name": "Ahmad", "DOB": "1990"}] * 3
     checker = RowChecker(parallel=True)
     with checker:
-        next(checker.batches([rows, rows, rows], suggest_mapping(["Name", "DOB"]), DEFAULTS, TODAY))
+        mapping = suggest_mapping(["Name", "DOB"])
+        next(checker.batches([rows, rows, rows], mapping, DEFAULTS, TODAY, lambda: SEALING))
     assert checker._process is not None and checker._process.poll() == 0

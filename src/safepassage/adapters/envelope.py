@@ -219,6 +219,12 @@ class DataKey:
             ) from e
         return text.decode("utf-8")
 
+    def __reduce__(self) -> tuple[type[DataKey], tuple[str, int, bytes]]:
+        """A data key crosses to another process only whole, by pickling: an import's checker,
+        a child of this process that seals the rows it checks and ends with the import
+        (``services/intake_check.py``). Nothing else pickles one."""
+        return (DataKey, (self.scope, self.version, self._root))
+
     def subkey(self, purpose: bytes) -> bytes:
         """A key of this data key's own for another use (HKDF, ``purpose`` its info): what the
         uploads kept between preview and import are sealed under, so that a shred reaches

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from safepassage.adapters.db.people_rows import Sealing
 from safepassage.adapters.files import ListFile, Row, Sheet, read_list
 from safepassage.domain.access import (
     Action,
@@ -234,8 +235,20 @@ def run_import(
             run = _start(uows, who, src, f, mapping, targets, include_hidden, on_start)
             report = ImportReport(run.import_id, f.row_count, run.counts, list(f.warnings))
             batches = _batches(f)
+
+            def sealing() -> Sealing:  # the keys each batch is sealed with, asked for anew
+                with uows(readonly=True) as uow:
+                    return uow.intake.sealing(src.id)
+
+            with uows(readonly=True) as uow:
+                said = uow.intake.said(src.id)
             checked = checker.batches(
-                [[_cells(r) for _, r in b] for b in batches], run.targets, run.defaults, run.today
+                [[_cells(r) for _, r in b] for b in batches],
+                run.targets,
+                run.defaults,
+                run.today,
+                sealing,
+                said,
             )
             done = 0
             for batch, rows in zip(batches, checked, strict=True):

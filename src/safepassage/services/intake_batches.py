@@ -13,7 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from safepassage.adapters.db.people_rows import PersonRows
+from safepassage.adapters.db.intake_repo import sealed_errors
+from safepassage.adapters.db.people_rows import StoredPerson, rows_of, stored
 from safepassage.adapters.files import Row, Sheet
 from safepassage.domain.access import Principal
 from safepassage.domain.intake import Target
@@ -56,18 +57,18 @@ def import_batch(
     with uows() as uow:
         uow.intake.refresh_statistics()  # the tables grow as the import goes
         # what the source said before about each key (the first row is the main one)
-        current = uow.intake.current_rows(run.src.id, [c.key for c in checked])
+        current = uow.intake.current_rows(run.src.id, {c.key_index: c.key for c in checked})
         registered = {key: rows[0].person_id for key, rows in current.items()}
         known = uow.intake.persons_by_documents(
             [
                 number
                 for c in checked
-                if c.person and registered.get(c.key) is None  # they may be registered already
-                for kind, number, _, _ in c.person.documents
+                if c.valid and registered.get(c.key) is None  # they may be registered already
+                for kind, number, _, _ in c.matches
                 if kind in MATCHED_BY
             ]
         )
-        new_people: list[tuple[int, PersonRows]] = []
+        new_people: list[tuple[int, StoredPerson]] = []
         records: list[dict[str, Any]] = []
         retire: list[int] = []
         for i, ((sheet, row), c) in enumerate(zip(batch, checked, strict=True)):
@@ -75,17 +76,21 @@ def import_batch(
             said = current.get(c.key, [])
             person_id = registered.get(c.key)
             existing = None
-            if c.person is not None and person_id is None:
-                existing = document_match(known, c.person.documents)
+            if c.valid and person_id is None:
+                existing = document_match(known, c.matches)
             status, reason = row_status(
                 left_out=hidden and not run.include_hidden,
                 repeats=run.seen.get(c.key),
-                valid=c.person is not None,
+                valid=c.valid,
                 registered=person_id is not None,
                 same_as_before=bool(said) and said[0].says(c.fingerprint),
                 matched=existing is not None,
             )
-            errors = [*c.errors, {"field": "", "message": reason}] if reason else list(c.errors)
+            errors = c.sealed_errors
+            if reason:  # sealed here, as the row's other fields were in the checker
+                errors = sealed_errors(
+                    uow.intake.sealing(run.src.id), [*c.errors, {"field": "", "message": reason}]
+                )
             if status is RowStatus.UPDATED:
                 assert person_id is not None
                 person = map_row(row.values, run.targets, run.defaults, run.today).person
@@ -94,8 +99,7 @@ def import_batch(
             elif status is RowStatus.MATCHED:
                 person_id = existing
             elif status is RowStatus.IMPORTED:
-                assert c.person is not None
-                new_people.append((i, c.person))
+                new_people.append((i, c.person or _sealed_here(uow, run, row)))
             run.seen.setdefault(c.key, row.number)
             if status.current:  # what this row says supersedes what earlier lists said
                 retire += [r.id for r in said if r.import_id != run.import_id]
@@ -105,9 +109,9 @@ def import_batch(
                     "import_id": run.import_id,
                     "sheet": sheet.name,
                     "row_number": row.number,
-                    "row_key": c.key,
+                    "row_key": c.key_index,
                     "fingerprint": c.fingerprint,
-                    "values": c.cells_json,
+                    "values": c.cells,
                     "hidden": hidden,
                     "status": status.value,
                     "errors": errors,
@@ -118,7 +122,7 @@ def import_batch(
                 }
             )
             run.counts[status] += 1
-        ids = uow.people.add_rows([p for _, p in new_people], uow.now())
+        ids = uow.people.add_stored([p for _, p in new_people], uow.now())
         for (i, _), pid in zip(new_people, ids, strict=True):
             records[i]["person_id"] = pid
         # no history row per person: the row record (source, file, sheet, row) is the provenance
@@ -126,6 +130,17 @@ def import_batch(
         uow.intake.add_rows(records)
         uow.intake.set_counts(run.import_id, run.counts)
         uow.commit()
+
+
+def _sealed_here(uow: UnitOfWork, run: ImportRun, row: Row) -> StoredPerson:
+    """The person of a row the checker did not seal, sealed here.
+
+    The checker leaves a row's person unsealed when the list said the same before; it is
+    registered now only if the one who said it was not (left out then, say, and now not).
+    """
+    person = map_row(row.values, run.targets, run.defaults, run.today).person
+    assert person is not None  # the same row, checked again
+    return stored(rows_of(person), uow.intake.sealing(run.src.id))
 
 
 def _update(

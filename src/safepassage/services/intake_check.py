@@ -9,16 +9,16 @@ who the row is about, what it says, its reasons, and the person's rows ready to 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
-from safepassage.adapters.db.people_rows import PersonRows, rows_of
+from safepassage.adapters.db.intake_repo import sealed_errors, sealed_row
+from safepassage.adapters.db.people_rows import Sealing, StoredPerson, rows_of, stored
 from safepassage.domain.intake import Target
 from safepassage.services.intake_rows import (
     SourceDefaults,
@@ -30,15 +30,24 @@ from safepassage.services.intake_rows import (
 
 
 class CheckedRow(NamedTuple):
-    """A row as the importer writes it, in plain values (cheap to send from another process)."""
+    """A row as the importer writes it, sealed and indexed already (``Sealing``).
 
-    key: str  # who the row is about (row_key)
-    fingerprint: str  # what it says (row_fingerprint)
+    Its values are cheap to send from another process.
+    """
+
+    key: str  # who the row is about (row_key), for the import to tell repeats apart
+    key_index: str  # the row key as stored (its blind index)
+    fingerprint: str  # what it says (row_fingerprint), as stored (its blind index)
     errors: list[dict[str, str]]  # why it cannot be registered: field, message
-    household_key: str | None
+    sealed_errors: bytes | None  # those errors, as stored
+    household_key: bytes | None  # the list's family number, as stored
     relationship: str | None
-    person: PersonRows | None  # the person to register, None if there are errors
-    cells_json: str  # the cells, as the row's record keeps them (JSON)
+    valid: bool  # whether the row names a person who can be registered (no errors)
+    # the person to register, sealed; None if there are errors, or if the list said the same
+    # before (``said``): the importer seals them only if it still has to register them
+    person: StoredPerson | None
+    matches: tuple[tuple[str, str, str | None, None], ...]  # documents matched on, plain
+    cells: bytes | None  # the cells, as the row's record keeps them
 
 
 def check_rows(
@@ -46,24 +55,41 @@ def check_rows(
     mapping: dict[str, Target | None],
     defaults: SourceDefaults,
     today: dt.date,
+    sealing: Sealing,
+    said: frozenset[str] = frozenset(),
 ) -> list[CheckedRow]:
-    """Each row (its cells by header) mapped, keyed and fingerprinted, for an import's batch.
+    """Each row (its cells by header) mapped, keyed, fingerprinted and sealed, for a batch.
 
-    A row that names a person who can be registered is also turned into that person's rows.
+    ``sealing`` holds the keys: the list's nation's and the index key. ``said`` is what the
+    list's current rows say already (their fingerprints as stored).
+
+    A row that names a person who can be registered is also turned into that person's rows,
+    unless the list said the same before: a list imported again is mostly what it was, and
+    sealing a person takes a dozen seals.
     """
     out = []
     fields = fingerprint_fields(mapping)
+    blind = sealing.blind
     for values in rows:
         m = map_row(values, mapping, defaults, today)
+        key = row_key(values, mapping, m)
+        errors = [{"field": e.field, "message": e.message} for e in m.errors]
+        cells, household_key = sealed_row(sealing, values, m.household_key)
+        fingerprint = blind(f"row|{fingerprint_of(values, fields)}")
+        person = rows_of(m.person) if m.person else None
         out.append(
             CheckedRow(
-                row_key(values, mapping, m),
-                fingerprint_of(values, fields),
-                [{"field": e.field, "message": e.message} for e in m.errors],
-                m.household_key,
+                key,
+                blind(f"row|{key}"),
+                fingerprint,
+                errors,
+                sealed_errors(sealing, errors),
+                household_key,
                 m.relationship,
-                rows_of(m.person) if m.person else None,
-                json.dumps(values),
+                person is not None,
+                stored(person, sealing) if person and fingerprint not in said else None,
+                tuple((k, n, i, None) for k, n, i, _ in person.documents) if person else (),
+                cells,
             )
         )
     return out
@@ -118,8 +144,14 @@ class RowChecker:
         mapping: dict[str, Target | None],
         defaults: SourceDefaults,
         today: dt.date,
+        sealing: Callable[[], Sealing],
+        said: frozenset[str] = frozenset(),
     ) -> Iterator[list[CheckedRow]]:
-        """Each batch checked, in order.
+        """Each batch checked and sealed, in order (``check_rows``, with ``said``).
+
+        ``sealing`` gives the keys to seal the next batch with. It is asked again for each: a
+        key renewed meanwhile is taken up, and a shred, which makes it fail, stops the import.
+        The process holds the keys of the batch it checks only, and ends with the import.
 
         The process checks the first ``share`` rows of the next batch while the importer writes
         this one, and the importer the rest of it: ``share`` shrinks when the importer has to
@@ -130,13 +162,15 @@ class RowChecker:
         conn = self._conn
         if conn is None:
             for rows in batches:
-                yield check_rows(rows, mapping, defaults, today)
+                yield check_rows(rows, mapping, defaults, today, sealing(), said)
             return
         full = share = max((len(b) for b in batches), default=0)
+        keys = sealing()
+        conn.send(said)  # once: the process keeps it for every batch
         for i, rows in enumerate(batches):
             theirs: list[CheckedRow] = []
             if i == 0:  # checked here while the process starts
-                yield check_rows(rows, mapping, defaults, today)
+                yield check_rows(rows, mapping, defaults, today, keys, said)
             else:
                 waited = not conn.poll()
                 try:
@@ -148,22 +182,30 @@ class RowChecker:
                 theirs = result
                 share = max(share - SHARE_STEP, 0) if waited else min(share + SHARE_STEP, full)
             if i + 1 < len(batches):  # the process waits for it: nobody is stuck sending
+                keys = sealing()
                 ahead = batches[i + 1]
-                conn.send((ahead[:share], mapping, defaults, today))
+                conn.send((ahead[:share], mapping, defaults, today, keys))
             if i > 0:
-                yield theirs + check_rows(rows[len(theirs) :], mapping, defaults, today)
+                yield theirs + check_rows(rows[len(theirs) :], mapping, defaults, today, keys, said)
 
 
 def serve(fd: int) -> None:
     """The checking process: a batch in, its checked rows (or the error) out, until EOF."""
     conn = Connection(fd)
+    try:
+        said = conn.recv()  # what the list says already, sent first
+    except EOFError:
+        return
     while True:
         try:
             job = conn.recv()
         except EOFError:
             return
         try:
-            result: list[CheckedRow] | Exception = check_rows(*job)
+            rows, mapping, defaults, today, keys = job
+            result: list[CheckedRow] | Exception = check_rows(
+                rows, mapping, defaults, today, keys, said
+            )
         except Exception as e:  # sent back, raised in the importer
             result = e
         try:

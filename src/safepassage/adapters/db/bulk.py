@@ -46,22 +46,33 @@ def write_rows(
     table: sa.Table,
     rows: Sequence[dict[str, Any]],
     encoded: Collection[str] = (),
+    sealed: Collection[str] = (),
 ) -> None:
     """Write ``rows`` (dicts with the same keys) into ``table`` in one bulk operation; the JSON
     columns named in ``encoded`` are given as JSON text already (``json.dumps``, as SQLAlchemy
-    would write them).
+    would write them), the personal ones named in ``sealed`` sealed already (bytes, or None:
+    ``Sealed.seal_with``).
 
     Column defaults of the Python side are not applied: give every column that needs a value.
+
+    Raises:
+        TypeError: when a column named in ``sealed`` is not a sealed column, or one of its values
+            is not sealed bytes (nothing is written in clear by mistake).
     """
     if not rows:
         return
     names = list(rows[0])
     dialect = conn.dialect
+    for name in sealed:
+        if not isinstance(table.c[name].type, Sealed):
+            raise TypeError(f"{table.name}.{name} is not a sealed column")
+        if not all(type(r[name]) is bytes or r[name] is None for r in rows):
+            raise TypeError(f"{table.name}.{name} is given in clear, not sealed")
     convert: list[tuple[int, Callable[[Any], Any]]] = []
     for i, name in enumerate(names):
         column = table.c[name]
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None and name not in encoded:
+        if process is not None and name not in encoded and name not in sealed:
             # JSON documents all differ (and are no dict keys); times and dates repeat; a sealed
             # field is sealed afresh each time (equal names must not store equal bytes)
             once = not isinstance(column.type, sa.JSON | Sealed)
@@ -118,8 +129,13 @@ def one_of(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[
     return column.in_(values)
 
 
-def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their new ids, in order."""
+def insert_many(
+    conn: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[dict[str, Any]],
+    sealed: Collection[str] = (),
+) -> list[int]:
+    """Insert rows and return their new ids, in order (``sealed`` as for ``write_rows``)."""
     ids = new_ids(conn, table, len(rows))
-    write_rows(conn, table, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    write_rows(conn, table, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)], sealed=sealed)
     return ids

@@ -9,7 +9,7 @@ the key of the source's nation (``sealed.py``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,27 @@ import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import one_of, write_rows
-from safepassage.adapters.db.sealed import EncodedJSON, InScope, vault_of
+from safepassage.adapters.db.people_rows import Sealing, sealing_of
+from safepassage.adapters.db.sealed import InScope, vault_of
 from safepassage.domain.row_status import GROUPED, RowStatus
 
 GROWING = (t.document, t.source_row)
 """The growing tables an import looks rows up in as it goes."""
+
+
+_ROW = t.source_row.c
+
+
+def sealed_errors(sealing: Sealing, errors: list[dict[str, str]]) -> bytes | None:
+    """A list row's reasons (field, message), as ``add_rows`` stores them."""
+    return sealing.seal(_ROW.errors, errors)
+
+
+def sealed_row(
+    sealing: Sealing, cells: dict[str, str], household_key: str | None
+) -> tuple[bytes | None, bytes | None]:
+    """A list row's cells and family number, as ``add_rows`` stores them."""
+    return sealing.seal(_ROW["values"], cells), sealing.seal(_ROW.household_key, household_key)
 
 
 @dataclass(frozen=True)
@@ -33,11 +49,11 @@ class CurrentRow:
     person_id: int | None
     import_id: int
     _fingerprint: str
-    _blind: Callable[[str], str]
 
     def says(self, fingerprint: str) -> bool:
-        """Whether this row says what a row of that fingerprint says."""
-        return self._fingerprint == self._blind(fingerprint)
+        """Whether this row says what a row of that fingerprint (as stored: its blind index,
+        ``Sealing.blind``) says."""
+        return self._fingerprint == fingerprint
 
 
 class IntakeRepository:
@@ -52,6 +68,14 @@ class IntakeRepository:
         return self.conn.scalar(
             sa.select(t.source.c.sponsoring_nation).where(t.source.c.id == source_id)
         )
+
+    def sealing(self, source_id: int) -> Sealing:
+        """What the rows of a source's list are sealed and indexed with now (``add_rows``).
+
+        Raises:
+            Unreadable: when the system is locked, or the keys were shredded.
+        """
+        return sealing_of(vault_of(self.conn.dialect), self._nation(source_id))
 
     # -- sources --------------------------------------------------------------------------------
     def add_source(self, **values: Any) -> int:
@@ -118,28 +142,38 @@ class IntakeRepository:
         )
 
     # -- rows -----------------------------------------------------------------------------------
-    def current_rows(self, source_id: int, keys: Sequence[str]) -> dict[str, list[CurrentRow]]:
-        """What the source says now about each key: its current rows, the first one first (a
-        file that repeats a person keeps the first row and the quarantined repeats current)."""
+    def current_rows(self, source_id: int, keys: dict[str, str]) -> dict[str, list[CurrentRow]]:
+        """What the source says now about each key (given as its blind index -> the key): its
+        current rows, the first one first (a file that repeats a person keeps the first row and
+        the quarantined repeats current)."""
         if not keys:
             return {}
         r = t.source_row.c
-        blinded = {self._blind(k): k for k in keys}
         out: dict[str, list[CurrentRow]] = {}
         for row in self.conn.execute(
             sa.select(r.id, r.row_key, r.fingerprint, r.person_id, r.import_id)
             .where(
                 r.source_id == source_id,
                 r.current.is_(True),
-                one_of(self.conn, r.row_key, list(blinded)),
+                one_of(self.conn, r.row_key, list(keys)),
             )
             .order_by(r.id)
         ):
-            key = blinded[row.row_key]
+            key = keys[row.row_key]
             out.setdefault(key, []).append(
-                CurrentRow(row.id, key, row.person_id, row.import_id, row.fingerprint, self._blind)
+                CurrentRow(row.id, key, row.person_id, row.import_id, row.fingerprint)
             )
         return out
+
+    def said(self, source_id: int) -> frozenset[str]:
+        """What the source's current rows say (their fingerprints, as stored), for an import
+        to tell the rows that say nothing new (``services.intake_check.check_rows``)."""
+        r = t.source_row.c
+        return frozenset(
+            self.conn.scalars(
+                sa.select(r.fingerprint).where(r.source_id == source_id, r.current.is_(True))
+            )
+        )
 
     def retire(self, row_ids: Sequence[int]) -> None:
         if row_ids:
@@ -150,30 +184,10 @@ class IntakeRepository:
             )
 
     def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of a list (of one source), their ``values`` given as JSON text already."""
-        if not rows:
-            return
-        nation = self._nation(rows[0]["source_id"])
-        index = vault_of(self.conn.dialect).blinder()
-
-        def blind(digest: str) -> str:
-            return index(f"row|{digest}")
-
-        write_rows(
-            self.conn,
-            t.source_row,
-            [
-                r
-                | {
-                    "row_key": blind(r["row_key"]),
-                    "fingerprint": blind(r["fingerprint"]),
-                    "values": InScope(nation, EncodedJSON(r["values"])),
-                    "errors": InScope(nation, r["errors"]),
-                    "household_key": InScope(nation, r["household_key"]),
-                }
-                for r in rows
-            ],
-        )
+        """Rows of a list, sealed and indexed already (``sealing``): their ``row_key`` and
+        ``fingerprint`` blind indexes, their ``values``, ``errors`` and ``household_key``
+        sealed."""
+        write_rows(self.conn, t.source_row, rows, sealed=("values", "errors", "household_key"))
 
     def rows_of_import(self, import_id: int, status: str | None = None) -> list[sa.Row]:
         r = t.source_row.c

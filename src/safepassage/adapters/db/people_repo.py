@@ -12,15 +12,19 @@ from safepassage.adapters.db import tables as t
 from safepassage.adapters.db.bulk import insert_many, write_rows
 from safepassage.adapters.db.counters import count_rows, read_counters, rebuild, upsert_counts
 from safepassage.adapters.db.people_rows import (
+    SEALED_FIELDS,
     PersonRows,
+    Sealing,
+    StoredPerson,
     name_index,
     needs_index,
     person_from_row,
     person_row,
     rows_of,
-    stored_fields,
+    sealing_of,
+    stored,
 )
-from safepassage.adapters.db.sealed import InScope, vault_of
+from safepassage.adapters.db.sealed import vault_of
 from safepassage.adapters.memory import Recall
 from safepassage.domain.access import PeopleFilter, PersonScope, Visibility
 from safepassage.domain.counters import CountKey
@@ -55,11 +59,23 @@ class PeopleRepository:
         return self.add_rows([rows_of(p) for p in people], now)
 
     def add_rows(self, people: Sequence[PersonRows], now: dt.datetime) -> list[int]:
-        """``add_many`` for people already in rows (an import makes them in a second process)."""
+        """``add_many`` for people already in rows, sealed here under their list's nation."""
+        vault = vault_of(self.conn.dialect)
+        sealings: dict[str | None, Sealing] = {}
+        out = []
+        for p in people:
+            scope = _scope(p)
+            if scope not in sealings:
+                sealings[scope] = sealing_of(vault, scope)
+            out.append(stored(p, sealings[scope]))
+        return self.add_stored(out, now)
+
+    def add_stored(self, people: Sequence[StoredPerson], now: dt.datetime) -> list[int]:
+        """``add_many`` for people sealed and indexed already (an import does it in a second
+        process, ``services/intake_check.py``): the writer only writes."""
         times = {"created_at": now, "updated_at": now, "version": 0}
-        blind = vault_of(self.conn.dialect).blinder()
         ids = insert_many(
-            self.conn, t.person, [{**stored_fields(p.fields, blind), **times} for p in people]
+            self.conn, t.person, [{**p.fields, **times} for p in people], sealed=SEALED_FIELDS
         )
         self._write_children(list(zip(ids, people, strict=True)))
         self.bump_counts((p.count_key, 1) for p in people)
@@ -85,7 +101,9 @@ class PeopleRepository:
             )
         for table in (t.person_nationality, t.document, t.name_key):
             self.conn.execute(table.delete().where(table.c.person_id == p.id))
-        self._write_children([(p.id, rows_of(p))])
+        rows = rows_of(p)
+        sealing = sealing_of(vault_of(self.conn.dialect), _scope(rows))
+        self._write_children([(p.id, stored(rows, sealing))])
         self._bump_counts([(old, -1), (p, 1)])
 
     def set_household(
@@ -157,8 +175,7 @@ class PeopleRepository:
         )
         staged.drop(self.conn)
 
-    def _write_children(self, people: Sequence[tuple[int, PersonRows]]) -> None:
-        blind = vault_of(self.conn.dialect).blinder()
+    def _write_children(self, people: Sequence[tuple[int, StoredPerson]]) -> None:
         write_rows(
             self.conn,
             t.person_nationality,
@@ -171,19 +188,20 @@ class PeopleRepository:
                 {
                     "person_id": pid,
                     "kind": k,
-                    "number": InScope(_scope(p), n),
-                    "number_index": blind(f"doc|{n}"),
+                    "number": n,
+                    "number_index": index,
                     "issuing_country": i,
                     "expiry": e,
                 }
                 for pid, p in people
-                for k, n, i, e in p.documents
+                for k, n, index, i, e in p.documents
             ],
+            sealed=("number",),
         )
         write_rows(
             self.conn,
             t.name_key,
-            [{"person_id": pid, "key": name_index(k, blind)} for pid, p in people for k in p.keys],
+            [{"person_id": pid, "key": key} for pid, p in people for key in p.keys],
         )
 
     def _bump_counts(self, changes: Iterable[tuple[Person, int]]) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from safepassage.adapters.db import tables as t
-from safepassage.adapters.db.sealed import SHREDDED, InScope
+from safepassage.adapters.db.sealed import SHREDDED, InScope, Sealed
+from safepassage.adapters.envelope import INDEX, DataKey, Vault
 from safepassage.domain.dates import Calendar, DateOfBirth, Precision
 from safepassage.domain.people import (
     Category,
@@ -119,6 +120,78 @@ class PersonRows(NamedTuple):
             str(f["category"]),
             str(f["sponsor_org"] or ""),
         )
+
+
+class Sealing:
+    """The keys a batch of one list's rows is sealed and indexed with before it is written: the
+    data key of the list's nation (``Vault.sealer``) and the index key.
+
+    An import seals its rows where it checks them, in a second process
+    (``services/intake_check.py``), so that the writer only writes: a sealing is sent there with
+    each batch (it pickles whole, keys included) and is asked for again from the unlocked keys
+    before the next, so that a renewed key is taken up and a shred stops the import.
+    """
+
+    __slots__ = ("index", "key")
+
+    def __init__(self, key: DataKey, index: DataKey) -> None:
+        self.key = key
+        self.index = index
+
+    def seal(self, column: sa.Column[Any], value: Any) -> bytes | None:
+        """``value`` sealed for ``column`` (a ``Sealed`` one), as it stores it."""
+        kind = column.type
+        assert isinstance(kind, Sealed)
+        return kind.seal_with(self.key, value)
+
+    def blind(self, token: str) -> str:
+        """The blind index of a search token, as stored (``Vault.blind``)."""
+        return self.index.blind(token).hex()
+
+
+def sealing_of(vault: Vault, scope: str | None) -> Sealing:
+    """What a list of ``scope`` (a nation's code; None: the operation's) is sealed with now.
+
+    Raises:
+        Unreadable: when the system is locked, or the keys were shredded.
+    """
+    return Sealing(vault.sealer(scope), vault.current(INDEX))
+
+
+class StoredPerson(NamedTuple):
+    """A person as the bulk writer stores them, sealed and indexed already (``stored``): the
+    person table's columns (``stored_fields``), nationalities, documents as (kind, sealed number,
+    number index, issuing country, expiry), the name keys' indexes; and, in plain values, the
+    counter the person counts under."""
+
+    fields: dict[str, object]
+    nationalities: tuple[str, ...]
+    documents: tuple[tuple[str, bytes | None, str, str | None, dt.date | None], ...]
+    keys: tuple[str, ...]
+    count_key: tuple[str, str, str, str]
+
+
+_PERSON = t.person.c
+_NUMBER = t.document.c.number
+
+
+def stored(p: PersonRows, sealing: Sealing) -> StoredPerson:
+    """A person's rows sealed under ``sealing`` (the key of their list's nation) and indexed."""
+    fields = p.fields
+    out = dict(fields)
+    for name in SEALED_FIELDS:
+        out[name] = sealing.seal(_PERSON[name], fields[name])
+    blind = sealing.blind
+    phone, needs = fields["phone"], str(fields["needs"])
+    out["phone_index"] = blind(f"phone|{phone}") if phone else None
+    out["needs_index"] = needs_index(needs.split(",") if needs else [], blind)
+    return StoredPerson(
+        out,
+        p.nationalities,
+        tuple((k, sealing.seal(_NUMBER, n), blind(f"doc|{n}"), i, e) for k, n, i, e in p.documents),
+        tuple(name_index(k, blind) for k in p.keys),
+        p.count_key,
+    )
 
 
 def rows_of(p: Person) -> PersonRows:

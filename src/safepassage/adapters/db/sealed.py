@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from safepassage.adapters.envelope import Vault
+from safepassage.adapters.envelope import DataKey, Vault
 from safepassage.domain.errors import Unreadable
 
 SHREDDED = "[shredded]"
@@ -42,12 +42,6 @@ class InScope(NamedTuple):
 
     scope: str | None
     value: Any
-
-
-class EncodedJSON(str):
-    """JSON text already encoded (an import encodes its rows' cells in another process)."""
-
-    __slots__ = ()
 
 
 def attach(engine: sa.Engine, vault: Vault) -> None:
@@ -89,14 +83,18 @@ class Sealed(TypeDecorator[Any]):
     def decode(self, text: str) -> Any:
         return text
 
+    def seal_with(self, key: DataKey, value: Any) -> bytes | None:
+        """``value`` sealed for this column under ``key``, as the column stores it (see
+        ``bulk.write_rows``'s ``sealed``: a batch of rows sealed before it is written)."""
+        return None if value is None else key.seal(self.encode(value), self._ad)
+
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> bytes | None:
         scope = None
         if isinstance(value, InScope):
             scope, value = value
         if value is None:
             return None
-        key = vault_of(dialect).sealer(scope)
-        return key.seal(self.encode(value), self._ad)
+        return self.seal_with(vault_of(dialect).sealer(scope), value)
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
         if value is None:
@@ -139,7 +137,7 @@ class SealedJSON(Sealed):
         return {}
 
     def encode(self, value: Any) -> str:
-        return value if isinstance(value, EncodedJSON) else _JSON.encode(value)
+        return _JSON.encode(value)
 
     def decode(self, text: str) -> Any:
         return json.loads(text)
