@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -198,12 +199,34 @@ def _arrival(household: str, p: Person, day: dt.date) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What makes a spreadsheet take a cell for a formula (fullwidth forms too: some read them)."""
+_PLAIN_NUMBER = re.compile(r"[+-]?[\d\s().-]*\d[\d\s().-]*")
+
+
+def inert(value: object) -> object:
+    """A cell as a spreadsheet shows it and never runs it.
+
+    A list may carry ``=HYPERLINK(...)`` or ``+cmd|...`` as a name; written as it is, a
+    receiving site's spreadsheet would run it. Such a cell is written with a leading ``'``, which
+    spreadsheets take as "text" (OWASP's advice for CSV injection); a phone number such as
+    ``+93 799 123 456`` or a plain negative number stays as it is, as it runs nothing.
+    """
+    hostile = isinstance(value, str) and value.startswith(_FORMULA_START)
+    if hostile and not _PLAIN_NUMBER.fullmatch(str(value)):
+        return "'" + str(value)
+    return value
+
+
 def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A CSV file in UTF-8 with a byte-order mark, so that a spreadsheet opens the names right."""
+    """A CSV file in UTF-8 with a byte-order mark, so that a spreadsheet opens the names right.
+
+    No cell in it is one a spreadsheet would run (``inert``).
+    """
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(columns)
-    w.writerows(rows)
+    w.writerow([inert(c) for c in columns])
+    w.writerows([inert(c) for c in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
