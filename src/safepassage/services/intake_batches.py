@@ -10,11 +10,12 @@ becomes is decided by :func:`safepassage.domain.row_status.row_status`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from safepassage.adapters.db.intake_repo import sealed_errors
-from safepassage.adapters.db.people_rows import StoredPerson, rows_of, stored
+from safepassage.adapters.db.people_rows import Sealing, StoredPerson, rows_of, stored
 from safepassage.adapters.files import Row, Sheet
 from safepassage.domain.access import Principal
 from safepassage.domain.intake import Target
@@ -68,6 +69,8 @@ def import_batch(
                 if kind in MATCHED_BY
             ]
         )
+        # the keys for what is sealed here, not in the checker: asked for once, if at all
+        sealing = functools.cache(lambda: uow.intake.sealing(run.src.id))
         new_people: list[tuple[int, StoredPerson]] = []
         records: list[dict[str, Any]] = []
         retire: list[int] = []
@@ -88,9 +91,7 @@ def import_batch(
             )
             errors = c.sealed_errors
             if reason:  # sealed here, as the row's other fields were in the checker
-                errors = sealed_errors(
-                    uow.intake.sealing(run.src.id), [*c.errors, {"field": "", "message": reason}]
-                )
+                errors = sealed_errors(sealing(), [*c.errors, {"field": "", "message": reason}])
             if status is RowStatus.UPDATED:
                 assert person_id is not None
                 person = map_row(row.values, run.targets, run.defaults, run.today).person
@@ -99,7 +100,7 @@ def import_batch(
             elif status is RowStatus.MATCHED:
                 person_id = existing
             elif status is RowStatus.IMPORTED:
-                new_people.append((i, c.person or _sealed_here(uow, run, row)))
+                new_people.append((i, c.person or _sealed_here(run, row, sealing())))
             run.seen.setdefault(c.key, row.number)
             if status.current:  # what this row says supersedes what earlier lists said
                 retire += [r.id for r in said if r.import_id != run.import_id]
@@ -132,7 +133,7 @@ def import_batch(
         uow.commit()
 
 
-def _sealed_here(uow: UnitOfWork, run: ImportRun, row: Row) -> StoredPerson:
+def _sealed_here(run: ImportRun, row: Row, sealing: Sealing) -> StoredPerson:
     """The person of a row the checker did not seal, sealed here.
 
     The checker leaves a row's person unsealed when the list said the same before; it is
@@ -140,7 +141,7 @@ def _sealed_here(uow: UnitOfWork, run: ImportRun, row: Row) -> StoredPerson:
     """
     person = map_row(row.values, run.targets, run.defaults, run.today).person
     assert person is not None  # the same row, checked again
-    return stored(rows_of(person), uow.intake.sealing(run.src.id))
+    return stored(rows_of(person), sealing)
 
 
 def _update(
